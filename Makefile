@@ -1,0 +1,54 @@
+# ringv8's front door. Every target installs missing Debian packages first (scripts/install-deps.sh).
+#
+#   make run     build and run the main job
+#   make test    build and run every test (ctest)
+#   make bench   build and run the benchmarks
+#   make asan    build with ASan+UBSan and run every test
+#   make format  apply .clang-format to the sources
+
+BUILD_DIR ?= build
+ASAN_DIR  ?= build-asan
+JOBS      ?= $(shell nproc)
+RINGV8    := $(BUILD_DIR)/tools/ringv8
+RUN_KEY   ?= $(BUILD_DIR)/ringv8.key
+SOURCES    = $(shell git ls-files '*.cpp' '*.h' 2>/dev/null)
+
+.PHONY: all deps build run test bench asan format clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD_DIR)/CMakeCache.txt: | deps
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release
+
+build: deps $(BUILD_DIR)/CMakeCache.txt
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# Until `ringv8 swarm` exists (the node issue), the main job shows the node's identity: it creates
+# the key a node would use (once), prints it, and decodes a signed introduction-request made with it.
+run: build
+	@$(RINGV8) version
+	@test -f $(RUN_KEY) || $(RINGV8) keygen --out $(RUN_KEY)
+	@$(RINGV8) keygen --show $(RUN_KEY)
+
+test: build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+
+bench: build
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target benchmarks
+	@for b in $(BUILD_DIR)/bench/*/*_bench; do echo "== $$b"; $$b || exit 1; done
+
+asan: deps
+	cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRINGV8_SANITIZE=ON \
+	      -DRINGV8_BUILD_BENCH=OFF
+	cmake --build $(ASAN_DIR) -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --test-dir $(ASAN_DIR) --output-on-failure -j $(JOBS)
+
+format: deps
+	clang-format -i $(SOURCES)
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_DIR)

@@ -1,0 +1,43 @@
+#include "tests/testing/vectors.h"
+
+#include <fstream>
+
+#include "overlay/hex.h"
+
+namespace ringv8::testing {
+
+const nlohmann::json* GoldenVectors() {
+  static const nlohmann::json* vectors = []() -> const nlohmann::json* {
+    std::string_view path = RINGV8_VECTORS_FILE;
+    if (path.empty()) return nullptr;
+    std::ifstream in{std::string(path)};
+    if (!in) return nullptr;
+    return new nlohmann::json(nlohmann::json::parse(in));  // Lives for the whole test run.
+  }();
+  return vectors;
+}
+
+const char* GoldenVectorsMissingReason() {
+  return "ipv8-vectors.json was not found at configure time: configure with "
+         "-DRINGV8_VECTORS_DIR=<folder with ipv8-vectors.json>";
+}
+
+std::vector<uint8_t> Hex(std::string_view hex) {
+  auto bytes = overlay::FromHex(hex);
+  EXPECT_TRUE(bytes.has_value()) << "bad hex in test data: " << hex;
+  return bytes ? *bytes : std::vector<uint8_t>();
+}
+
+Address JsonAddress(const nlohmann::json& value) {
+  auto address = Address::ParseIp(value.at("ip").get<std::string>(),
+                                   value.at("port").get<uint16_t>());
+  EXPECT_TRUE(address.has_value()) << value.dump();
+  return address.value_or(Address());
+}
+
+overlay::PrivateKey VectorKey(const nlohmann::json& vectors, const std::string& name) {
+  auto bin = Hex(vectors.at("keys").at(name).at("private_bin").get<std::string>());
+  return *overlay::PrivateKey::FromBin(bin);
+}
+
+}  // namespace ringv8::testing
