@@ -1,2 +1,133 @@
+// The ringv8 binary end to end: exit codes, help, keygen files, decode.
 #include <gtest/gtest.h>
-TEST(Cli, Builds) {}
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "overlay/hex.h"
+#include "overlay/keys.h"
+
+namespace ringv8::tools {
+namespace {
+
+struct Output {
+  int exit_code = -1;
+  std::string stdout_text;
+};
+
+// Runs `ringv8 <args>` through the shell (stderr discarded) and collects stdout.
+Output Ringv8(const std::string& args) {
+  std::string command = std::string(RINGV8_BINARY) + " " + args + " 2>/dev/null";
+  FILE* pipe = popen(command.c_str(), "r");
+  Output out;
+  if (pipe == nullptr) return out;
+  std::array<char, 4096> buffer;
+  size_t n;
+  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) out.stdout_text.append(buffer.data(), n);
+  int status = pclose(pipe);
+  out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir[] = "/tmp/ringv8-cli-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    dir_ = dir;
+  }
+  void TearDown() override { (void)system(("rm -rf " + dir_).c_str()); }
+  std::string dir_;
+};
+
+TEST_F(CliTest, HelpWorksForEverySubcommand) {
+  for (const char* args : {"--help", "version --help", "keygen --help", "decode --help"}) {
+    Output out = Ringv8(args);
+    EXPECT_EQ(out.exit_code, 0) << args;
+    EXPECT_NE(out.stdout_text.find("Usage:"), std::string::npos) << args;
+  }
+}
+
+TEST_F(CliTest, UsageErrorsExitWith2) {
+  for (const char* args : {"", "no-such-command", "keygen", "keygen --out a --show b",
+                           "--log-level loud version", "keygen --force"}) {
+    EXPECT_EQ(Ringv8(args).exit_code, 2) << args;
+  }
+}
+
+TEST_F(CliTest, VersionReportsLibrariesAsJson) {
+  Output out = Ringv8("version --json");
+  ASSERT_EQ(out.exit_code, 0);
+  auto info = nlohmann::json::parse(out.stdout_text);
+  EXPECT_EQ(info["libsodium"].get<std::string>().substr(0, 2), "1.");
+  EXPECT_TRUE(info.contains("liburing"));
+  EXPECT_TRUE(info.contains("malloc_is_mimalloc"));
+}
+
+TEST_F(CliTest, KeygenWritesAKeyAndRefusesToOverwriteIt) {
+  const std::string path = dir_ + "/node.key";
+  Output created = Ringv8("keygen --json --out " + path);
+  ASSERT_EQ(created.exit_code, 0);
+  auto identity = nlohmann::json::parse(created.stdout_text);
+
+  struct stat st;
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto key = overlay::LoadKeyFile(path);
+  ASSERT_TRUE(key);
+  EXPECT_EQ(identity["public_key"], overlay::ToHex(key->public_key().bin()));
+  EXPECT_EQ(identity["mid"], overlay::ToHex(key->mid()));
+
+  EXPECT_EQ(Ringv8("keygen --out " + path).exit_code, 1);
+  EXPECT_EQ(overlay::LoadKeyFile(path)->public_key(), key->public_key());  // Untouched.
+
+  Output shown = Ringv8("keygen --json --show " + path);
+  ASSERT_EQ(shown.exit_code, 0);
+  EXPECT_EQ(nlohmann::json::parse(shown.stdout_text)["mid"], identity["mid"]);
+
+  ASSERT_EQ(Ringv8("keygen --force --out " + path).exit_code, 0);
+  EXPECT_NE(overlay::LoadKeyFile(path)->public_key(), key->public_key());
+}
+
+TEST_F(CliTest, KeygenShowFailsOnMissingFile) {
+  EXPECT_EQ(Ringv8("keygen --show " + dir_ + "/missing.key").exit_code, 1);
+}
+
+TEST_F(CliTest, DecodeVerifiesAndReportsFields) {
+  // Spec 11.4 P11 (ping) and P1 (a signed 246).
+  Output ping = Ringv8("decode 00027e313685c1912a141279f8248fc8db5899c5df5a0300000000000000060006");
+  ASSERT_EQ(ping.exit_code, 0);
+  auto j = nlohmann::json::parse(ping.stdout_text);
+  EXPECT_EQ(j["message"], "ping");
+  EXPECT_EQ(j["payload"]["identifier"], 6);
+
+  const std::string p1 =
+      "00027e313685c1912a141279f8248fc8db5899c5df5af6004a4c69624e61434c504b3aa4e09292b651c278b9772c"
+      "569f5fa9bb13d906b46ab68c9df9dc2b4409f8a2098a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf"
+      "3748801b40f6f5c0000000000000001020202021b58c0a8010a1f9a010101011f9a010001b63b2a3146fad48ff8"
+      "d6b0b4d83f813d8707f826a69fd30531dd4bd5e55cc7fce464ce1993f3c67c1c3c0e056b1ebe057885ae3fc77d7"
+      "4b37dc914c173e72106";
+  Output valid = Ringv8("decode " + p1);
+  ASSERT_EQ(valid.exit_code, 0);
+  j = nlohmann::json::parse(valid.stdout_text);
+  EXPECT_EQ(j["signature_valid"], true);
+  EXPECT_EQ(j["mid"], "5b16b30807cdcb11f8214a5eb762c0dc1931c503");
+  EXPECT_EQ(j["payload"]["destination_address"], "2.2.2.2:7000");
+
+  std::string flipped = p1;
+  flipped.back() = flipped.back() == '6' ? '7' : '6';
+  Output bad = Ringv8("decode " + flipped);
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_EQ(nlohmann::json::parse(bad.stdout_text)["signature_valid"], false);
+
+  EXPECT_EQ(Ringv8("decode 0002").exit_code, 1);
+  EXPECT_EQ(Ringv8("decode not-hex").exit_code, 2);
+}
+
+}  // namespace
+}  // namespace ringv8::tools

@@ -1,0 +1,24 @@
+// The ringv8 subcommands. Each Add*Command registers one CLI11 subcommand on `app`; when it is
+// chosen on the command line, `*run` is set to the function that executes it and returns the
+// process exit code: 0 ok, 1 runtime error, 2 usage error (kExitUsage).
+#ifndef RINGV8_TOOLS_COMMAND_H_
+#define RINGV8_TOOLS_COMMAND_H_
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace ringv8::tools {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitRuntime = 1;
+inline constexpr int kExitUsage = 2;
+
+using RunFunction = std::function<int()>;
+
+void AddVersionCommand(CLI::App& app, RunFunction* run);
+void AddKeygenCommand(CLI::App& app, RunFunction* run);
+void AddDecodeCommand(CLI::App& app, RunFunction* run);
+
+}  // namespace ringv8::tools
+
+#endif  // RINGV8_TOOLS_COMMAND_H_
