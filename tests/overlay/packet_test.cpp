@@ -49,14 +49,22 @@ const SpecPacket kWalk4 = {"walk 4: B->C 250", "0002000102030405060708090a0b0c0d
 const SpecPacket kWalk5 = {"walk 5: B->A 245", "0002000102030405060708090a0b0c0d0e0f10111213f5004a4c69624e61434c504b3ace8d3ad1ccb633ec7b70c17814a5c76ecd029685050d344745ba05870e587d598139770ea87d175f56a35466c34c7ecccb8d8a91b4ee37a25df60f5b8fc9b3940000000000000002010101011f9a0a0000051b58020202021b58ac100009177003030303177010000164a1af3a19fced7f4e152624cec2cd42e44a2d55a86c584c91887dbc19cd6d103dd74e3770505d85a663c20060a632053c206a4016839131931bdd2f5b74f504"};
 const SpecPacket kWalk6 = {"walk 6: C->A 249", "0002000102030405060708090a0b0c0d0e0f10111213f9004a4c69624e61434c504b3a5dfedd3b6bd47f6fa28ee15d969d5bb0ea53774d488bdaf9df1c6e0124b3ef22ed4928c628d1c2c6eae90338905995612959273a5c63f93636c14614ac8737d10000000000000002ac1000091770010101011f9a00016546ff054952f18de3df408ff7764de1b9003e959d41edfdb9a5bb60081d73bcfbd1bd652ef40637dcd93268c7badf6a36892b5ce279b1e6c9f6da80b87eb707"};
 
+// A decoded payload with the datagram its byte fields point into.
+template <Payload P>
+struct Decoded {
+  std::vector<uint8_t> wire;  // Moving a vector keeps its buffer, so the spans stay valid.
+  P payload;
+  const P* operator->() const { return &payload; }
+};
+
 // Parses, verifies, decodes as P, and re-encodes with the signer's key: the same bytes.
 template <Payload P>
-P CheckRoundTrip(const SpecPacket& packet) {
+Decoded<P> CheckRoundTrip(const SpecPacket& packet) {
   SCOPED_TRACE(packet.name);
   auto wire = Hex(packet.hex);
   auto decoded = DecodePacket<P>(wire);
   EXPECT_TRUE(decoded) << decoded.error().message();
-  if (!decoded) return P();
+  if (!decoded) return {};
   const PacketView& view = decoded->view;
   EXPECT_EQ(view.message_id, P::kMessageId);
   EXPECT_EQ(view.is_signed(), P::kSigned);
@@ -73,7 +81,8 @@ P CheckRoundTrip(const SpecPacket& packet) {
   if (rebuilt) {
     EXPECT_EQ(ToHex(*rebuilt), packet.hex);
   }
-  return decoded->payload;
+  P payload = decoded->payload;
+  return {std::move(wire), payload};
 }
 
 TEST(SpecPackets, EveryPacketRoundTripsByteForByte) {
@@ -98,29 +107,29 @@ TEST(SpecPackets, EveryPacketRoundTripsByteForByte) {
 
 TEST(SpecPackets, DecodedFieldsMatchTheSpec) {
   auto p1 = CheckRoundTrip<IntroductionRequestPayload>(kP1);
-  EXPECT_EQ(p1.destination_address, A("2.2.2.2:7000"));
-  EXPECT_EQ(p1.source_lan_address, A("192.168.1.10:8090"));
-  EXPECT_EQ(p1.source_wan_address, A("1.1.1.1:8090"));
-  EXPECT_TRUE(p1.advice);
-  EXPECT_FALSE(p1.supports_new_style);
-  EXPECT_EQ(p1.identifier, 1);
+  EXPECT_EQ(p1->destination_address, A("2.2.2.2:7000"));
+  EXPECT_EQ(p1->source_lan_address, A("192.168.1.10:8090"));
+  EXPECT_EQ(p1->source_wan_address, A("1.1.1.1:8090"));
+  EXPECT_TRUE(p1->advice);
+  EXPECT_FALSE(p1->supports_new_style);
+  EXPECT_EQ(p1->identifier, 1);
 
   auto p3 = CheckRoundTrip<IntroductionResponsePayload>(kP3);
-  EXPECT_TRUE(p3.supports_new_style);
-  EXPECT_FALSE(p3.intro_supports_new_style);
-  EXPECT_TRUE(p3.lan_introduction_address.is_zero());
+  EXPECT_TRUE(p3->supports_new_style);
+  EXPECT_FALSE(p3->intro_supports_new_style);
+  EXPECT_TRUE(p3->lan_introduction_address.is_zero());
 
   auto p13 = CheckRoundTrip<NewIntroductionRequestPayload>(kP13);
-  EXPECT_EQ(p13.destination_address, A("[2001:db8::1]:9000"));
+  EXPECT_EQ(p13->destination_address, A("[2001:db8::1]:9000"));
 
   auto p10 = CheckRoundTrip<SimilarityResponsePayload>(kP10);
-  EXPECT_EQ(p10.identifier, 1234);
-  EXPECT_EQ(ToHex(p10.preference_list), ToHex(kDiscoveryId));
-  EXPECT_TRUE(p10.tb_overlap.empty());
+  EXPECT_EQ(p10->identifier, 1234);
+  EXPECT_EQ(ToHex(p10->preference_list), ToHex(kDiscoveryId));
+  EXPECT_TRUE(p10->tb_overlap.empty());
 
   auto walk5 = CheckRoundTrip<IntroductionResponsePayload>(kWalk5);
-  EXPECT_EQ(walk5.lan_introduction_address, A("172.16.0.9:6000"));
-  EXPECT_EQ(walk5.wan_introduction_address, A("3.3.3.3:6000"));
+  EXPECT_EQ(walk5->lan_introduction_address, A("172.16.0.9:6000"));
+  EXPECT_EQ(walk5->wan_introduction_address, A("3.3.3.3:6000"));
 }
 
 // Builds packets from their fields alone, as a node would send them.
