@@ -14,6 +14,9 @@ namespace {
 std::atomic<long> g_allocations{0};
 }  // namespace
 
+// The replacements pair malloc with free; GCC cannot see that and warns at the call sites.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
 void* operator new(std::size_t size) {
   g_allocations.fetch_add(1, std::memory_order_relaxed);  // A count only; no ordering needed.
   if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
