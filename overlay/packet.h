@@ -52,12 +52,12 @@ constexpr PacketLayout LayoutOf() {
 
 struct PacketView {
   Bytes datagram;
-  Bytes prefix;               // 22 bytes.
+  Bytes prefix;  // 22 bytes.
   uint8_t message_id = 0;
-  Bytes public_key_bin;       // Empty for unsigned packets.
+  Bytes public_key_bin;  // Empty for unsigned packets.
   std::optional<uint64_t> global_time;
   Bytes payload;
-  Bytes signature;            // Empty for unsigned packets.
+  Bytes signature;  // Empty for unsigned packets.
 
   bool is_signed() const { return !public_key_bin.empty(); }
   // The bytes the signature covers (the whole datagram for unsigned packets).
@@ -82,8 +82,7 @@ struct DecodedPacket {
   P payload;
 };
 template <Payload P>
-Result<DecodedPacket<P>> DecodePacket(Bytes datagram,
-                                      PacketLayout layout = LayoutOf<P>()) {
+Result<DecodedPacket<P>> DecodePacket(Bytes datagram, PacketLayout layout = LayoutOf<P>()) {
   auto view = ParsePacket(datagram, layout);
   if (!view) return Unexpected{view.error()};
   if (std::error_code error = VerifySignature(*view)) return Unexpected{error};

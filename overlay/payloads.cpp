@@ -14,8 +14,14 @@ namespace {
 // The eight flags of a 246/234 request, in bit order (0x80 first).
 template <typename Request>
 Bits RequestFlags(const Request& p) {
-  return {p.connection_type_0, p.connection_type_1, p.supports_new_style, p.dflag1,
-          p.dflag2,            p.tunnel,            p.sync,               p.advice};
+  return {p.connection_type_0,
+          p.connection_type_1,
+          p.supports_new_style,
+          p.dflag1,
+          p.dflag2,
+          p.tunnel,
+          p.sync,
+          p.advice};
 }
 
 template <typename Request>

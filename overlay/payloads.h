@@ -39,7 +39,8 @@ Result<P> DecodePayload(Bytes bytes) {
   return payload;
 }
 
-// The connection type in the first two flag bits. py-ipv8 always sends kUnknown and never acts on it.
+// The connection type in the first two flag bits. py-ipv8 always sends kUnknown and never acts on
+// it.
 enum class ConnectionType : uint8_t { kUnknown, kPublic, kSymmetricNat, kNotApplicable };
 ConnectionType DecodeConnectionType(bool bit0, bool bit1);
 

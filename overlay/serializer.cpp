@@ -2,6 +2,7 @@
 
 #include <bit>
 #include <cstring>
+#include <type_traits>
 
 namespace ringv8::overlay {
 
@@ -22,6 +23,11 @@ void StoreBigEndian(uint8_t* p, uint64_t v, size_t n) {
     v >>= 8;
   }
 }
+
+template <size_t N>
+using UnsignedOfSize = std::conditional_t<
+    N == 1, uint8_t,
+    std::conditional_t<N == 2, uint16_t, std::conditional_t<N == 4, uint32_t, uint64_t>>>;
 
 constexpr size_t kIpv4Size = 4;
 constexpr size_t kIpv6Size = 16;
@@ -90,61 +96,23 @@ bool Reader::ReadBool(bool* out) {
   return true;
 }
 
-bool Reader::ReadU8(uint8_t* out) {
-  const uint8_t* p = Take(1);
+template <typename T>
+bool Reader::ReadScalar(T* out) {
+  using Unsigned = UnsignedOfSize<sizeof(T)>;
+  const uint8_t* p = Take(sizeof(T));
   if (p == nullptr) return false;
-  *out = *p;
+  *out = std::bit_cast<T>(static_cast<Unsigned>(LoadBigEndian(p, sizeof(T))));
   return true;
 }
 
-bool Reader::ReadU16(uint16_t* out) {
-  const uint8_t* p = Take(2);
-  if (p == nullptr) return false;
-  *out = static_cast<uint16_t>(LoadBigEndian(p, 2));
-  return true;
-}
-
-bool Reader::ReadU32(uint32_t* out) {
-  const uint8_t* p = Take(4);
-  if (p == nullptr) return false;
-  *out = static_cast<uint32_t>(LoadBigEndian(p, 4));
-  return true;
-}
-
-bool Reader::ReadI32(int32_t* out) {
-  uint32_t v;
-  if (!ReadU32(&v)) return false;
-  *out = static_cast<int32_t>(v);
-  return true;
-}
-
-bool Reader::ReadU64(uint64_t* out) {
-  const uint8_t* p = Take(8);
-  if (p == nullptr) return false;
-  *out = LoadBigEndian(p, 8);
-  return true;
-}
-
-bool Reader::ReadI64(int64_t* out) {
-  uint64_t v;
-  if (!ReadU64(&v)) return false;
-  *out = static_cast<int64_t>(v);
-  return true;
-}
-
-bool Reader::ReadF32(float* out) {
-  uint32_t v;
-  if (!ReadU32(&v)) return false;
-  *out = std::bit_cast<float>(v);
-  return true;
-}
-
-bool Reader::ReadF64(double* out) {
-  uint64_t v;
-  if (!ReadU64(&v)) return false;
-  *out = std::bit_cast<double>(v);
-  return true;
-}
+bool Reader::ReadU8(uint8_t* out) { return ReadScalar(out); }
+bool Reader::ReadU16(uint16_t* out) { return ReadScalar(out); }
+bool Reader::ReadU32(uint32_t* out) { return ReadScalar(out); }
+bool Reader::ReadI32(int32_t* out) { return ReadScalar(out); }
+bool Reader::ReadU64(uint64_t* out) { return ReadScalar(out); }
+bool Reader::ReadI64(int64_t* out) { return ReadScalar(out); }
+bool Reader::ReadF32(float* out) { return ReadScalar(out); }
+bool Reader::ReadF64(double* out) { return ReadScalar(out); }
 
 bool Reader::ReadBytes(size_t n, Bytes* out) {
   const uint8_t* p = Take(n);
@@ -202,8 +170,8 @@ bool Reader::ReadAddress(AnyAddress* out) {
       uint16_t port;
       if (!ReadVarlenH(&host) || !ReadU16(&port)) return false;
       if (!IsValidUtf8(host)) return Reject(WireError::kBadUtf8);
-      *out = HostPort{std::string_view(reinterpret_cast<const char*>(host.data()), host.size()),
-                      port};
+      *out =
+          HostPort{std::string_view(reinterpret_cast<const char*>(host.data()), host.size()), port};
       return true;
     }
     default:
@@ -269,40 +237,33 @@ bool Reader::ReadPayloadList(std::vector<Bytes>* out) {
   return ReadVarlenHList(out);
 }
 
-bool Reader::ReadArrayHBool(std::vector<bool>* out) {
+bool Reader::ReadNativeU16(uint16_t* out) {
   const uint8_t* p = Take(2);
   if (p == nullptr) return false;
+  std::memcpy(out, p, 2);
+  return true;
+}
+
+bool Reader::ReadArrayHBool(std::vector<bool>* out) {
   uint16_t n;
-  std::memcpy(&n, p, 2);
   Bytes body;
-  if (!ReadBytes(n, &body)) return false;
+  if (!ReadNativeU16(&n) || !ReadBytes(n, &body)) return false;
   out->assign(body.begin(), body.end());
   return true;
 }
 
-bool Reader::ReadArrayHI64(std::vector<int64_t>* out) {
-  const uint8_t* p = Take(2);
-  if (p == nullptr) return false;
+template <typename T>
+bool Reader::ReadArrayH(std::vector<T>* out) {
   uint16_t n;
-  std::memcpy(&n, p, 2);
   Bytes body;
-  if (!ReadUnits(n, 8, &body)) return false;
+  if (!ReadNativeU16(&n) || !ReadUnits(n, sizeof(T), &body)) return false;
   out->resize(n);
   std::memcpy(out->data(), body.data(), body.size());
   return true;
 }
 
-bool Reader::ReadArrayHF64(std::vector<double>* out) {
-  const uint8_t* p = Take(2);
-  if (p == nullptr) return false;
-  uint16_t n;
-  std::memcpy(&n, p, 2);
-  Bytes body;
-  if (!ReadUnits(n, 8, &body)) return false;
-  out->resize(n);
-  std::memcpy(out->data(), body.data(), body.size());
-  return true;
-}
+bool Reader::ReadArrayHI64(std::vector<int64_t>* out) { return ReadArrayH(out); }
+bool Reader::ReadArrayHF64(std::vector<double>* out) { return ReadArrayH(out); }
 
 // ---- Writer ----
 
@@ -324,19 +285,15 @@ uint8_t* Writer::Take(size_t n) {
 void Writer::WriteU8(uint8_t v) {
   if (uint8_t* p = Take(1)) *p = v;
 }
-
 void Writer::WriteU16(uint16_t v) {
   if (uint8_t* p = Take(2)) StoreBigEndian(p, v, 2);
 }
-
 void Writer::WriteU32(uint32_t v) {
   if (uint8_t* p = Take(4)) StoreBigEndian(p, v, 4);
 }
-
 void Writer::WriteU64(uint64_t v) {
   if (uint8_t* p = Take(8)) StoreBigEndian(p, v, 8);
 }
-
 void Writer::WriteF32(float v) { WriteU32(std::bit_cast<uint32_t>(v)); }
 void Writer::WriteF64(double v) { WriteU64(std::bit_cast<uint64_t>(v)); }
 

@@ -99,6 +99,14 @@ class Reader {
  private:
   // Returns the next n bytes and advances, or fails with kTruncated.
   const uint8_t* Take(size_t n);
+  // A big-endian integer or float of sizeof(T) bytes.
+  template <typename T>
+  bool ReadScalar(T* out);
+  // The native-endian count of the arrayH-* formats.
+  bool ReadNativeU16(uint16_t* out);
+  // arrayH-q / arrayH-d.
+  template <typename T>
+  bool ReadArrayH(std::vector<T>* out);
   bool ReadUnits(size_t count, size_t unit, Bytes* out);
   bool ReadUtf8(Bytes bytes, std::string_view* out);
 

@@ -6,18 +6,30 @@ namespace ringv8::overlay {
 
 std::string_view WireErrorName(WireError error) {
   switch (error) {
-    case WireError::kTruncated: return "truncated";
-    case WireError::kTrailingBytes: return "trailing_bytes";
-    case WireError::kBadAddressType: return "bad_address_type";
-    case WireError::kBadUtf8: return "bad_utf8";
-    case WireError::kTooShort: return "too_short";
-    case WireError::kBadPrefix: return "bad_prefix";
-    case WireError::kUnknownKeyType: return "unknown_key_type";
-    case WireError::kBadKey: return "bad_key";
-    case WireError::kBadSignature: return "bad_signature";
-    case WireError::kValueTooLarge: return "value_too_large";
-    case WireError::kBufferTooSmall: return "buffer_too_small";
-    case WireError::kIo: return "io";
+    case WireError::kTruncated:
+      return "truncated";
+    case WireError::kTrailingBytes:
+      return "trailing_bytes";
+    case WireError::kBadAddressType:
+      return "bad_address_type";
+    case WireError::kBadUtf8:
+      return "bad_utf8";
+    case WireError::kTooShort:
+      return "too_short";
+    case WireError::kBadPrefix:
+      return "bad_prefix";
+    case WireError::kUnknownKeyType:
+      return "unknown_key_type";
+    case WireError::kBadKey:
+      return "bad_key";
+    case WireError::kBadSignature:
+      return "bad_signature";
+    case WireError::kValueTooLarge:
+      return "value_too_large";
+    case WireError::kBufferTooSmall:
+      return "buffer_too_small";
+    case WireError::kIo:
+      return "io";
   }
   return "unknown";
 }

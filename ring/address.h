@@ -53,9 +53,7 @@ class Address {
   // 0.0.0.0:0 (IPv8's "unknown address").
   bool is_zero() const { return *this == Address(); }
   // Same IP, ignoring the port.
-  bool SameIp(const Address& other) const {
-    return family_ == other.family_ && ip_ == other.ip_;
-  }
+  bool SameIp(const Address& other) const { return family_ == other.family_ && ip_ == other.ip_; }
   Address WithPort(uint16_t port) const {
     Address copy = *this;
     copy.port_ = port;

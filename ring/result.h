@@ -30,8 +30,8 @@ class [[nodiscard]] Result {
     assert(unexpected.error);
   }
   template <typename E>
-    requires std::is_error_code_enum_v<E>
-  Result(E error) : Result(Unexpected{make_error_code(error)}) {}  // NOLINT
+  requires std::is_error_code_enum_v<E> Result(E error)
+      : Result(Unexpected{make_error_code(error)}) {}  // NOLINT
 
   bool has_value() const { return state_.index() == 0; }
   explicit operator bool() const { return has_value(); }
@@ -55,9 +55,7 @@ class [[nodiscard]] Result {
   const T* operator->() const { return &value(); }
 
   // The error; an empty error_code when there is a value.
-  std::error_code error() const {
-    return has_value() ? std::error_code() : std::get<1>(state_);
-  }
+  std::error_code error() const { return has_value() ? std::error_code() : std::get<1>(state_); }
 
  private:
   std::variant<T, std::error_code> state_;

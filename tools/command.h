@@ -4,8 +4,9 @@
 #ifndef RINGV8_TOOLS_COMMAND_H_
 #define RINGV8_TOOLS_COMMAND_H_
 
-#include <CLI/CLI.hpp>
 #include <functional>
+
+#include <CLI/CLI.hpp>
 
 namespace ringv8::tools {
 

@@ -1,12 +1,13 @@
 // ringv8 decode: split, verify and decode one IPv8 datagram given in hex, for debugging interop.
 // Knows the base Community and DiscoveryCommunity messages; other messages are shown as raw
 // payload bytes under the signed layout (or unsigned with --unsigned).
-#include <spdlog/spdlog.h>
-
+#include <cctype>
 #include <iostream>
 #include <iterator>
-#include <nlohmann/json.hpp>
 #include <string>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "overlay/hex.h"
 #include "overlay/keys.h"
@@ -68,20 +69,24 @@ json ToJson(const NewIntroductionResponsePayload& p) {
           {"identifier", p.identifier},
           {"extra_bytes", ToHex(p.extra_bytes)}};
 }
+// Old- and new-style puncture-requests and punctures differ only in their address encoding.
 template <typename P>
-  requires requires(P p) { p.lan_walker_address; }
-json ToJson(const P& p) {
+json PunctureRequestJson(const P& p) {
   return {{"lan_walker_address", Str(p.lan_walker_address)},
           {"wan_walker_address", Str(p.wan_walker_address)},
           {"identifier", p.identifier}};
 }
+json ToJson(const PunctureRequestPayload& p) { return PunctureRequestJson(p); }
+json ToJson(const NewPunctureRequestPayload& p) { return PunctureRequestJson(p); }
+
 template <typename P>
-  requires requires(P p) { p.source_lan_address; } && (sizeof(P) < 64)
-json ToJson(const P& p) {
+json PunctureJson(const P& p) {
   return {{"source_lan_address", Str(p.source_lan_address)},
           {"source_wan_address", Str(p.source_wan_address)},
           {"identifier", p.identifier}};
 }
+json ToJson(const PuncturePayload& p) { return PunctureJson(p); }
+json ToJson(const NewPuncturePayload& p) { return PunctureJson(p); }
 json ToJson(const SimilarityRequestPayload& p) {
   return {{"identifier", p.identifier},
           {"lan_address", Str(p.lan_address)},
@@ -102,8 +107,7 @@ bool DecodeInto(const PacketView& view, const char* name, json* out) {
   (*out)["message"] = name;
   auto payload = DecodePayload<P>(view.payload);
   if (!payload) {
-    (*out)["error"] = std::string("payload: ") + std::string(WireErrorName(
-                          static_cast<WireError>(payload.error().value())));
+    (*out)["error"] = "payload: " + payload.error().message();
     return false;
   }
   (*out)["payload"] = ToJson(*payload);
@@ -118,21 +122,33 @@ PacketLayout LayoutFor(uint8_t id, bool discovery) {
 
 bool DecodeKnownPayload(const PacketView& view, bool discovery, json* out) {
   switch (view.message_id) {
-    case 246: return DecodeInto<IntroductionRequestPayload>(view, "introduction-request", out);
-    case 245: return DecodeInto<IntroductionResponsePayload>(view, "introduction-response", out);
-    case 234: return DecodeInto<NewIntroductionRequestPayload>(view, "introduction-request (new)", out);
-    case 233: return DecodeInto<NewIntroductionResponsePayload>(view, "introduction-response (new)", out);
-    case 250: return DecodeInto<PunctureRequestPayload>(view, "puncture-request", out);
-    case 232: return DecodeInto<NewPunctureRequestPayload>(view, "puncture-request (new)", out);
-    case 249: return DecodeInto<PuncturePayload>(view, "puncture", out);
-    case 231: return DecodeInto<NewPuncturePayload>(view, "puncture (new)", out);
+    case 246:
+      return DecodeInto<IntroductionRequestPayload>(view, "introduction-request", out);
+    case 245:
+      return DecodeInto<IntroductionResponsePayload>(view, "introduction-response", out);
+    case 234:
+      return DecodeInto<NewIntroductionRequestPayload>(view, "introduction-request (new)", out);
+    case 233:
+      return DecodeInto<NewIntroductionResponsePayload>(view, "introduction-response (new)", out);
+    case 250:
+      return DecodeInto<PunctureRequestPayload>(view, "puncture-request", out);
+    case 232:
+      return DecodeInto<NewPunctureRequestPayload>(view, "puncture-request (new)", out);
+    case 249:
+      return DecodeInto<PuncturePayload>(view, "puncture", out);
+    case 231:
+      return DecodeInto<NewPuncturePayload>(view, "puncture (new)", out);
   }
   if (discovery) {
     switch (view.message_id) {
-      case 1: return DecodeInto<SimilarityRequestPayload>(view, "similarity-request", out);
-      case 2: return DecodeInto<SimilarityResponsePayload>(view, "similarity-response", out);
-      case 3: return DecodeInto<PingPayload>(view, "ping", out);
-      case 4: return DecodeInto<PongPayload>(view, "pong", out);
+      case 1:
+        return DecodeInto<SimilarityRequestPayload>(view, "similarity-request", out);
+      case 2:
+        return DecodeInto<SimilarityResponsePayload>(view, "similarity-response", out);
+      case 3:
+        return DecodeInto<PingPayload>(view, "ping", out);
+      case 4:
+        return DecodeInto<PongPayload>(view, "pong", out);
     }
   }
   (*out)["message"] = "unknown";
@@ -168,7 +184,7 @@ int Run(const DecodeOptions& options) {
   if (options.force_unsigned) layout.is_signed = false;
   auto view = ParsePacket(*datagram, layout);
   if (!view) {
-    out["error"] = WireErrorName(static_cast<WireError>(view.error().value()));
+    out["error"] = view.error().message();
     std::cout << out.dump(2) << "\n";
     return kExitRuntime;
   }

@@ -1,9 +1,9 @@
 // ringv8 keygen: create a curve25519 identity key file, or show the identity in one.
-#include <spdlog/spdlog.h>
-
 #include <iostream>
-#include <nlohmann/json.hpp>
 #include <string>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "overlay/hex.h"
 #include "overlay/keys.h"

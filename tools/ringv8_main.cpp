@@ -1,14 +1,14 @@
 // ringv8: the command-line front end. Subcommands live in tools/*_command.cpp.
+#include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
-
-#include <CLI/CLI.hpp>
 
 #include "tools/command.h"
 
 int main(int argc, char** argv) {
   using namespace ringv8::tools;
-  CLI::App app("ringv8: a fast IPv8 core for Linux servers, byte-compatible with py-ipv8", "ringv8");
+  CLI::App app("ringv8: a fast IPv8 core for Linux servers, byte-compatible with py-ipv8",
+               "ringv8");
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show help for every subcommand");
   std::string log_level = "info";

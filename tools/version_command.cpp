@@ -4,8 +4,9 @@
 
 #include <cstdlib>
 #include <iostream>
-#include <nlohmann/json.hpp>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "ring/build_info.h"
 #include "tools/command.h"

@@ -8,7 +8,6 @@
 // After the runs it measures the verify ratio once more, paired: blocks of the verify path and of
 // the bare call alternate for about two seconds, so machine noise hits both alike. It prints that
 // ratio and the medians of the repetitions; with --json, one JSON object.
-#include <benchmark/benchmark.h>
 #include <sodium.h>
 
 #include <algorithm>
@@ -16,9 +15,11 @@
 #include <cstring>
 #include <iostream>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include <benchmark/benchmark.h>
+#include <nlohmann/json.hpp>
 
 #include "overlay/hex.h"
 #include "overlay/keys.h"

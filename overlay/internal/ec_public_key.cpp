@@ -3,6 +3,7 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/x509.h>
@@ -37,9 +38,8 @@ constexpr size_t kCacheSize = 32;
 Result<std::shared_ptr<const EcPublicKey>> EcPublicKey::FromDer(Bytes der) {
   // Most recently used first; a handful of trackers sign nearly all EC traffic.
   thread_local std::vector<std::shared_ptr<const EcPublicKey>> cache;
-  auto hit = std::find_if(cache.begin(), cache.end(), [der](const auto& key) {
-    return std::ranges::equal(key->der(), der);
-  });
+  auto hit = std::find_if(cache.begin(), cache.end(),
+                          [der](const auto& key) { return std::ranges::equal(key->der(), der); });
   if (hit != cache.end()) {
     std::rotate(cache.begin(), hit, hit + 1);
     return cache.front();
@@ -54,7 +54,10 @@ Result<std::shared_ptr<const EcPublicKey>> EcPublicKey::FromDer(Bytes der) {
 Result<std::shared_ptr<const EcPublicKey>> EcPublicKey::Load(Bytes der) {
   const unsigned char* p = der.data();
   EVP_PKEY* pkey = d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size()));
-  if (pkey == nullptr) return WireError::kBadKey;
+  if (pkey == nullptr) {
+    ERR_clear_error();  // Bad keys arrive from the network; keep OpenSSL's error queue empty.
+    return WireError::kBadKey;
+  }
   int degree = EVP_PKEY_get_base_id(pkey) == EVP_PKEY_EC ? CurveDegree(pkey) : 0;
   if (p != der.data() + der.size() || degree <= 0) {
     EVP_PKEY_free(pkey);
@@ -94,6 +97,7 @@ bool EcPublicKey::Verify(Bytes message, Bytes signature) const {
   }
   EVP_MD_CTX_free(ctx);
   OPENSSL_free(der_sig);
+  if (!valid) ERR_clear_error();
   return valid;
 }
 

@@ -1,12 +1,13 @@
 #include "overlay/keys.h"
 
-#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "overlay/hex.h"
 #include "tests/testing/vectors.h"
@@ -74,8 +75,8 @@ TEST(Keys, GeneratedKeysAreFreshAndRoundTrip) {
   auto again = PrivateKey::FromBin(a.bin());
   ASSERT_TRUE(again);
   EXPECT_EQ(again->public_key(), a.public_key());
-  EXPECT_EQ(ToHex(Bytes(a.bin()).first(10)), ToHex(Bytes(
-      reinterpret_cast<const uint8_t*>(kLibNaClPrivatePrefix.data()), 10)));
+  EXPECT_EQ(ToHex(Bytes(a.bin()).first(10)),
+            ToHex(Bytes(reinterpret_cast<const uint8_t*>(kLibNaClPrivatePrefix.data()), 10)));
 }
 
 // Spec 11.1 (py-ipv8's test_community.py): "LibNaCLPK:" + 64 ASCII zeros is a valid public key.
@@ -128,8 +129,8 @@ TEST(Keys, VerifiesLegacySect163k1Signatures) {
   EXPECT_EQ(SignatureLengthOf(der).value(), 42u);
 
   auto message = Hex("74657374");
-  auto signature = Hex(
-      "024bd9e780fc0c6a6c6203161124c78c31c4c4ac7d022829be79dcb04a0474f4fc35bf7be55ddf2832a9");
+  auto signature =
+      Hex("024bd9e780fc0c6a6c6203161124c78c31c4c4ac7d022829be79dcb04a0474f4fc35bf7be55ddf2832a9");
   EXPECT_TRUE(key->Verify(message, signature));
   for (size_t i = 0; i < signature.size(); ++i) {
     auto bad = signature;

@@ -1,8 +1,8 @@
 #include "overlay/payloads.h"
 
-#include <gtest/gtest.h>
-
 #include <random>
+
+#include <gtest/gtest.h>
 
 #include "overlay/hex.h"
 #include "overlay/packet.h"
@@ -12,9 +12,9 @@ namespace {
 
 Address A(const char* text) { return *Address::Parse(text); }
 
-const std::array<uint8_t, 40> kTwoIds = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
-                                         15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27,
-                                         28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40};
+const std::array<uint8_t, 40> kTwoIds = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14,
+                                         15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28,
+                                         29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40};
 
 // A filled-in sample of each payload (byte tails empty, so every field is fixed-size).
 template <typename P>
@@ -113,11 +113,11 @@ std::vector<uint8_t> Encode(const P& p) {
 
 // Whether P ends in a `raw` field that takes any number of bytes (then extra bytes are data).
 template <typename P>
-constexpr bool kEndsInAnyRaw =
-    std::is_same_v<P, IntroductionRequestPayload> || std::is_same_v<P, IntroductionResponsePayload> ||
-    std::is_same_v<P, NewIntroductionRequestPayload> ||
-    std::is_same_v<P, NewIntroductionResponsePayload> ||
-    std::is_same_v<P, DiscoveryIntroductionRequestPayload>;
+constexpr bool kEndsInAnyRaw = std::is_same_v<P, IntroductionRequestPayload> ||
+                               std::is_same_v<P, IntroductionResponsePayload> ||
+                               std::is_same_v<P, NewIntroductionRequestPayload> ||
+                               std::is_same_v<P, NewIntroductionResponsePayload> ||
+                               std::is_same_v<P, DiscoveryIntroductionRequestPayload>;
 
 template <typename P>
 class PayloadTest : public ::testing::Test {};

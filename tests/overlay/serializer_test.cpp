@@ -1,9 +1,9 @@
 #include "overlay/serializer.h"
 
-#include <gtest/gtest.h>
-
 #include <random>
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "overlay/hex.h"
 #include "tests/testing/vectors.h"
@@ -25,7 +25,9 @@ std::string Encoded(F write) {
 
 // Spec section 11.3: bytes produced by py-ipv8's serializer.
 TEST(Serializer, MatchesPyIpv8ReferenceEncodings) {
-  EXPECT_EQ(Encoded([](Writer& w) { w.WriteArrayHI64(std::vector<int64_t>{1, 2}); }),
+  EXPECT_EQ(Encoded([](Writer& w) {
+              w.WriteArrayHI64(std::vector<int64_t>{1, 2});
+            }),
             "020001000000000000000200000000000000");
   EXPECT_EQ(Encoded([](Writer& w) {
               bool items[] = {true, false, true};
@@ -43,8 +45,11 @@ TEST(Serializer, MatchesPyIpv8ReferenceEncodings) {
               Bytes items[] = {ab, c};
               w.WriteVarlenHList(items);
             }),
-            "02000261620001" "63");
-  EXPECT_EQ(Encoded([](Writer& w) { w.WriteAddress(HostPort{"example.com", 80}); }),
+            "02000261620001"
+            "63");
+  EXPECT_EQ(Encoded([](Writer& w) {
+              w.WriteAddress(HostPort{"example.com", 80});
+            }),
             "02000b6578616d706c652e636f6d0050");
   EXPECT_EQ(Encoded([](Writer& w) { w.WriteAddress(*Address::Parse("[::1]:80")); }),
             "03000000000000000000000000000000010050");
@@ -141,7 +146,9 @@ TEST(Serializer, RejectsUnknownAddressTags) {
     EXPECT_EQ(r.error(), WireError::kBadAddressType) << hex;
   }
   // ip_address refuses host names, which only `address` carries.
-  auto host = Hex("02000161" "0050");
+  auto host =
+      Hex("02000161"
+          "0050");
   Reader r(host);
   Address a;
   EXPECT_FALSE(r.ReadIpAddress(&a));
@@ -164,17 +171,62 @@ TEST(Serializer, LengthFieldsLongerThanTheInputAreTruncated) {
     bool (*read)(Reader&);
   };
   const Case cases[] = {
-      {"0003aabb", [](Reader& r) { Bytes b; return r.ReadVarlenH(&b); }},
-      {"00000003aabb", [](Reader& r) { Bytes b; return r.ReadVarlenI(&b); }},
-      {"02aabbcc", [](Reader& r) { Bytes b; return r.ReadVarlenBx2(&b); }},
-      {"0001" "aabb", [](Reader& r) { Bytes b; return r.ReadVarlenHx20(&b); }},
-      {"020001aa0005", [](Reader& r) { std::vector<Bytes> v; return r.ReadVarlenHList(&v); }},
-      {"0300aa", [](Reader& r) { std::vector<bool> v; return r.ReadArrayHBool(&v); }},
-      {"0200aabbccddeeff0011", [](Reader& r) { std::vector<int64_t> v; return r.ReadArrayHI64(&v); }},
-      {"0100aabb", [](Reader& r) { std::vector<double> v; return r.ReadArrayHF64(&v); }},
-      {"010102", [](Reader& r) { Address a; return r.ReadIpAddress(&a); }},
-      {"03000000", [](Reader& r) { Address a; return r.ReadIpAddress(&a); }},
-      {"02ffff61", [](Reader& r) { AnyAddress a; return r.ReadAddress(&a); }},
+      {"0003aabb",
+       [](Reader& r) {
+         Bytes b;
+         return r.ReadVarlenH(&b);
+       }},
+      {"00000003aabb",
+       [](Reader& r) {
+         Bytes b;
+         return r.ReadVarlenI(&b);
+       }},
+      {"02aabbcc",
+       [](Reader& r) {
+         Bytes b;
+         return r.ReadVarlenBx2(&b);
+       }},
+      {"0001"
+       "aabb",
+       [](Reader& r) {
+         Bytes b;
+         return r.ReadVarlenHx20(&b);
+       }},
+      {"020001aa0005",
+       [](Reader& r) {
+         std::vector<Bytes> v;
+         return r.ReadVarlenHList(&v);
+       }},
+      {"0300aa",
+       [](Reader& r) {
+         std::vector<bool> v;
+         return r.ReadArrayHBool(&v);
+       }},
+      {"0200aabbccddeeff0011",
+       [](Reader& r) {
+         std::vector<int64_t> v;
+         return r.ReadArrayHI64(&v);
+       }},
+      {"0100aabb",
+       [](Reader& r) {
+         std::vector<double> v;
+         return r.ReadArrayHF64(&v);
+       }},
+      {"010102",
+       [](Reader& r) {
+         Address a;
+         return r.ReadIpAddress(&a);
+       }},
+      {"03000000",
+       [](Reader& r) {
+         Address a;
+         return r.ReadIpAddress(&a);
+       }},
+      {"02ffff61",
+       [](Reader& r) {
+         AnyAddress a;
+         return r.ReadAddress(&a);
+       }},
   };
   for (const auto& c : cases) {
     auto bytes = Hex(c.hex);
@@ -232,13 +284,27 @@ TEST(Serializer, RandomInputNeverReadsOutOfBounds) {
       std::vector<double> doubles;
       std::string_view text;
       switch (rng() % 7) {
-        case 0: r.ReadVarlenH(&b); break;
-        case 1: r.ReadAddress(&a); break;
-        case 2: r.ReadVarlenHList(&list); break;
-        case 3: r.ReadArrayHF64(&doubles); break;
-        case 4: r.ReadVarlenHUtf8(&text); break;
-        case 5: r.ReadVarlenHx20(&b); break;
-        default: r.ReadBytes(rng() % 8, &b); break;
+        case 0:
+          r.ReadVarlenH(&b);
+          break;
+        case 1:
+          r.ReadAddress(&a);
+          break;
+        case 2:
+          r.ReadVarlenHList(&list);
+          break;
+        case 3:
+          r.ReadArrayHF64(&doubles);
+          break;
+        case 4:
+          r.ReadVarlenHUtf8(&text);
+          break;
+        case 5:
+          r.ReadVarlenHx20(&b);
+          break;
+        default:
+          r.ReadBytes(rng() % 8, &b);
+          break;
       }
       EXPECT_LE(r.position(), bytes.size());
     }

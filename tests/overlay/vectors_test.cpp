@@ -1,15 +1,16 @@
 // Every packet and key in ../shared/vectors/ipv8-vectors.json (made with py-ipv8): parsed, its
 // signature verified (and rejected after a flipped byte), its fields decoded and compared, and the
 // packet rebuilt from the decoded fields byte for byte.
-#include <gtest/gtest.h>
+#include "tests/testing/vectors.h"
 
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "overlay/hex.h"
 #include "overlay/keys.h"
 #include "overlay/packet.h"
 #include "overlay/payloads.h"
-#include "tests/testing/vectors.h"
 
 namespace ringv8::overlay {
 namespace {
@@ -211,8 +212,9 @@ void CheckPacket(const json& vectors, const json& v) {
   // Rebuild the whole packet from the decoded JSON fields with the signer's key.
   auto key = VectorKey(vectors, layout.is_signed ? v["signer"].get<std::string>() : "key_a");
   std::vector<uint8_t> out(kMaxDatagramSize);
-  PacketBuilder builder(out, MakePrefix(*reinterpret_cast<const CommunityId*>(
-                                 Hex(v["community_id"].get<std::string>()).data())),
+  PacketBuilder builder(out,
+                        MakePrefix(*reinterpret_cast<const CommunityId*>(
+                            Hex(v["community_id"].get<std::string>()).data())),
                         v["msg_id"].get<uint8_t>());
   if (layout.is_signed) builder.Auth(key.public_key());
   if (has_global_time) builder.GlobalTime(v["global_time"].get<uint64_t>());
@@ -276,7 +278,8 @@ TEST(GoldenVectors, FieldOffsetsMatchThePacketView) {
       const std::string name = field["name"].get<std::string>();
       size_t offset = field["offset"].get<size_t>();
       size_t length = field["length"].get<size_t>();
-      EXPECT_EQ(ToHex(Bytes(wire).subspan(offset, length)), field["hex"].get<std::string>()) << name;
+      EXPECT_EQ(ToHex(Bytes(wire).subspan(offset, length)), field["hex"].get<std::string>())
+          << name;
       if (name.starts_with("payload.")) {
         EXPECT_GE(offset, payload_start) << name;
         EXPECT_LE(offset + length, payload_start + view->payload.size()) << name;
@@ -302,8 +305,7 @@ TEST(GoldenVectors, KeysReproduceBinsAndMids) {
     auto pub = PublicKey::FromBin(Hex(k["public_bin"].get<std::string>()));
     ASSERT_TRUE(pub);
     EXPECT_EQ(ToHex(pub->mid()), k["mid"].get<std::string>());
-    EXPECT_EQ(ToHex(pub->ed25519_public()),
-              k["public_parts"]["ed25519_public"].get<std::string>());
+    EXPECT_EQ(ToHex(pub->ed25519_public()), k["public_parts"]["ed25519_public"].get<std::string>());
   }
 }
 

@@ -1,8 +1,8 @@
 #include "ring/address.h"
 
-#include <gtest/gtest.h>
-
 #include <unordered_set>
+
+#include <gtest/gtest.h>
 
 namespace ringv8 {
 namespace {

@@ -29,8 +29,8 @@ std::vector<uint8_t> Hex(std::string_view hex) {
 }
 
 Address JsonAddress(const nlohmann::json& value) {
-  auto address = Address::ParseIp(value.at("ip").get<std::string>(),
-                                   value.at("port").get<uint16_t>());
+  auto address =
+      Address::ParseIp(value.at("ip").get<std::string>(), value.at("port").get<uint16_t>());
   EXPECT_TRUE(address.has_value()) << value.dump();
   return address.value_or(Address());
 }

@@ -4,12 +4,12 @@
 #ifndef RINGV8_TESTS_TESTING_VECTORS_H_
 #define RINGV8_TESTS_TESTING_VECTORS_H_
 
-#include <gtest/gtest.h>
-
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <string_view>
 #include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "overlay/keys.h"
 #include "ring/address.h"
@@ -30,8 +30,8 @@ overlay::PrivateKey VectorKey(const nlohmann::json& vectors, const std::string& 
 
 }  // namespace ringv8::testing
 
-#define RINGV8_REQUIRE_GOLDEN_VECTORS()                                         \
-  if (::ringv8::testing::GoldenVectors() == nullptr)                            \
+#define RINGV8_REQUIRE_GOLDEN_VECTORS()              \
+  if (::ringv8::testing::GoldenVectors() == nullptr) \
   GTEST_SKIP() << ::ringv8::testing::GoldenVectorsMissingReason()
 
 #endif  // RINGV8_TESTS_TESTING_VECTORS_H_

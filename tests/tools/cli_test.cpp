@@ -1,13 +1,14 @@
 // The ringv8 binary end to end: exit codes, help, keygen files, decode.
-#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
 #include <cstdio>
-#include <nlohmann/json.hpp>
 #include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "overlay/hex.h"
 #include "overlay/keys.h"
@@ -28,7 +29,8 @@ Output Ringv8(const std::string& args) {
   if (pipe == nullptr) return out;
   std::array<char, 4096> buffer;
   size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) out.stdout_text.append(buffer.data(), n);
+  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
+    out.stdout_text.append(buffer.data(), n);
   int status = pclose(pipe);
   out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return out;
