@@ -1,0 +1,171 @@
+// EventLoop: one shard's loop. It runs kernel completions, timers and work posted from other
+// threads, on the thread that calls Run().
+//
+// Two backends, chosen at creation:
+//   kUring: one io_uring (IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN where the kernel
+//           accepts them, kernel 6.1+; plain setup otherwise). Endpoints queue SQEs during an
+//           iteration; the loop enters the kernel once per iteration to submit them all and wait.
+//   kEpoll: epoll, for MmsgEndpoint and where io_uring is not allowed (ENOSYS, EPERM under seccomp
+//           or in containers, kernel.io_uring_disabled). kAuto picks kUring and falls back to
+//           kEpoll, remembering why (fallback_reason()).
+// Time comes from a Clock. With a VirtualClock the loop never sleeps: RunFor/RunUntil move the
+// clock from one timer to the next, so a ten-minute scenario runs in milliseconds.
+//
+// Thread-affine: call only on the loop's thread, except Post() and Stop(), which are thread-safe
+// and lock-free (Stop() is also safe in a signal handler).
+#ifndef RINGV8_RING_EVENT_LOOP_H_
+#define RINGV8_RING_EVENT_LOOP_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "ring/clock.h"
+#include "ring/internal/work_queue.h"
+#include "ring/result.h"
+
+struct io_uring;
+struct io_uring_cqe;
+struct io_uring_sqe;
+
+namespace ringv8 {
+
+class EventLoop {
+ public:
+  enum class Backend { kAuto, kUring, kEpoll };
+
+  struct Options {
+    Backend backend = Backend::kAuto;
+    unsigned uring_entries = 4096;  // Submission queue size; the completion queue is 4x.
+    // Not owned; must outlive the loop. nullptr: the monotonic clock.
+    Clock* clock = nullptr;
+    // Not owned. Set it (and leave `clock` null) to run on virtual time.
+    VirtualClock* virtual_clock = nullptr;
+  };
+
+  // Receives io_uring completions for the SQEs whose user_data it set with SetCompletion().
+  class CompletionHandler {
+   public:
+    virtual void OnCompletion(const io_uring_cqe& cqe) = 0;
+
+   protected:
+    ~CompletionHandler() = default;
+  };
+
+  // Fails only when the requested backend cannot be set up (with the kernel's error).
+  static Result<std::unique_ptr<EventLoop>> Create(const Options& options);
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  Backend backend() const { return backend_; }
+  static const char* BackendName(Backend backend);
+  // Why kAuto did not get io_uring ("" when it did).
+  const std::string& fallback_reason() const { return fallback_reason_; }
+  TimePoint Now() const { return clock_->Now(); }
+  bool is_virtual() const { return virtual_clock_ != nullptr; }
+
+  // Runs iterations until Stop(). With a virtual clock, it also advances time to each timer.
+  void Run();
+  // One iteration: posted work, before-wait hooks, one kernel entry that submits and waits up to
+  // `max_wait` (0 = do not block), then completions / ready fds, then due timers.
+  void RunOnce(Duration max_wait);
+  // Virtual clock only: runs everything due up to Now() + d, moving the clock timer by timer.
+  void RunFor(Duration d) { RunUntil(Now() + d); }
+  void RunUntil(TimePoint deadline);
+
+  // Thread-safe, async-signal-safe: makes Run() return after the current iteration.
+  void Stop();
+  bool stopping() const { return stop_.load(std::memory_order_relaxed); }
+
+  // Thread-safe, lock-free: runs `fn` on the loop's thread during the next iteration.
+  void Post(std::function<void()> fn);
+
+  // Timers. Ids are never reused; Cancel returns false for an unknown or fired one-shot id.
+  using TimerId = uint64_t;
+  TimerId CallLater(Duration delay, std::function<void()> fn);
+  TimerId CallEvery(Duration interval, std::function<void()> fn);
+  bool Cancel(TimerId id);
+  size_t timer_count() const { return timers_.size(); }
+  // When the next timer is due (nullopt if none).
+  std::optional<TimePoint> NextTimer();
+
+  // Runs `hook` at the start of every iteration's wait (endpoints flush queued sends here).
+  using HookId = uint64_t;
+  HookId AddBeforeWait(std::function<void()> hook);
+  void RemoveBeforeWait(HookId id);
+
+  // kEpoll: calls `on_ready(epoll events)` when `fd` is ready for `events` (EPOLLIN/EPOLLOUT).
+  // Returns 0 or -errno.
+  int WatchFd(int fd, uint32_t events, std::function<void(uint32_t)> on_ready);
+  int ModifyFd(int fd, uint32_t events);
+  void UnwatchFd(int fd);
+
+  // kUring: the ring, for endpoints in ring/. GetSqe() submits first if the queue is full (that
+  // counts as a kernel entry) and returns nullptr only if the kernel refuses.
+  io_uring* uring() { return ring_.get(); }
+  io_uring_sqe* GetSqe();
+  // Tags an SQE so that its completion goes to `handler`.
+  static void SetCompletion(io_uring_sqe* sqe, CompletionHandler* handler);
+
+  // Kernel entries made by the loop (submits and waits), for endpoint statistics.
+  uint64_t kernel_entries() const { return kernel_entries_; }
+
+ private:
+  EventLoop() = default;
+  int SetUpUring(unsigned entries);
+  int SetUpEpoll();
+  void ArmWakeup();
+  void DrainWakeup();
+  void RunPosted();
+  void RunHooks();
+  void WaitUring(Duration max_wait);
+  void WaitEpoll(Duration max_wait);
+  void FireDueTimers();
+  Duration TimeUntilNextTimer(Duration cap);
+
+  struct UringDeleter {
+    void operator()(io_uring* ring) const;
+  };
+  struct Timer {
+    std::function<void()> fn;
+    Duration interval{0};  // 0 for one-shot.
+    TimePoint due{0};
+  };
+  struct HeapEntry {
+    TimePoint due;
+    TimerId id;
+    bool operator>(const HeapEntry& o) const { return due != o.due ? due > o.due : id > o.id; }
+  };
+  class WakeupHandler;
+
+  Backend backend_ = Backend::kEpoll;
+  std::string fallback_reason_;
+  Clock* clock_ = nullptr;
+  VirtualClock* virtual_clock_ = nullptr;
+  std::unique_ptr<io_uring, UringDeleter> ring_;
+  std::unique_ptr<WakeupHandler> wakeup_handler_;
+  int epoll_fd_ = -1;
+  int wakeup_fd_ = -1;  // eventfd: Post() and Stop() write it.
+  std::atomic<bool> stop_{false};
+  internal::WorkQueue posted_;
+
+  std::unordered_map<TimerId, Timer> timers_;
+  std::priority_queue<HeapEntry, std::vector<HeapEntry>, std::greater<>> heap_;
+  TimerId next_timer_id_ = 1;
+
+  std::vector<std::pair<HookId, std::function<void()>>> hooks_;
+  HookId next_hook_id_ = 1;
+  std::unordered_map<int, std::function<void(uint32_t)>> fd_handlers_;
+  uint64_t kernel_entries_ = 0;
+};
+
+}  // namespace ringv8
+
+#endif  // RINGV8_RING_EVENT_LOOP_H_

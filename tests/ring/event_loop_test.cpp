@@ -1,0 +1,156 @@
+#include "ring/event_loop.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+namespace ringv8 {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+std::unique_ptr<EventLoop> VirtualLoop(VirtualClock* clock) {
+  auto loop = EventLoop::Create({.backend = EventLoop::Backend::kEpoll, .virtual_clock = clock});
+  EXPECT_TRUE(loop);
+  return std::move(*loop);
+}
+
+TEST(EventLoop, VirtualTimersFireInDeadlineOrder) {
+  VirtualClock clock;
+  auto loop = VirtualLoop(&clock);
+  std::vector<int> order;
+  loop->CallLater(seconds(3), [&] { order.push_back(3); });
+  loop->CallLater(seconds(1), [&] { order.push_back(1); });
+  loop->CallLater(seconds(2), [&] { order.push_back(2); });
+  loop->RunFor(milliseconds(1500));
+  EXPECT_EQ(order, (std::vector<int>{1}));
+  EXPECT_EQ(clock.Now(), milliseconds(1500));
+  loop->RunFor(seconds(10));
+  EXPECT_EQ(order, (std::vector<int>{1, 2, 3}));
+  EXPECT_EQ(loop->timer_count(), 0u);
+}
+
+TEST(EventLoop, PeriodicTimersRunOncePerIntervalAndCanBeCancelled) {
+  VirtualClock clock;
+  auto loop = VirtualLoop(&clock);
+  int ticks = 0;
+  std::vector<TimePoint> at;
+  auto id = loop->CallEvery(milliseconds(500), [&] {
+    ++ticks;
+    at.push_back(clock.Now());
+  });
+  loop->RunFor(seconds(10));
+  EXPECT_EQ(ticks, 20);
+  EXPECT_EQ(at.front(), milliseconds(500));
+  EXPECT_EQ(at.back(), seconds(10));
+  EXPECT_TRUE(loop->Cancel(id));
+  EXPECT_FALSE(loop->Cancel(id));
+  loop->RunFor(seconds(10));
+  EXPECT_EQ(ticks, 20);
+}
+
+TEST(EventLoop, ATimerMayCancelItselfAndOthers) {
+  VirtualClock clock;
+  auto loop = VirtualLoop(&clock);
+  int a = 0, b = 0;
+  EventLoop::TimerId b_id = 0;
+  EventLoop::TimerId a_id = loop->CallEvery(seconds(1), [&] {
+    ++a;
+    loop->Cancel(a_id);
+    loop->Cancel(b_id);
+  });
+  b_id = loop->CallLater(seconds(1), [&] { ++b; });
+  loop->RunFor(seconds(5));
+  EXPECT_EQ(a, 1);
+  EXPECT_EQ(b, 0);  // a was created first, so it ran first and cancelled b.
+}
+
+TEST(EventLoop, CancelledTimersDoNotPileUp) {
+  VirtualClock clock;
+  auto loop = VirtualLoop(&clock);
+  for (int i = 0; i < 100000; ++i) loop->Cancel(loop->CallLater(seconds(60), [] {}));
+  EXPECT_EQ(loop->timer_count(), 0u);
+  EXPECT_FALSE(loop->NextTimer());
+}
+
+class RealLoopTest : public ::testing::TestWithParam<EventLoop::Backend> {
+ protected:
+  std::unique_ptr<EventLoop> MakeLoop() {
+    auto loop = EventLoop::Create({.backend = GetParam()});
+    if (!loop) return nullptr;
+    return std::move(*loop);
+  }
+};
+
+TEST_P(RealLoopTest, PostFromOtherThreadsRunsEverythingInOrderPerThread) {
+  auto loop = MakeLoop();
+  if (!loop) GTEST_SKIP() << "io_uring is not available here";
+  constexpr int kThreads = 4, kPerThread = 2000;
+  std::vector<int> last(kThreads, -1);
+  std::atomic<int> done{0};
+  bool ordered = true;
+  std::thread runner([&] { loop->Run(); });
+  std::vector<std::thread> posters;
+  for (int t = 0; t < kThreads; ++t) {
+    posters.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        loop->Post([&, t, i] {
+          ordered = ordered && last[t] == i - 1;
+          last[t] = i;
+          if (done.fetch_add(1) + 1 == kThreads * kPerThread) loop->Stop();
+        });
+      }
+    });
+  }
+  for (auto& p : posters) p.join();
+  runner.join();
+  EXPECT_EQ(done.load(), kThreads * kPerThread);
+  EXPECT_TRUE(ordered);
+}
+
+TEST_P(RealLoopTest, StopFromAnotherThreadEndsRun) {
+  auto loop = MakeLoop();
+  if (!loop) GTEST_SKIP() << "io_uring is not available here";
+  std::atomic<bool> returned{false};
+  std::thread runner([&] {
+    loop->Run();
+    returned = true;
+  });
+  std::this_thread::sleep_for(milliseconds(20));
+  EXPECT_FALSE(returned.load());
+  loop->Stop();
+  runner.join();
+  EXPECT_TRUE(returned.load());
+}
+
+TEST_P(RealLoopTest, RealTimersFire) {
+  auto loop = MakeLoop();
+  if (!loop) GTEST_SKIP() << "io_uring is not available here";
+  int fired = 0;
+  loop->CallLater(milliseconds(5), [&] {
+    ++fired;
+    loop->Stop();
+  });
+  loop->Run();
+  EXPECT_EQ(fired, 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, RealLoopTest,
+                         ::testing::Values(EventLoop::Backend::kUring, EventLoop::Backend::kEpoll),
+                         [](const auto& info) { return EventLoop::BackendName(info.param); });
+
+TEST(EventLoop, AutoPicksUringOrSaysWhyNot) {
+  auto loop = EventLoop::Create({});
+  ASSERT_TRUE(loop);
+  if ((*loop)->backend() == EventLoop::Backend::kEpoll) {
+    EXPECT_FALSE((*loop)->fallback_reason().empty());
+  } else {
+    EXPECT_TRUE((*loop)->fallback_reason().empty());
+  }
+}
+
+}  // namespace
+}  // namespace ringv8
