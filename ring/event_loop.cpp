@@ -317,6 +317,7 @@ void EventLoop::WaitEpoll(Duration max_wait) {
 }
 
 void EventLoop::RunOnce(Duration max_wait) {
+  in_iteration_ = true;
   RunPosted();
   RunHooks();
   Duration wait = is_virtual() || !posted_.Empty() || stopping() ? Duration(0)
@@ -328,6 +329,7 @@ void EventLoop::RunOnce(Duration max_wait) {
   }
   FireDueTimers();
   RunPosted();
+  in_iteration_ = false;
 }
 
 void EventLoop::Run() {

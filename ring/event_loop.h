@@ -114,6 +114,9 @@ class EventLoop {
   // Tags an SQE so that its completion goes to `handler`.
   static void SetCompletion(io_uring_sqe* sqe, CompletionHandler* handler);
 
+  // True while RunOnce runs (callbacks are running).
+  bool in_iteration() const { return in_iteration_; }
+
   // Kernel entries made by the loop (submits and waits), for endpoint statistics.
   uint64_t kernel_entries() const { return kernel_entries_; }
 
@@ -164,6 +167,7 @@ class EventLoop {
   HookId next_hook_id_ = 1;
   std::unordered_map<int, std::function<void(uint32_t)>> fd_handlers_;
   uint64_t kernel_entries_ = 0;
+  bool in_iteration_ = false;
 };
 
 }  // namespace ringv8

@@ -1,0 +1,94 @@
+#include "ring/endpoint.h"
+
+#include <algorithm>
+
+namespace ringv8 {
+
+void Endpoint::AddListener(const PacketPrefix& prefix, EndpointListener* listener) {
+  Route& route = routes_[prefix];
+  if (route.stats == nullptr) route.stats = stats_.ForPrefix(prefix);
+  route.listeners.push_back(listener);
+}
+
+void Endpoint::RemoveListener(const PacketPrefix& prefix, EndpointListener* listener) {
+  auto it = routes_.find(prefix);
+  if (it == routes_.end()) return;
+  auto& listeners = it->second.listeners;
+  if (dispatching_ > 0) {
+    // Keep the vector stable for the Dispatch that is iterating it.
+    std::replace(listeners.begin(), listeners.end(), listener,
+                 static_cast<EndpointListener*>(nullptr));
+    needs_compaction_ = true;
+    return;
+  }
+  std::erase(listeners, listener);
+  if (listeners.empty()) routes_.erase(it);  // Statistics for the prefix stay.
+}
+
+void Endpoint::AddCatchAllListener(EndpointListener* listener) { catch_all_.push_back(listener); }
+
+void Endpoint::RemoveCatchAllListener(EndpointListener* listener) {
+  if (dispatching_ > 0) {
+    std::replace(catch_all_.begin(), catch_all_.end(), listener,
+                 static_cast<EndpointListener*>(nullptr));
+    needs_compaction_ = true;
+    return;
+  }
+  std::erase(catch_all_, listener);
+}
+
+void Endpoint::Compact() {
+  needs_compaction_ = false;
+  std::erase(catch_all_, nullptr);
+  for (auto it = routes_.begin(); it != routes_.end();) {
+    std::erase(it->second.listeners, nullptr);
+    it = it->second.listeners.empty() ? routes_.erase(it) : std::next(it);
+  }
+}
+
+void Endpoint::Dispatch(const Address& source, std::span<const uint8_t> datagram) {
+  stats_.packets_in.Add();
+  stats_.bytes_in.Add(datagram.size());
+  if (datagram.size() <= kPacketPrefixSize) {
+    stats_.too_short.Add();
+    return;
+  }
+  PacketPrefix prefix;
+  std::memcpy(prefix.data(), datagram.data(), kPacketPrefixSize);
+  auto it = routes_.find(prefix);
+  if (it == routes_.end() && catch_all_.empty()) {
+    stats_.unknown_prefix.Add();
+    return;
+  }
+  ++dispatching_;
+  if (it != routes_.end()) {
+    MessageStats& m = it->second.stats->by_message_id[datagram[kPacketPrefixSize]];
+    m.packets_in.Add();
+    m.bytes_in.Add(datagram.size());
+    // Index-based: a listener may add listeners (which can grow the vector) while we iterate.
+    auto& listeners = it->second.listeners;
+    for (size_t i = 0; i < listeners.size(); ++i) {
+      if (listeners[i] != nullptr) listeners[i]->OnPacket(source, datagram);
+    }
+  }
+  for (size_t i = 0; i < catch_all_.size(); ++i) {
+    if (catch_all_[i] != nullptr) catch_all_[i]->OnPacket(source, datagram);
+  }
+  if (--dispatching_ == 0 && needs_compaction_) Compact();
+}
+
+void Endpoint::CountSent(std::span<const uint8_t> datagram) {
+  stats_.packets_out.Add();
+  stats_.bytes_out.Add(datagram.size());
+  if (datagram.size() <= kPacketPrefixSize || routes_.empty()) return;
+  PacketPrefix prefix;
+  std::memcpy(prefix.data(), datagram.data(), kPacketPrefixSize);
+  auto it = routes_.find(prefix);
+  if (it != routes_.end()) {
+    MessageStats& m = it->second.stats->by_message_id[datagram[kPacketPrefixSize]];
+    m.packets_out.Add();
+    m.bytes_out.Add(datagram.size());
+  }
+}
+
+}  // namespace ringv8

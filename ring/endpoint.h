@@ -1,0 +1,119 @@
+// Endpoint: what the protocol layers see of the network. A UDP endpoint that sends datagrams and
+// hands each received one to the listener registered for its 22-byte prefix (IPv8's community
+// prefix), or to the catch-all listeners (a tracker serves every prefix).
+//
+// Backends: UringEndpoint (io_uring), MmsgEndpoint (epoll + recvmmsg/sendmmsg) and MemoryEndpoint
+// (an in-process network on virtual time). OpenEndpoint() in ring/open_endpoint.h picks one.
+//
+// Thread-affine: call only on the thread that runs the endpoint's EventLoop. stats() counters may
+// be read from any thread (see EndpointStats).
+#ifndef RINGV8_RING_ENDPOINT_H_
+#define RINGV8_RING_ENDPOINT_H_
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <span>
+#include <system_error>
+#include <unordered_map>
+#include <vector>
+
+#include "ring/address.h"
+#include "ring/endpoint_stats.h"
+
+namespace ringv8 {
+
+inline constexpr size_t kPacketPrefixSize = 22;
+using PacketPrefix = std::array<uint8_t, kPacketPrefixSize>;
+// The largest UDP payload (IPv6 allows 65527 but IPv8 traffic never needs more than IPv4's).
+inline constexpr size_t kMaxUdpPayload = 65507;
+
+class EndpointListener {
+ public:
+  // `datagram` is valid only during the call. Called on the loop thread.
+  virtual void OnPacket(const Address& source, std::span<const uint8_t> datagram) = 0;
+
+ protected:
+  ~EndpointListener() = default;
+};
+
+struct EndpointOptions {
+  // The IPv4 socket's address (port 0: any free port). Unset: no IPv4 socket.
+  std::optional<Address> ipv4 = Address();
+  // The IPv6 socket's address (IPV6_V6ONLY). Unset: no IPv6 socket.
+  std::optional<Address> ipv6;
+  // When a port is taken, try the following ones (py-ipv8 tries up to 10,000).
+  bool port_fallback = false;
+  int port_attempts = 10000;
+  // Receive buffers: io_uring's provided-buffer ring (a power of two, at least 1024 in production;
+  // tests use tiny rings to force exhaustion). Each buffer holds one datagram and its headers.
+  uint32_t receive_buffers = 2048;
+  uint32_t receive_buffer_size = 4096;
+  // Datagrams queued or in flight at most; Send() fails with ENOBUFS beyond.
+  uint32_t send_queue_capacity = 4096;
+  // SO_RCVBUF / SO_SNDBUF (the FORCE variants where permitted).
+  int socket_buffer_bytes = 8 << 20;
+};
+
+class Endpoint {
+ public:
+  virtual ~Endpoint() = default;
+  Endpoint(const Endpoint&) = delete;
+  Endpoint& operator=(const Endpoint&) = delete;
+
+  virtual const char* backend_name() const = 0;
+  virtual bool is_open() const = 0;
+  // Closes the sockets; datagrams still queued are discarded and counted (send_discarded).
+  virtual void Close() = 0;
+  // Copies `datagram` and queues it for `to`; the loop sends it during its next iteration.
+  // Fails at once, counted, with ENOBUFS (queue full), EMSGSIZE (too large), EAFNOSUPPORT (no
+  // socket of that family) or ENOTCONN (closed).
+  [[nodiscard]] virtual std::error_code Send(const Address& to,
+                                             std::span<const uint8_t> datagram) = 0;
+  // The bound addresses (the real ports when port 0 or a fallback port was used).
+  virtual std::vector<Address> local_addresses() const = 0;
+
+  // Listeners are not owned and must be removed before they are destroyed. Adding and removing
+  // inside OnPacket is allowed. Lookup by prefix is O(1).
+  void AddListener(const PacketPrefix& prefix, EndpointListener* listener);
+  void RemoveListener(const PacketPrefix& prefix, EndpointListener* listener);
+  void AddCatchAllListener(EndpointListener* listener);
+  void RemoveCatchAllListener(EndpointListener* listener);
+  size_t listener_count() const { return routes_.size(); }
+
+  const EndpointStats& stats() const { return stats_; }
+
+ protected:
+  Endpoint() = default;
+  // Counts one received datagram and hands it to its listeners (or counts the drop).
+  void Dispatch(const Address& source, std::span<const uint8_t> datagram);
+  // Counts one datagram that the kernel accepted.
+  void CountSent(std::span<const uint8_t> datagram);
+
+  EndpointStats stats_;
+
+ private:
+  struct PrefixHash {
+    size_t operator()(const PacketPrefix& p) const {
+      // Bytes 2..9 are the start of the community id, a SHA-1 output: already uniform.
+      uint64_t h;
+      std::memcpy(&h, p.data() + 2, sizeof(h));
+      return static_cast<size_t>(h ^ (h >> 29));
+    }
+  };
+  struct Route {
+    std::vector<EndpointListener*> listeners;
+    PrefixStats* stats = nullptr;  // Owned by stats_.
+  };
+  void Compact();
+
+  std::unordered_map<PacketPrefix, Route, PrefixHash> routes_;
+  std::vector<EndpointListener*> catch_all_;
+  int dispatching_ = 0;       // Nesting depth of Dispatch.
+  bool needs_compaction_ = false;  // A listener was removed during Dispatch.
+};
+
+}  // namespace ringv8
+
+#endif  // RINGV8_RING_ENDPOINT_H_

@@ -1,0 +1,86 @@
+// EndpointStats: what an endpoint moved and everything it dropped, by reason.
+//
+// Counters have one writer, the endpoint's loop thread, and may be read from any thread (relaxed
+// atomics: a reader sees each counter's recent value, not a consistent snapshot of all of them).
+// Per-prefix tables are created on the loop thread when a listener registers; read them on that
+// thread (post a closure to the loop to read them from elsewhere).
+#ifndef RINGV8_RING_ENDPOINT_STATS_H_
+#define RINGV8_RING_ENDPOINT_STATS_H_
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace ringv8 {
+
+// A counter with a single writer. Add is a relaxed load and store (no locked instruction): only
+// the owning thread writes, and readers only need a recent value.
+class Counter {
+ public:
+  void Add(uint64_t n = 1) { value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  uint64_t value() const { return value_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint64_t> value_{0};
+};
+
+// py-ipv8's NetworkStat: packets and bytes per message id, each way.
+struct MessageStats {
+  Counter packets_in, bytes_in, packets_out, bytes_out;
+};
+
+struct PrefixStats {
+  std::array<MessageStats, 256> by_message_id;
+};
+
+class EndpointStats {
+ public:
+  static constexpr int kMaxErrno = 134;
+  static constexpr int kBatchBuckets = 9;  // 1, 2-3, 4-7, ..., 128-255, 256+.
+
+  Counter packets_in, bytes_in, packets_out, bytes_out;
+  // Drops on receive.
+  Counter kernel_drops;      // The socket buffer overflowed (SO_RXQ_OVFL).
+  Counter truncated;         // Larger than a receive buffer (MSG_TRUNC).
+  Counter buffer_exhausted;  // io_uring ran out of provided buffers (ENOBUFS); receive re-armed.
+  Counter too_short;         // Fewer than 23 bytes: no prefix and message id.
+  Counter unknown_prefix;    // No listener for the prefix and no catch-all listener.
+  Counter receive_errors;    // Other receive failures.
+  // Drops on send.
+  Counter send_queue_full;   // Send() refused: the bounded queue was full.
+  Counter send_too_large;    // Send() refused: larger than the largest datagram.
+  Counter send_errors;       // The kernel refused a datagram; by errno below.
+  Counter send_discarded;    // Still queued when the endpoint closed.
+  std::array<Counter, kMaxErrno + 1> send_errors_by_errno;
+  // Work.
+  Counter kernel_entries;    // Syscalls / io_uring_enter calls made for this endpoint.
+  Counter receive_rearms;    // Multishot receives re-armed.
+  std::array<Counter, kBatchBuckets> receive_batches, send_batches;
+
+  void CountSendError(int error);
+  static int BatchBucket(uint64_t size);
+  void CountReceiveBatch(uint64_t size) { receive_batches[BatchBucket(size)].Add(); }
+  void CountSendBatch(uint64_t size) { send_batches[BatchBucket(size)].Add(); }
+  uint64_t receive_drops() const {
+    return kernel_drops.value() + truncated.value() + too_short.value() +
+           unknown_prefix.value() + receive_errors.value();
+  }
+
+  // Per prefix (22 bytes) and message id; only prefixes that have a listener are kept, so the
+  // table is bounded by the registrations, not by what arrives.
+  PrefixStats* ForPrefix(const std::array<uint8_t, 22>& prefix);
+  PrefixStats* FindPrefix(const std::array<uint8_t, 22>& prefix) const;
+  const std::map<std::array<uint8_t, 22>, std::unique_ptr<PrefixStats>>& prefixes() const {
+    return prefixes_;
+  }
+
+ private:
+  std::map<std::array<uint8_t, 22>, std::unique_ptr<PrefixStats>> prefixes_;
+};
+
+}  // namespace ringv8
+
+#endif  // RINGV8_RING_ENDPOINT_STATS_H_

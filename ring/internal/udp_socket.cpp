@@ -1,0 +1,118 @@
+#include "ring/internal/udp_socket.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace ringv8::internal {
+
+namespace {
+
+void SetBufferSize(int fd, int force_option, int option, int bytes) {
+  // FORCE ignores rmem_max/wmem_max but needs CAP_NET_ADMIN; fall back to the capped option.
+  if (setsockopt(fd, SOL_SOCKET, force_option, &bytes, sizeof(bytes)) != 0) {
+    setsockopt(fd, SOL_SOCKET, option, &bytes, sizeof(bytes));
+  }
+}
+
+std::error_code Errno(int error) { return {error, std::system_category()}; }
+
+}  // namespace
+
+Result<UdpSocket> OpenUdpSocket(const Address& bind, const EndpointOptions& options) {
+  const int family = bind.is_v4() ? AF_INET : AF_INET6;
+  int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Unexpected{Errno(errno)};
+  int one = 1;
+  if (family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+  setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+  SetBufferSize(fd, SO_RCVBUFFORCE, SO_RCVBUF, options.socket_buffer_bytes);
+  SetBufferSize(fd, SO_SNDBUFFORCE, SO_SNDBUF, options.socket_buffer_bytes);
+
+  const int attempts = options.port_fallback && bind.port() != 0 ? options.port_attempts : 1;
+  int error = 0;
+  for (int i = 0; i < attempts; ++i) {
+    uint32_t port = bind.port() + static_cast<uint32_t>(i);
+    if (port > 65535) break;
+    sockaddr_storage addr;
+    socklen_t len = bind.WithPort(static_cast<uint16_t>(port)).ToSockaddr(&addr);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) == 0) {
+      error = 0;
+      break;
+    }
+    error = errno;
+    if (error != EADDRINUSE) break;
+  }
+  if (error != 0) {
+    close(fd);
+    return Unexpected{Errno(error)};
+  }
+  sockaddr_storage local;
+  socklen_t local_len = sizeof(local);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len);
+  auto address = Address::FromSockaddr(reinterpret_cast<sockaddr*>(&local), local_len);
+  return UdpSocket{fd, address.value_or(bind)};
+}
+
+std::optional<uint32_t> ReadOverflowCounter(const msghdr& msg) {
+  for (cmsghdr* c = CMSG_FIRSTHDR(const_cast<msghdr*>(&msg)); c != nullptr;
+       c = CMSG_NXTHDR(const_cast<msghdr*>(&msg), c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL &&
+        c->cmsg_len >= CMSG_LEN(sizeof(uint32_t))) {
+      uint32_t value;
+      std::memcpy(&value, CMSG_DATA(c), sizeof(value));
+      return value;
+    }
+  }
+  return std::nullopt;
+}
+
+std::error_code SocketSet::Open(const EndpointOptions& options) {
+  for (const auto& bind : {options.ipv4, options.ipv6}) {
+    if (!bind) continue;
+    auto socket = OpenUdpSocket(*bind, options);
+    if (!socket) {
+      CloseAll();
+      return socket.error();
+    }
+    sockets_.push_back({*socket, {}});
+  }
+  return sockets_.empty() ? Errno(EINVAL) : std::error_code();
+}
+
+void SocketSet::CloseAll() {
+  for (auto& s : sockets_) close(s.udp.fd);
+  sockets_.clear();
+}
+
+int SocketSet::IndexFor(const Address& to) const {
+  for (size_t i = 0; i < sockets_.size(); ++i) {
+    if (sockets_[i].udp.local.family() == to.family()) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+std::vector<Address> SocketSet::local_addresses() const {
+  std::vector<Address> out;
+  for (const auto& s : sockets_) out.push_back(s.udp.local);
+  return out;
+}
+
+std::error_code CheckSend(bool open, int socket_index, size_t size, EndpointStats& stats) {
+  int error = 0;
+  if (!open) {
+    error = ENOTCONN;
+  } else if (size > kMaxUdpPayload) {
+    stats.send_too_large.Add();
+    return Errno(EMSGSIZE);
+  } else if (socket_index < 0) {
+    error = EAFNOSUPPORT;
+  }
+  if (error != 0) stats.CountSendError(error);
+  return error == 0 ? std::error_code() : Errno(error);
+}
+
+}  // namespace ringv8::internal

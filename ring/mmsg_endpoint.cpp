@@ -1,0 +1,164 @@
+#include "ring/mmsg_endpoint.h"
+
+#include <sys/epoll.h>
+
+#include <cerrno>
+
+namespace ringv8 {
+
+namespace {
+// Batches drained per wake-up and socket before the loop gets a turn.
+constexpr int kMaxBatchesPerWakeup = 16;
+}  // namespace
+
+MmsgEndpoint::MmsgEndpoint(EventLoop& loop, const EndpointOptions& options)
+    : loop_(loop), options_(options), pool_(options.send_queue_capacity) {}
+
+Result<std::unique_ptr<MmsgEndpoint>> MmsgEndpoint::Open(EventLoop& loop,
+                                                         const EndpointOptions& options) {
+  if (loop.backend() != EventLoop::Backend::kEpoll) {
+    return Unexpected{std::make_error_code(std::errc::invalid_argument)};
+  }
+  std::unique_ptr<MmsgEndpoint> endpoint(new MmsgEndpoint(loop, options));
+  if (std::error_code error = endpoint->sockets_.Open(options)) return Unexpected{error};
+  MmsgEndpoint* self = endpoint.get();
+
+  const size_t buffer_size = options.receive_buffer_size;
+  self->receive_memory_.reset(new uint8_t[buffer_size * kBatch]);
+  self->queues_.resize(self->sockets_.sockets().size());
+  self->waiting_writable_.assign(self->sockets_.sockets().size(), false);
+  for (size_t i = 0; i < self->sockets_.sockets().size(); ++i) {
+    int fd = self->sockets_.sockets()[i].udp.fd;
+    int error = loop.WatchFd(fd, EPOLLIN, [self, i](uint32_t events) { self->OnReady(i, events); });
+    if (error != 0) return Unexpected{std::error_code(-error, std::system_category())};
+  }
+  self->flush_hook_ = loop.AddBeforeWait([self] { self->Flush(); });
+  return endpoint;
+}
+
+MmsgEndpoint::~MmsgEndpoint() { Close(); }
+
+void MmsgEndpoint::Close() {
+  if (flush_hook_ != 0) loop_.RemoveBeforeWait(flush_hook_);
+  flush_hook_ = 0;
+  for (auto& socket : sockets_.sockets()) loop_.UnwatchFd(socket.udp.fd);
+  sockets_.CloseAll();
+  for (auto& queue : queues_) {
+    stats_.send_discarded.Add(queue.size());
+    for (auto* slot : queue) pool_.Release(slot);
+    queue.clear();
+  }
+}
+
+std::error_code MmsgEndpoint::Send(const Address& to, std::span<const uint8_t> datagram) {
+  int index = sockets_.IndexFor(to);
+  if (auto error = internal::CheckSend(is_open(), index, datagram.size(), stats_)) return error;
+  internal::SendSlot* slot = pool_.Acquire(to, datagram);
+  if (slot == nullptr) {
+    stats_.send_queue_full.Add();
+    return std::make_error_code(std::errc::no_buffer_space);
+  }
+  queues_[static_cast<size_t>(index)].push_back(slot);
+  return {};
+}
+
+void MmsgEndpoint::OnReady(size_t socket_index, uint32_t events) {
+  if (events & (EPOLLIN | EPOLLERR)) Receive(socket_index);
+  if ((events & EPOLLOUT) && socket_index < sockets_.sockets().size()) {
+    waiting_writable_[socket_index] = false;
+    loop_.ModifyFd(sockets_.sockets()[socket_index].udp.fd, EPOLLIN);
+    FlushSocket(socket_index);
+  }
+}
+
+void MmsgEndpoint::Receive(size_t socket_index) {
+  const size_t buffer_size = options_.receive_buffer_size;
+  for (int round = 0; round < kMaxBatchesPerWakeup && socket_index < sockets_.sockets().size();
+       ++round) {
+    auto& socket = sockets_.sockets()[socket_index];
+    for (int i = 0; i < kBatch; ++i) {
+      receive_iov_[i] = {receive_memory_.get() + i * buffer_size, buffer_size};
+      msghdr& msg = receive_headers_[i].msg_hdr;
+      msg = msghdr{};
+      msg.msg_name = &receive_addrs_[i];
+      msg.msg_namelen = sizeof(receive_addrs_[i]);
+      msg.msg_iov = &receive_iov_[i];
+      msg.msg_iovlen = 1;
+      msg.msg_control = receive_control_[i];
+      msg.msg_controllen = internal::kControlSpace;
+    }
+    stats_.kernel_entries.Add();
+    int n = recvmmsg(socket.udp.fd, receive_headers_, kBatch, MSG_DONTWAIT, nullptr);
+    if (n < 0) {
+      // EAGAIN: drained. ECONNREFUSED and friends: an ICMP error for an earlier send; go on.
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) stats_.receive_errors.Add();
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      continue;
+    }
+    stats_.CountReceiveBatch(static_cast<uint64_t>(n));
+    for (int i = 0; i < n && socket_index < sockets_.sockets().size(); ++i) {
+      const msghdr& msg = receive_headers_[i].msg_hdr;
+      if (auto overflow = internal::ReadOverflowCounter(msg)) {
+        stats_.kernel_drops.Add(socket.overflow.Update(*overflow));
+      }
+      if (msg.msg_flags & MSG_TRUNC) {
+        stats_.truncated.Add();
+        continue;
+      }
+      auto source = Address::FromSockaddr(reinterpret_cast<const sockaddr*>(&receive_addrs_[i]),
+                                          msg.msg_namelen);
+      if (!source) {
+        stats_.receive_errors.Add();
+        continue;
+      }
+      Dispatch(*source, std::span<const uint8_t>(receive_memory_.get() + i * buffer_size,
+                                                 receive_headers_[i].msg_len));
+    }
+    if (n < kBatch) return;
+  }
+}
+
+void MmsgEndpoint::Flush() {
+  for (size_t i = 0; i < queues_.size(); ++i) {
+    if (!waiting_writable_[i]) FlushSocket(i);
+  }
+}
+
+bool MmsgEndpoint::FlushSocket(size_t socket_index) {
+  auto& queue = queues_[socket_index];
+  if (socket_index >= sockets_.sockets().size()) return true;
+  const int fd = sockets_.sockets()[socket_index].udp.fd;
+  mmsghdr headers[kBatch];
+  while (!queue.empty()) {
+    const int count = static_cast<int>(std::min<size_t>(queue.size(), kBatch));
+    for (int i = 0; i < count; ++i) headers[i] = {queue[static_cast<size_t>(i)]->msg, 0};
+    stats_.kernel_entries.Add();
+    int sent = sendmmsg(fd, headers, static_cast<unsigned>(count), MSG_DONTWAIT);
+    if (sent < 0) {
+      int error = errno;
+      if (error == EINTR) continue;
+      if (error == EAGAIN || error == EWOULDBLOCK) {
+        // The socket buffer is full: wait until the kernel drains it.
+        waiting_writable_[socket_index] = true;
+        loop_.ModifyFd(fd, EPOLLIN | EPOLLOUT);
+        return false;
+      }
+      // The first datagram was refused (ENOBUFS, EPERM, ENETUNREACH, ECONNREFUSED...): drop it
+      // and go on; waiting for EPOLLOUT would spin, the socket is writable.
+      stats_.CountSendError(error);
+      pool_.Release(queue.front());
+      queue.pop_front();
+      continue;
+    }
+    stats_.CountSendBatch(static_cast<uint64_t>(sent));
+    for (int i = 0; i < sent; ++i) {
+      internal::SendSlot* slot = queue.front();
+      CountSent({slot->data, slot->length});
+      pool_.Release(slot);
+      queue.pop_front();
+    }
+  }
+  return true;
+}
+
+}  // namespace ringv8

@@ -1,0 +1,67 @@
+// MmsgEndpoint: the Endpoint contract on epoll + recvmmsg/sendmmsg, in batches of up to 64.
+//
+// The fallback where io_uring is not allowed, and `--backend mmsg`. Receives drain each ready
+// socket in batches (a bounded number per wake-up, so one busy socket cannot starve the loop);
+// sends are queued in pooled buffers and flushed with sendmmsg once per loop iteration; when the
+// kernel says EAGAIN the rest waits for EPOLLOUT.
+//
+// Thread-affine: call only on the thread that runs its EventLoop (which must be kEpoll).
+#ifndef RINGV8_RING_MMSG_ENDPOINT_H_
+#define RINGV8_RING_MMSG_ENDPOINT_H_
+
+#include <sys/socket.h>
+
+#include <deque>
+#include <memory>
+
+#include "ring/endpoint.h"
+#include "ring/event_loop.h"
+#include "ring/internal/send_pool.h"
+#include "ring/internal/udp_socket.h"
+#include "ring/result.h"
+
+namespace ringv8 {
+
+class MmsgEndpoint final : public Endpoint {
+ public:
+  static constexpr int kBatch = 64;
+
+  // Opens the sockets of `options` on `loop` (an epoll loop). Fails with the kernel's error
+  // (EADDRINUSE, EACCES, ...) or EINVAL for an io_uring loop.
+  static Result<std::unique_ptr<MmsgEndpoint>> Open(EventLoop& loop,
+                                                    const EndpointOptions& options);
+  ~MmsgEndpoint() override;
+
+  const char* backend_name() const override { return "mmsg"; }
+  bool is_open() const override { return !sockets_.empty(); }
+  void Close() override;
+  [[nodiscard]] std::error_code Send(const Address& to, std::span<const uint8_t> datagram) override;
+  std::vector<Address> local_addresses() const override { return sockets_.local_addresses(); }
+
+ private:
+  MmsgEndpoint(EventLoop& loop, const EndpointOptions& options);
+  void OnReady(size_t socket_index, uint32_t events);
+  void Receive(size_t socket_index);
+  void Flush();
+  // Sends the queued datagrams of one socket; returns false if the kernel said EAGAIN.
+  bool FlushSocket(size_t socket_index);
+
+  EventLoop& loop_;  // Not owned.
+  EndpointOptions options_;
+  internal::SocketSet sockets_;
+  internal::SendPool pool_;
+  std::vector<std::deque<internal::SendSlot*>> queues_;  // Per socket; bounded by the pool.
+  std::vector<bool> waiting_writable_;
+  EventLoop::HookId flush_hook_ = 0;
+
+  // Receive batch: one buffer, address and control block per message.
+  std::unique_ptr<uint8_t[]> receive_memory_;
+  mmsghdr receive_headers_[kBatch];
+  iovec receive_iov_[kBatch];
+  sockaddr_storage receive_addrs_[kBatch];
+  alignas(cmsghdr) uint8_t receive_control_[kBatch][internal::kControlSpace];
+};
+
+}  // namespace ringv8
+
+#endif  // RINGV8_RING_MMSG_ENDPOINT_H_

@@ -1,0 +1,328 @@
+#include "ring/uring_endpoint.h"
+
+#include <liburing.h>
+#include <sys/mman.h>
+
+#include <atomic>
+#include <cerrno>
+
+#include "ring/internal/send_pool.h"
+#include "ring/internal/udp_socket.h"
+
+namespace ringv8 {
+
+namespace {
+
+std::error_code Errno(int error) { return {error, std::system_category()}; }
+
+// Buffer group ids are per ring; a process-wide counter keeps them distinct.
+uint16_t NextBufferGroup() {
+  static std::atomic<uint16_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);  // Uniqueness only.
+}
+
+}  // namespace
+
+class UringEndpoint::State {
+ public:
+  State(UringEndpoint* owner, EventLoop& loop, const EndpointOptions& options)
+      : owner_(owner), loop_(loop), options_(options), pool_(options.send_queue_capacity) {}
+  ~State() { ReleaseBufferRings(); }
+
+  std::error_code Open();
+  void Close();
+  bool is_open() const { return !closing_; }
+  std::error_code Send(const Address& to, std::span<const uint8_t> datagram);
+  std::vector<Address> local_addresses() const { return local_; }
+  int outstanding() const { return outstanding_; }
+  // The owner is going away; if the kernel still holds buffers, the state deletes itself after
+  // their last completion.
+  void Orphan() { owner_ = nullptr; }
+
+ private:
+  struct ReceiveHandler final : EventLoop::CompletionHandler {
+    State* state = nullptr;
+    size_t socket = 0;
+    void OnCompletion(const io_uring_cqe& cqe) override { state->OnReceive(socket, cqe); }
+  };
+  struct SendHandler final : EventLoop::CompletionHandler {
+    State* state = nullptr;
+    uint32_t slot = 0;
+    void OnCompletion(const io_uring_cqe& cqe) override { state->OnSent(slot, cqe); }
+  };
+  struct BufferRing {
+    io_uring_buf_ring* ring = nullptr;
+    uint8_t* buffers = nullptr;
+    void* memory = nullptr;
+    size_t memory_size = 0;
+    uint16_t group = 0;
+    bool registered = false;
+  };
+
+  EndpointStats& stats() { return owner_->stats_; }
+  std::error_code SetUpBufferRing(BufferRing* ring);
+  void ReleaseBufferRings();
+  bool ArmReceive(size_t socket);
+  void OnReceive(size_t socket, const io_uring_cqe& cqe);
+  void HandleDatagram(size_t socket, uint8_t* buffer, int length);
+  void OnSent(uint32_t slot, const io_uring_cqe& cqe);
+  void BeforeWait();
+  void MaybeDelete();
+
+  UringEndpoint* owner_;  // Not owned; null once orphaned.
+  EventLoop& loop_;
+  EndpointOptions options_;
+  internal::SocketSet sockets_;
+  std::vector<Address> local_;
+  std::vector<BufferRing> buffer_rings_;
+  std::vector<ReceiveHandler> receive_handlers_;
+  std::vector<bool> needs_arm_;
+  msghdr receive_template_{};
+  internal::SendPool pool_;
+  std::vector<SendHandler> send_handlers_;
+  EventLoop::HookId hook_ = 0;
+  int outstanding_ = 0;  // Operations the kernel may still complete (armed receives + sends).
+  bool closing_ = false;
+  uint64_t received_this_iteration_ = 0;
+  uint64_t sent_this_iteration_ = 0;
+  uint64_t loop_entries_seen_ = 0;
+};
+
+std::error_code UringEndpoint::State::SetUpBufferRing(BufferRing* br) {
+  const uint32_t count = options_.receive_buffers;
+  const size_t ring_bytes = sizeof(io_uring_buf) * count;
+  br->memory_size = ring_bytes + size_t{count} * options_.receive_buffer_size;
+  br->memory = mmap(nullptr, br->memory_size, PROT_READ | PROT_WRITE,
+                    MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+  if (br->memory == MAP_FAILED) {
+    br->memory = nullptr;
+    return Errno(errno);
+  }
+  br->ring = static_cast<io_uring_buf_ring*>(br->memory);
+  br->buffers = static_cast<uint8_t*>(br->memory) + ring_bytes;
+  br->group = NextBufferGroup();
+  io_uring_buf_ring_init(br->ring);
+  io_uring_buf_reg reg{};
+  reg.ring_addr = reinterpret_cast<uint64_t>(br->ring);
+  reg.ring_entries = count;
+  reg.bgid = br->group;
+  int result = io_uring_register_buf_ring(loop_.uring(), &reg, 0);
+  if (result != 0) return Errno(-result);  // EINVAL before kernel 5.19.
+  br->registered = true;
+  const int mask = io_uring_buf_ring_mask(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    io_uring_buf_ring_add(br->ring, br->buffers + size_t{i} * options_.receive_buffer_size,
+                          options_.receive_buffer_size, static_cast<uint16_t>(i), mask,
+                          static_cast<int>(i));
+  }
+  io_uring_buf_ring_advance(br->ring, static_cast<int>(count));
+  return {};
+}
+
+void UringEndpoint::State::ReleaseBufferRings() {
+  for (auto& br : buffer_rings_) {
+    if (br.registered) io_uring_unregister_buf_ring(loop_.uring(), br.group);
+    if (br.memory != nullptr) munmap(br.memory, br.memory_size);
+  }
+  buffer_rings_.clear();
+}
+
+std::error_code UringEndpoint::State::Open() {
+  const uint32_t n = options_.receive_buffers;
+  if (n == 0 || (n & (n - 1)) != 0 || n > 32768) return Errno(EINVAL);
+  if (std::error_code error = sockets_.Open(options_)) return error;
+  local_ = sockets_.local_addresses();
+  const size_t count = sockets_.sockets().size();
+  buffer_rings_.resize(count);
+  receive_handlers_.resize(count);
+  needs_arm_.assign(count, false);
+  // One template for every socket: room for an IPv6 source address and SO_RXQ_OVFL.
+  receive_template_.msg_namelen = sizeof(sockaddr_in6);
+  receive_template_.msg_controllen = internal::kControlSpace;
+  for (size_t i = 0; i < count; ++i) {
+    if (std::error_code error = SetUpBufferRing(&buffer_rings_[i])) return error;
+    receive_handlers_[i].state = this;
+    receive_handlers_[i].socket = i;
+    if (!ArmReceive(i)) return Errno(EBUSY);
+  }
+  send_handlers_.resize(options_.send_queue_capacity + internal::SendPool::kLargeSlots);
+  for (uint32_t i = 0; i < send_handlers_.size(); ++i) {
+    send_handlers_[i].state = this;
+    send_handlers_[i].slot = i;
+  }
+  hook_ = loop_.AddBeforeWait([this] { BeforeWait(); });
+  loop_entries_seen_ = loop_.kernel_entries();
+  return {};
+}
+
+bool UringEndpoint::State::ArmReceive(size_t socket) {
+  io_uring_sqe* sqe = loop_.GetSqe();
+  if (sqe == nullptr) {
+    needs_arm_[socket] = true;  // Retried before the next wait.
+    return false;
+  }
+  io_uring_prep_recvmsg_multishot(sqe, sockets_.sockets()[socket].udp.fd, &receive_template_, 0);
+  sqe->flags |= IOSQE_BUFFER_SELECT;
+  sqe->buf_group = buffer_rings_[socket].group;
+  EventLoop::SetCompletion(sqe, &receive_handlers_[socket]);
+  needs_arm_[socket] = false;
+  ++outstanding_;
+  return true;
+}
+
+void UringEndpoint::State::OnReceive(size_t socket, const io_uring_cqe& cqe) {
+  const bool more = cqe.flags & IORING_CQE_F_MORE;
+  if (!more) --outstanding_;
+  if (cqe.res < 0) {
+    if (owner_ != nullptr && cqe.res == -ENOBUFS) {
+      stats().buffer_exhausted.Add();
+    } else if (owner_ != nullptr && cqe.res != -ECANCELED) {
+      stats().receive_errors.Add();
+    }
+  } else if (cqe.flags & IORING_CQE_F_BUFFER) {
+    const uint16_t id = static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
+    BufferRing& br = buffer_rings_[socket];
+    uint8_t* buffer = br.buffers + size_t{id} * options_.receive_buffer_size;
+    if (owner_ != nullptr && !closing_) HandleDatagram(socket, buffer, cqe.res);
+    // Back to the kernel at once, so the ring only runs dry under a real burst.
+    io_uring_buf_ring_add(br.ring, buffer, options_.receive_buffer_size, id,
+                          io_uring_buf_ring_mask(options_.receive_buffers), 0);
+    io_uring_buf_ring_advance(br.ring, 1);
+  }
+  if (!more && !closing_) {
+    if (owner_ != nullptr) stats().receive_rearms.Add();
+    ArmReceive(socket);
+  }
+  MaybeDelete();
+}
+
+void UringEndpoint::State::HandleDatagram(size_t socket, uint8_t* buffer, int length) {
+  ++received_this_iteration_;
+  auto* out = io_uring_recvmsg_validate(buffer, length, &receive_template_);
+  if (out == nullptr) {
+    stats().receive_errors.Add();
+    return;
+  }
+  msghdr control{};
+  control.msg_control = reinterpret_cast<uint8_t*>(out + 1) + receive_template_.msg_namelen;
+  control.msg_controllen = out->controllen;
+  if (auto overflow = internal::ReadOverflowCounter(control)) {
+    stats().kernel_drops.Add(sockets_.sockets()[socket].overflow.Update(*overflow));
+  }
+  if (out->flags & MSG_TRUNC) {
+    stats().truncated.Add();
+    return;
+  }
+  auto source = Address::FromSockaddr(static_cast<sockaddr*>(io_uring_recvmsg_name(out)),
+                                      std::min<socklen_t>(out->namelen, receive_template_.msg_namelen));
+  if (!source) {
+    stats().receive_errors.Add();
+    return;
+  }
+  auto* payload = static_cast<uint8_t*>(io_uring_recvmsg_payload(out, &receive_template_));
+  auto size = io_uring_recvmsg_payload_length(out, length, &receive_template_);
+  owner_->Dispatch(*source, std::span<const uint8_t>(payload, size));
+}
+
+std::error_code UringEndpoint::State::Send(const Address& to, std::span<const uint8_t> datagram) {
+  int index = sockets_.IndexFor(to);
+  if (auto error = internal::CheckSend(!closing_, index, datagram.size(), stats())) return error;
+  internal::SendSlot* slot = pool_.Acquire(to, datagram);
+  if (slot == nullptr) {
+    stats().send_queue_full.Add();
+    return Errno(ENOBUFS);
+  }
+  io_uring_sqe* sqe = loop_.GetSqe();
+  if (sqe == nullptr) {
+    pool_.Release(slot);
+    stats().send_queue_full.Add();
+    return Errno(ENOBUFS);
+  }
+  io_uring_prep_sendmsg(sqe, sockets_.sockets()[static_cast<size_t>(index)].udp.fd, &slot->msg, 0);
+  EventLoop::SetCompletion(sqe, &send_handlers_[slot->index]);
+  ++outstanding_;
+  ++sent_this_iteration_;
+  return {};
+}
+
+void UringEndpoint::State::OnSent(uint32_t index, const io_uring_cqe& cqe) {
+  --outstanding_;
+  internal::SendSlot* slot = pool_.slot(index);
+  if (owner_ != nullptr) {
+    if (cqe.res < 0) {
+      stats().CountSendError(-cqe.res);
+    } else {
+      owner_->CountSent({slot->data, slot->length});
+    }
+  }
+  pool_.Release(slot);
+  MaybeDelete();
+}
+
+void UringEndpoint::State::BeforeWait() {
+  EndpointStats& s = stats();
+  if (received_this_iteration_ > 0) s.CountReceiveBatch(received_this_iteration_);
+  if (sent_this_iteration_ > 0) s.CountSendBatch(sent_this_iteration_);
+  received_this_iteration_ = sent_this_iteration_ = 0;
+  s.kernel_entries.Add(loop_.kernel_entries() - loop_entries_seen_);
+  loop_entries_seen_ = loop_.kernel_entries();
+  for (size_t i = 0; i < needs_arm_.size(); ++i) {
+    if (needs_arm_[i] && !closing_) ArmReceive(i);
+  }
+}
+
+void UringEndpoint::State::Close() {
+  if (closing_) return;
+  closing_ = true;
+  if (hook_ != 0) loop_.RemoveBeforeWait(hook_);
+  hook_ = 0;
+  for (size_t i = 0; i < receive_handlers_.size(); ++i) {
+    if (io_uring_sqe* sqe = loop_.GetSqe()) {
+      io_uring_prep_cancel(sqe, &receive_handlers_[i], 0);
+      EventLoop::SetCompletion(sqe, nullptr);
+    }
+  }
+  // The in-flight operations hold their own references to the sockets.
+  sockets_.CloseAll();
+}
+
+void UringEndpoint::State::MaybeDelete() {
+  if (owner_ == nullptr && outstanding_ == 0) delete this;
+}
+
+// ---- UringEndpoint ----
+
+Result<std::unique_ptr<UringEndpoint>> UringEndpoint::Open(EventLoop& loop,
+                                                           const EndpointOptions& options) {
+  if (loop.backend() != EventLoop::Backend::kUring) return Unexpected{Errno(EINVAL)};
+  std::unique_ptr<UringEndpoint> endpoint(new UringEndpoint());
+  endpoint->loop_ = &loop;
+  endpoint->state_ = new State(endpoint.get(), loop, options);
+  if (std::error_code error = endpoint->state_->Open()) return Unexpected{error};
+  return endpoint;
+}
+
+UringEndpoint::~UringEndpoint() {
+  if (state_ == nullptr) return;
+  state_->Close();
+  // Until the kernel completes the cancelled receives and the sends in flight, it owns their
+  // buffers. Run the loop briefly for that, unless we are inside one of its callbacks; then the
+  // state deletes itself after the last completion.
+  for (int i = 0; i < 1000 && state_->outstanding() > 0 && !loop_->in_iteration(); ++i) {
+    loop_->RunOnce(std::chrono::milliseconds(1));
+  }
+  state_->Orphan();
+  if (state_->outstanding() == 0) delete state_;
+  state_ = nullptr;
+}
+
+bool UringEndpoint::is_open() const { return state_->is_open(); }
+void UringEndpoint::Close() { state_->Close(); }
+std::error_code UringEndpoint::Send(const Address& to, std::span<const uint8_t> datagram) {
+  return state_->Send(to, datagram);
+}
+std::vector<Address> UringEndpoint::local_addresses() const {
+  return state_->is_open() ? state_->local_addresses() : std::vector<Address>();
+}
+
+}  // namespace ringv8
