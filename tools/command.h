@@ -19,6 +19,7 @@ using RunFunction = std::function<int()>;
 void AddVersionCommand(CLI::App& app, RunFunction* run);
 void AddKeygenCommand(CLI::App& app, RunFunction* run);
 void AddDecodeCommand(CLI::App& app, RunFunction* run);
+void AddBenchCommand(CLI::App& app, RunFunction* run);
 
 }  // namespace ringv8::tools
 

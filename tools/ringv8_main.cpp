@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   AddVersionCommand(app, &run);
   AddKeygenCommand(app, &run);
   AddDecodeCommand(app, &run);
+  AddBenchCommand(app, &run);
 
   try {
     app.parse(argc, argv);

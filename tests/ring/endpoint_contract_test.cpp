@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <functional>
 #include <thread>
 
@@ -385,6 +386,8 @@ TEST(UringEndpoint, BatchesSendsIntoFewKernelEntries) {
   (*loop)->RunOnce(milliseconds(0));
   const uint64_t entries = (*loop)->kernel_entries() - entries_before;
   EXPECT_LE(entries, 10000u / 32) << "kernel entries for 10,000 sends";
+  ::testing::Test::RecordProperty("kernel_entries_for_10000_sends", static_cast<int>(entries));
+  std::printf("kernel entries for 10,000 sends: %llu\n", static_cast<unsigned long long>(entries));
   for (int i = 0; i < 100 && (*endpoint)->stats().packets_out.value() < 10000; ++i) {
     (*loop)->RunOnce(milliseconds(1));
   }

@@ -48,7 +48,9 @@ class CliTest : public ::testing::Test {
 };
 
 TEST_F(CliTest, HelpWorksForEverySubcommand) {
-  for (const char* args : {"--help", "version --help", "keygen --help", "decode --help"}) {
+  for (const char* args : {"--help", "version --help", "keygen --help", "decode --help",
+                           "bench --help", "bench endpoint --help", "bench sink --help",
+                           "bench echo --help"}) {
     Output out = Ringv8(args);
     EXPECT_EQ(out.exit_code, 0) << args;
     EXPECT_NE(out.stdout_text.find("Usage:"), std::string::npos) << args;
@@ -129,6 +131,36 @@ TEST_F(CliTest, DecodeVerifiesAndReportsFields) {
 
   EXPECT_EQ(Ringv8("decode 0002").exit_code, 1);
   EXPECT_EQ(Ringv8("decode not-hex").exit_code, 2);
+}
+
+}  // namespace
+}  // namespace ringv8::tools
+
+namespace ringv8::tools {
+namespace {
+
+TEST(CliBench, EndpointBenchReportsEveryBackendAsJson) {
+  Output out = Ringv8("bench endpoint --seconds 0.05 --rounds 1 --payload 64 --json");
+  ASSERT_EQ(out.exit_code, 0);
+  auto j = nlohmann::json::parse(out.stdout_text);
+  for (const char* key : {"baseline_pps", "mmsg_pps", "uring_pps", "mmsg_ratio", "uring_ratio",
+                          "drops", "payload_size"}) {
+    EXPECT_TRUE(j.contains(key)) << key;
+  }
+  EXPECT_EQ(j["payload_size"], 64);
+  EXPECT_GT(j["baseline_pps"].get<double>(), 0);
+  EXPECT_GT(j["mmsg_pps"].get<double>(), 0);
+}
+
+TEST(CliBench, SinkCountsAndReportsJson) {
+  Output out = Ringv8("bench sink --port 0 --duration 0.1 --backend mmsg --json");
+  ASSERT_EQ(out.exit_code, 0);
+  auto j = nlohmann::json::parse(out.stdout_text);
+  EXPECT_EQ(j["backend"], "mmsg");
+  EXPECT_EQ(j["received"], 0);
+  EXPECT_TRUE(j.contains("kernel_drops"));
+  EXPECT_EQ(Ringv8("bench sink --duration 1").exit_code, 2);  // --port is required.
+  EXPECT_EQ(Ringv8("bench echo --port 0 --backend nope").exit_code, 2);
 }
 
 }  // namespace
