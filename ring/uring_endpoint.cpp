@@ -1,10 +1,12 @@
 #include "ring/uring_endpoint.h"
 
 #include <liburing.h>
+#include <spdlog/spdlog.h>
 #include <sys/mman.h>
 
 #include <atomic>
 #include <cerrno>
+#include <cstring>
 
 #include "ring/internal/send_pool.h"
 #include "ring/internal/udp_socket.h"
@@ -173,11 +175,18 @@ bool UringEndpoint::State::ArmReceive(size_t socket) {
 void UringEndpoint::State::OnReceive(size_t socket, const io_uring_cqe& cqe) {
   const bool more = cqe.flags & IORING_CQE_F_MORE;
   if (!more) --outstanding_;
+  bool rearm = !more && !closing_;
   if (cqe.res < 0) {
     if (owner_ != nullptr && cqe.res == -ENOBUFS) {
       stats().buffer_exhausted.Add();
     } else if (owner_ != nullptr && cqe.res != -ECANCELED) {
       stats().receive_errors.Add();
+    }
+    if (cqe.res == -EINVAL || cqe.res == -EOPNOTSUPP) {
+      // The kernel cannot do multishot RECVMSG (before 6.0): re-arming would spin.
+      spdlog::error("io_uring multishot receive refused ({}); this endpoint stops receiving",
+                    strerror(-cqe.res));
+      rearm = false;
     }
   } else if (cqe.flags & IORING_CQE_F_BUFFER) {
     const uint16_t id = static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
@@ -189,7 +198,7 @@ void UringEndpoint::State::OnReceive(size_t socket, const io_uring_cqe& cqe) {
                           io_uring_buf_ring_mask(options_.receive_buffers), 0);
     io_uring_buf_ring_advance(br.ring, 1);
   }
-  if (!more && !closing_) {
+  if (rearm) {
     if (owner_ != nullptr) stats().receive_rearms.Add();
     ArmReceive(socket);
   }
