@@ -8,6 +8,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <pthread.h>
+#include <sched.h>
+
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -32,7 +36,7 @@ struct BenchOptions {
   // endpoint
   std::vector<int> payload_sizes{64, 1200};
   double seconds = 1.0;
-  int rounds = 3;
+  int rounds = 5;
   // sink / echo
   int port = 0;
   double duration = 10.0;
@@ -40,8 +44,20 @@ struct BenchOptions {
   bool json = false;
 };
 
+// Pins the calling thread to `cpu` when the machine has more than one, so that the sender and the
+// receiver do not trade places on the cores between rounds (a large part of the run-to-run noise).
+void PinToCpu(int cpu) {
+  const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  if (cpus < 2) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(static_cast<int>(cpu % cpus), &set);
+  pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
 // Blasts `size`-byte datagrams at `to` with sendmmsg until `stop`; counts what the kernel took.
 void Blast(const Address& to, int size, const std::atomic<bool>& stop, uint64_t* sent) {
+  PinToCpu(0);
   int fd = socket(AF_INET, SOCK_DGRAM, 0);
   int big = 8 << 20;
   setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
@@ -180,21 +196,36 @@ Measurement MeasureEndpoint(EndpointBackend backend, int size, double seconds) {
   return m;
 }
 
+double Median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
+  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
 json RunEndpointBench(int size, const BenchOptions& options) {
   Measurement total[3];
   const char* names[3] = {"baseline", "mmsg", "uring"};
+  std::vector<double> mmsg_ratios, uring_ratios;
+  PinToCpu(1);  // The receiver; the sender thread pins itself to CPU 0.
   for (int round = 0; round < options.rounds; ++round) {
+    double round_pps[3] = {};
     for (int mode = 0; mode < 3; ++mode) {
       Measurement m = mode == 0 ? MeasureBaseline(size, options.seconds)
                       : mode == 1 ? MeasureEndpoint(EndpointBackend::kMmsg, size, options.seconds)
                                   : MeasureEndpoint(EndpointBackend::kUring, size, options.seconds);
+      round_pps[mode] = m.seconds > 0 ? static_cast<double>(m.received) / m.seconds : 0;
       spdlog::info("payload {} round {} {}: {:.0f} packets/s", size, round + 1, names[mode],
-                   m.seconds > 0 ? static_cast<double>(m.received) / m.seconds : 0);
+                   round_pps[mode]);
       total[mode].received += m.received;
       total[mode].sent += m.sent;
       total[mode].kernel_drops += m.kernel_drops;
       total[mode].seconds += m.seconds;
       total[mode].average_batch += m.average_batch / options.rounds;
+    }
+    if (round_pps[0] > 0) {
+      mmsg_ratios.push_back(round_pps[1] / round_pps[0]);
+      uring_ratios.push_back(round_pps[2] / round_pps[0]);
     }
   }
   auto pps = [](const Measurement& m) {
@@ -206,8 +237,9 @@ json RunEndpointBench(int size, const BenchOptions& options) {
       {"baseline_pps", baseline},
       {"mmsg_pps", pps(total[1])},
       {"uring_pps", pps(total[2])},
-      {"mmsg_ratio", baseline > 0 ? pps(total[1]) / baseline : 0},
-      {"uring_ratio", baseline > 0 ? pps(total[2]) / baseline : 0},
+      // Median of the per-round ratios: each round measures the three back to back.
+      {"mmsg_ratio", Median(mmsg_ratios)},
+      {"uring_ratio", Median(uring_ratios)},
       {"drops",
        {{"baseline", total[0].kernel_drops},
         {"mmsg", total[1].kernel_drops},
