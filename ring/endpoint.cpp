@@ -10,32 +10,27 @@ void Endpoint::AddListener(const PacketPrefix& prefix, EndpointListener* listene
   route.listeners.push_back(listener);
 }
 
-void Endpoint::RemoveListener(const PacketPrefix& prefix, EndpointListener* listener) {
-  auto it = routes_.find(prefix);
-  if (it == routes_.end()) return;
-  auto& listeners = it->second.listeners;
+void Endpoint::Unlist(std::vector<EndpointListener*>& listeners, EndpointListener* listener) {
   if (dispatching_ > 0) {
-    // Keep the vector stable for the Dispatch that is iterating it.
+    // Keep the vector stable for the Dispatch that is iterating it; Compact() erases later.
     std::replace(listeners.begin(), listeners.end(), listener,
                  static_cast<EndpointListener*>(nullptr));
     needs_compaction_ = true;
     return;
   }
   std::erase(listeners, listener);
-  if (listeners.empty()) routes_.erase(it);  // Statistics for the prefix stay.
+}
+
+void Endpoint::RemoveListener(const PacketPrefix& prefix, EndpointListener* listener) {
+  auto it = routes_.find(prefix);
+  if (it == routes_.end()) return;
+  Unlist(it->second.listeners, listener);
+  if (it->second.listeners.empty()) routes_.erase(it);  // Statistics for the prefix stay.
 }
 
 void Endpoint::AddCatchAllListener(EndpointListener* listener) { catch_all_.push_back(listener); }
 
-void Endpoint::RemoveCatchAllListener(EndpointListener* listener) {
-  if (dispatching_ > 0) {
-    std::replace(catch_all_.begin(), catch_all_.end(), listener,
-                 static_cast<EndpointListener*>(nullptr));
-    needs_compaction_ = true;
-    return;
-  }
-  std::erase(catch_all_, listener);
-}
+void Endpoint::RemoveCatchAllListener(EndpointListener* listener) { Unlist(catch_all_, listener); }
 
 void Endpoint::Compact() {
   needs_compaction_ = false;

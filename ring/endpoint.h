@@ -106,11 +106,13 @@ class Endpoint {
     std::vector<EndpointListener*> listeners;
     PrefixStats* stats = nullptr;  // Owned by stats_.
   };
+  // Removes `listener`, or during Dispatch marks it for Compact().
+  void Unlist(std::vector<EndpointListener*>& listeners, EndpointListener* listener);
   void Compact();
 
   std::unordered_map<PacketPrefix, Route, PrefixHash> routes_;
   std::vector<EndpointListener*> catch_all_;
-  int dispatching_ = 0;       // Nesting depth of Dispatch.
+  int dispatching_ = 0;            // Nesting depth of Dispatch.
   bool needs_compaction_ = false;  // A listener was removed during Dispatch.
 };
 

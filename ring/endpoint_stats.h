@@ -20,7 +20,9 @@ namespace ringv8 {
 // the owning thread writes, and readers only need a recent value.
 class Counter {
  public:
-  void Add(uint64_t n = 1) { value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  void Add(uint64_t n = 1) {
+    value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
   uint64_t value() const { return value_.load(std::memory_order_relaxed); }
 
  private:
@@ -50,14 +52,14 @@ class EndpointStats {
   Counter unknown_prefix;    // No listener for the prefix and no catch-all listener.
   Counter receive_errors;    // Other receive failures.
   // Drops on send.
-  Counter send_queue_full;   // Send() refused: the bounded queue was full.
-  Counter send_too_large;    // Send() refused: larger than the largest datagram.
-  Counter send_errors;       // The kernel refused a datagram; by errno below.
-  Counter send_discarded;    // Still queued when the endpoint closed.
+  Counter send_queue_full;  // Send() refused: the bounded queue was full.
+  Counter send_too_large;   // Send() refused: larger than the largest datagram.
+  Counter send_errors;      // The kernel refused a datagram; by errno below.
+  Counter send_discarded;   // Still queued when the endpoint closed.
   std::array<Counter, kMaxErrno + 1> send_errors_by_errno;
   // Work.
-  Counter kernel_entries;    // Syscalls / io_uring_enter calls made for this endpoint.
-  Counter receive_rearms;    // Multishot receives re-armed.
+  Counter kernel_entries;  // Syscalls / io_uring_enter calls made for this endpoint.
+  Counter receive_rearms;  // Multishot receives re-armed.
   std::array<Counter, kBatchBuckets> receive_batches, send_batches;
 
   void CountSendError(int error);
@@ -65,8 +67,8 @@ class EndpointStats {
   void CountReceiveBatch(uint64_t size) { receive_batches[BatchBucket(size)].Add(); }
   void CountSendBatch(uint64_t size) { send_batches[BatchBucket(size)].Add(); }
   uint64_t receive_drops() const {
-    return kernel_drops.value() + truncated.value() + too_short.value() +
-           unknown_prefix.value() + receive_errors.value();
+    return kernel_drops.value() + truncated.value() + too_short.value() + unknown_prefix.value() +
+           receive_errors.value();
   }
 
   // Per prefix (22 bytes) and message id; only prefixes that have a listener are kept, so the

@@ -1,16 +1,17 @@
 #include "ring/event_loop.h"
 
 #include <liburing.h>
-#include <spdlog/spdlog.h>
 #include <sys/epoll.h>
-#include <sys/syscall.h>
-#include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <optional>
+
+#include <poll.h>
+#include <spdlog/spdlog.h>
 
 namespace ringv8 {
 
@@ -43,9 +44,12 @@ void EventLoop::UringDeleter::operator()(io_uring* ring) const {
 
 const char* EventLoop::BackendName(Backend backend) {
   switch (backend) {
-    case Backend::kAuto: return "auto";
-    case Backend::kUring: return "uring";
-    case Backend::kEpoll: return "epoll";
+    case Backend::kAuto:
+      return "auto";
+    case Backend::kUring:
+      return "uring";
+    case Backend::kEpoll:
+      return "epoll";
   }
   return "?";
 }
@@ -145,9 +149,7 @@ void EventLoop::Post(std::function<void()> fn) {
   (void)ignored;
 }
 
-void EventLoop::RunPosted() {
-  posted_.RunAll();
-}
+void EventLoop::RunPosted() { posted_.RunAll(); }
 
 EventLoop::TimerId EventLoop::CallLater(Duration delay, std::function<void()> fn) {
   TimerId id = next_timer_id_++;
@@ -304,8 +306,7 @@ void EventLoop::WaitEpoll(Duration max_wait) {
   int timeout_ms =
       max_wait <= Duration(0)
           ? 0
-          : static_cast<int>(
-                std::chrono::ceil<std::chrono::milliseconds>(max_wait).count());
+          : static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(max_wait).count());
   ++kernel_entries_;
   int n = epoll_wait(epoll_fd_, events, 64, timeout_ms);
   for (int i = 0; i < n; ++i) {
@@ -320,8 +321,8 @@ void EventLoop::RunOnce(Duration max_wait) {
   in_iteration_ = true;
   RunPosted();
   RunHooks();
-  Duration wait = is_virtual() || !posted_.Empty() || stopping() ? Duration(0)
-                                                                 : TimeUntilNextTimer(max_wait);
+  Duration wait =
+      is_virtual() || !posted_.Empty() || stopping() ? Duration(0) : TimeUntilNextTimer(max_wait);
   if (backend_ == Backend::kUring) {
     WaitUring(wait);
   } else {

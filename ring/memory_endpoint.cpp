@@ -20,8 +20,8 @@ void MemoryNetwork::SetLink(const Address& from, const Address& to, const Link& 
   links_[{from, to}] = link;
 }
 
-std::error_code MemoryNetwork::Bind(MemoryEndpoint* endpoint, Address* address,
-                                    bool port_fallback, int attempts) {
+std::error_code MemoryNetwork::Bind(MemoryEndpoint* endpoint, Address* address, bool port_fallback,
+                                    int attempts) {
   if (address->ip_bytes().size() == 4 ? address->ipv4_host_order() == 0
                                       : address->SameIp(Address::Ipv6({}, 0))) {
     const uint32_t host = next_host_++;

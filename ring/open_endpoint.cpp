@@ -1,8 +1,8 @@
 #include "ring/open_endpoint.h"
 
-#include <spdlog/spdlog.h>
-
 #include <atomic>
+
+#include <spdlog/spdlog.h>
 
 #include "ring/mmsg_endpoint.h"
 #include "ring/uring_endpoint.h"

@@ -1,12 +1,13 @@
 #include "ring/uring_endpoint.h"
 
 #include <liburing.h>
-#include <spdlog/spdlog.h>
 #include <sys/mman.h>
 
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+
+#include <spdlog/spdlog.h>
 
 #include "ring/internal/send_pool.h"
 #include "ring/internal/udp_socket.h"
@@ -94,8 +95,8 @@ std::error_code UringEndpoint::State::SetUpBufferRing(BufferRing* br) {
   const uint32_t count = options_.receive_buffers;
   const size_t ring_bytes = sizeof(io_uring_buf) * count;
   br->memory_size = ring_bytes + size_t{count} * options_.receive_buffer_size;
-  br->memory = mmap(nullptr, br->memory_size, PROT_READ | PROT_WRITE,
-                    MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+  br->memory =
+      mmap(nullptr, br->memory_size, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
   if (br->memory == MAP_FAILED) {
     br->memory = nullptr;
     return Errno(errno);
@@ -222,8 +223,9 @@ void UringEndpoint::State::HandleDatagram(size_t socket, uint8_t* buffer, int le
     stats().truncated.Add();
     return;
   }
-  auto source = Address::FromSockaddr(static_cast<sockaddr*>(io_uring_recvmsg_name(out)),
-                                      std::min<socklen_t>(out->namelen, receive_template_.msg_namelen));
+  auto source =
+      Address::FromSockaddr(static_cast<sockaddr*>(io_uring_recvmsg_name(out)),
+                            std::min<socklen_t>(out->namelen, receive_template_.msg_namelen));
   if (!source) {
     stats().receive_errors.Add();
     return;

@@ -4,21 +4,21 @@
 //   bench sink / bench echo: an endpoint on 127.0.0.1:PORT that counts, or answers, what arrives,
 //     for external load generators.
 #include <netinet/in.h>
-#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <pthread.h>
-#include <sched.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cstring>
 #include <csignal>
+#include <cstring>
 #include <iostream>
-#include <nlohmann/json.hpp>
 #include <thread>
+
+#include <nlohmann/json.hpp>
+#include <pthread.h>
+#include <sched.h>
+#include <spdlog/spdlog.h>
 
 #include "ring/mmsg_endpoint.h"
 #include "ring/open_endpoint.h"
@@ -183,8 +183,9 @@ Measurement MeasureEndpoint(EndpointBackend backend, int size, double seconds) {
   opened->loop->RunOnce(std::chrono::milliseconds(0));  // Arms receives.
   std::thread sender(Blast, opened->endpoint->local_addresses()[0], size, std::cref(stop), &m.sent);
   const auto start = Clock::now();
-  opened->loop->CallLater(std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds)),
-                          [&] { opened->loop->Stop(); });
+  opened->loop->CallLater(
+      std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds)),
+      [&] { opened->loop->Stop(); });
   opened->loop->Run();
   m.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   m.received = counter.count;
@@ -211,7 +212,7 @@ json RunEndpointBench(int size, const BenchOptions& options) {
   for (int round = 0; round < options.rounds; ++round) {
     double round_pps[3] = {};
     for (int mode = 0; mode < 3; ++mode) {
-      Measurement m = mode == 0 ? MeasureBaseline(size, options.seconds)
+      Measurement m = mode == 0   ? MeasureBaseline(size, options.seconds)
                       : mode == 1 ? MeasureEndpoint(EndpointBackend::kMmsg, size, options.seconds)
                                   : MeasureEndpoint(EndpointBackend::kUring, size, options.seconds);
       round_pps[mode] = m.seconds > 0 ? static_cast<double>(m.received) / m.seconds : 0;
@@ -271,10 +272,9 @@ int RunEndpoint(const BenchOptions& options) {
         "payload {:>4} B: baseline {:>9.0f} pps | mmsg {:>9.0f} pps ({:.3f}) | uring {:>9.0f} pps "
         "({:.3f}) | kernel drops mmsg {} uring {} | batch mmsg {:.1f} uring {:.1f}\n",
         r["payload_size"].get<int>(), r["baseline_pps"].get<double>(), r["mmsg_pps"].get<double>(),
-        r["mmsg_ratio"].get<double>(), r["uring_pps"].get<double>(),
-        r["uring_ratio"].get<double>(), r["drops"]["mmsg"].get<uint64_t>(),
-        r["drops"]["uring"].get<uint64_t>(), r["average_batch"]["mmsg"].get<double>(),
-        r["average_batch"]["uring"].get<double>());
+        r["mmsg_ratio"].get<double>(), r["uring_pps"].get<double>(), r["uring_ratio"].get<double>(),
+        r["drops"]["mmsg"].get<uint64_t>(), r["drops"]["uring"].get<uint64_t>(),
+        r["average_batch"]["mmsg"].get<double>(), r["average_batch"]["uring"].get<double>());
   }
   return kExitOk;
 }
@@ -311,15 +311,15 @@ int Serve(const BenchOptions& options, bool echo) {
   opened->endpoint->AddCatchAllListener(&counter);
   if (echo) opened->endpoint->AddCatchAllListener(&echoer);
   spdlog::info("{} on {} ({} backend) for {} s", echo ? "echoing" : "counting",
-               opened->endpoint->local_addresses()[0].ToString(),
-               opened->endpoint->backend_name(), options.duration);
+               opened->endpoint->local_addresses()[0].ToString(), opened->endpoint->backend_name(),
+               options.duration);
   g_signal_loop = opened->loop.get();
   std::signal(SIGINT, [](int) { g_signal_loop->Stop(); });
   std::signal(SIGTERM, [](int) { g_signal_loop->Stop(); });
   const auto start = Clock::now();
-  opened->loop->CallLater(std::chrono::duration_cast<Duration>(
-                              std::chrono::duration<double>(options.duration)),
-                          [&] { opened->loop->Stop(); });
+  opened->loop->CallLater(
+      std::chrono::duration_cast<Duration>(std::chrono::duration<double>(options.duration)),
+      [&] { opened->loop->Stop(); });
   opened->loop->CallEvery(std::chrono::seconds(1), [&] {
     spdlog::info("received {} ({} kernel drops)", counter.count,
                  opened->endpoint->stats().kernel_drops.value());
@@ -367,10 +367,10 @@ void AddBenchCommand(CLI::App& app, RunFunction* run) {
   endpoint->callback([run] { *run = [] { return RunEndpoint(options); }; });
 
   for (bool echo : {false, true}) {
-    auto* serve = bench->add_subcommand(
-        echo ? "echo" : "sink",
-        echo ? "Answer every datagram on 127.0.0.1:PORT with a copy of itself"
-             : "Count the datagrams that arrive on 127.0.0.1:PORT");
+    auto* serve =
+        bench->add_subcommand(echo ? "echo" : "sink",
+                              echo ? "Answer every datagram on 127.0.0.1:PORT with a copy of itself"
+                                   : "Count the datagrams that arrive on 127.0.0.1:PORT");
     serve->add_option("--port", options.port, "UDP port on 127.0.0.1")
         ->required()
         ->check(CLI::Range(0, 65535));

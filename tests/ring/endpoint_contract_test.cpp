@@ -1,6 +1,5 @@
 // One contract, three backends: UringEndpoint, MmsgEndpoint and MemoryEndpoint behave the same.
 // Real sockets use 127.0.0.1 / ::1 and port 0 only.
-#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -9,6 +8,8 @@
 #include <cstdio>
 #include <functional>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "ring/event_loop.h"
 #include "ring/memory_endpoint.h"
@@ -25,9 +26,12 @@ enum class Kind { kUring, kMmsg, kMemory };
 
 const char* KindName(Kind kind) {
   switch (kind) {
-    case Kind::kUring: return "uring";
-    case Kind::kMmsg: return "mmsg";
-    case Kind::kMemory: return "memory";
+    case Kind::kUring:
+      return "uring";
+    case Kind::kMmsg:
+      return "mmsg";
+    case Kind::kMemory:
+      return "memory";
   }
   return "?";
 }
@@ -65,8 +69,8 @@ class EndpointContract : public ::testing::TestWithParam<Kind> {
  protected:
   void SetUp() override {
     EventLoop::Options options;
-    options.backend = GetParam() == Kind::kUring ? EventLoop::Backend::kUring
-                                                 : EventLoop::Backend::kEpoll;
+    options.backend =
+        GetParam() == Kind::kUring ? EventLoop::Backend::kUring : EventLoop::Backend::kEpoll;
     if (GetParam() == Kind::kMemory) options.virtual_clock = &clock_;
     auto loop = EventLoop::Create(options);
     if (!loop) GTEST_SKIP() << "io_uring is not available here: " << loop.error().message();
@@ -99,9 +103,12 @@ class EndpointContract : public ::testing::TestWithParam<Kind> {
       return std::unique_ptr<Endpoint>(std::move(*result));
     };
     switch (GetParam()) {
-      case Kind::kUring: return cast(UringEndpoint::Open(*loop_, options));
-      case Kind::kMmsg: return cast(MmsgEndpoint::Open(*loop_, options));
-      case Kind::kMemory: return cast(network_->Open(options));
+      case Kind::kUring:
+        return cast(UringEndpoint::Open(*loop_, options));
+      case Kind::kMmsg:
+        return cast(MmsgEndpoint::Open(*loop_, options));
+      case Kind::kMemory:
+        return cast(network_->Open(options));
     }
     return Unexpected{std::make_error_code(std::errc::invalid_argument)};
   }
@@ -194,8 +201,8 @@ TEST_P(EndpointContract, CatchAllListenersSeeEveryPrefixAndDropsAreCounted) {
   Endpoint* b = Open(Loopback4());
   ASSERT_TRUE(a && b);
   const Address to = b->local_addresses()[0];
-  ASSERT_FALSE(a->Send(to, Datagram(Prefix(99), 1)));          // No listener: counted.
-  ASSERT_FALSE(a->Send(to, std::vector<uint8_t>(22, 0)));      // Too short: counted.
+  ASSERT_FALSE(a->Send(to, Datagram(Prefix(99), 1)));      // No listener: counted.
+  ASSERT_FALSE(a->Send(to, std::vector<uint8_t>(22, 0)));  // Too short: counted.
   RunUntil([&] { return b->stats().packets_in.value() == 2; });
   EXPECT_EQ(b->stats().unknown_prefix.value(), 1u);
   EXPECT_EQ(b->stats().too_short.value(), 1u);
@@ -219,7 +226,8 @@ TEST_P(EndpointContract, ListenersMayRemoveThemselvesWhileDispatching) {
   first.on_packet = [&] { b->RemoveListener(Prefix(3), &first); };
   b->AddListener(Prefix(3), &first);
   b->AddListener(Prefix(3), &second);
-  for (int i = 0; i < 3; ++i) ASSERT_FALSE(a->Send(b->local_addresses()[0], Datagram(Prefix(3), 1)));
+  for (int i = 0; i < 3; ++i)
+    ASSERT_FALSE(a->Send(b->local_addresses()[0], Datagram(Prefix(3), 1)));
   RunUntil([&] { return second.packets.size() == 3; });
   EXPECT_EQ(first.packets.size(), 1u);
   EXPECT_EQ(second.packets.size(), 3u);
@@ -243,8 +251,7 @@ TEST_P(EndpointContract, TheSendQueueIsBounded) {
   RunUntil([&] { return b->stats().packets_in.value() == 16; });
   // Once the queue drained, sending works again.
   EXPECT_FALSE(a->Send(b->local_addresses()[0], Datagram(Prefix(1), 1)));
-  EXPECT_EQ(a->Send(b->local_addresses()[0], std::vector<uint8_t>(70000)),
-            std::errc::message_size);
+  EXPECT_EQ(a->Send(b->local_addresses()[0], std::vector<uint8_t>(70000)), std::errc::message_size);
 }
 
 TEST_P(EndpointContract, OversizedDatagramsAreDroppedAndCounted) {
@@ -282,7 +289,7 @@ TEST_P(EndpointContract, ClosingWhileTrafficIsInFlightIsSafe) {
   const size_t seen = recorder.packets.size();
   RunBriefly();
   EXPECT_EQ(recorder.packets.size(), seen);  // Nothing arrives after Close.
-  endpoints_.clear();                         // Destroying closed endpoints is clean too.
+  endpoints_.clear();                        // Destroying closed endpoints is clean too.
 }
 
 TEST_P(EndpointContract, StopFromAnotherThreadWhileReceiving) {
@@ -381,7 +388,8 @@ TEST(UringEndpoint, BatchesSendsIntoFewKernelEntries) {
   auto d = Datagram(Prefix(1), 1);
   for (int i = 0; i < 10000; ++i) {
     // Distinct destinations on the discard-like high ports of 127.0.0.1 (nobody listens).
-    ASSERT_FALSE((*endpoint)->Send(Address::Ipv4(0x7F000001u, static_cast<uint16_t>(20000 + i)), d));
+    ASSERT_FALSE(
+        (*endpoint)->Send(Address::Ipv4(0x7F000001u, static_cast<uint16_t>(20000 + i)), d));
   }
   (*loop)->RunOnce(milliseconds(0));
   const uint64_t entries = (*loop)->kernel_entries() - entries_before;

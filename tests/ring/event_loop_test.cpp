@@ -1,10 +1,10 @@
 #include "ring/event_loop.h"
 
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <thread>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 namespace ringv8 {
 namespace {

@@ -48,9 +48,9 @@ class CliTest : public ::testing::Test {
 };
 
 TEST_F(CliTest, HelpWorksForEverySubcommand) {
-  for (const char* args : {"--help", "version --help", "keygen --help", "decode --help",
-                           "bench --help", "bench endpoint --help", "bench sink --help",
-                           "bench echo --help"}) {
+  for (const char* args :
+       {"--help", "version --help", "keygen --help", "decode --help", "bench --help",
+        "bench endpoint --help", "bench sink --help", "bench echo --help"}) {
     Output out = Ringv8(args);
     EXPECT_EQ(out.exit_code, 0) << args;
     EXPECT_NE(out.stdout_text.find("Usage:"), std::string::npos) << args;
