@@ -1,5 +1,7 @@
 #include "ring/endpoint.h"
 
+#include <ifaddrs.h>
+
 #include <algorithm>
 
 namespace ringv8 {
@@ -8,6 +10,31 @@ void Endpoint::AddListener(const PacketPrefix& prefix, EndpointListener* listene
   Route& route = routes_[prefix];
   if (route.stats == nullptr) route.stats = stats_.ForPrefix(prefix);
   route.listeners.push_back(listener);
+}
+
+std::vector<Address> Endpoint::interface_addresses() const {
+  static const std::vector<Address> addresses = [] {
+    std::vector<Address> out;
+    ifaddrs* list = nullptr;
+    if (getifaddrs(&list) != 0) return out;
+    for (ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
+      if (i->ifa_addr == nullptr) continue;
+      const socklen_t len = i->ifa_addr->sa_family == AF_INET6 ? sizeof(sockaddr_in6)
+                                                               : sizeof(sockaddr_in);
+      auto a = Address::FromSockaddr(i->ifa_addr, len);
+      if (!a) continue;
+      const Address ip = a->WithPort(0);
+      const std::string text = ip.IpString();
+      if (text == "127.0.0.1" || text == "127.0.1.1" || text == "0.0.0.0" ||
+          text == "255.255.255.255" || text == "::1") {
+        continue;
+      }
+      out.push_back(ip);
+    }
+    freeifaddrs(list);
+    return out;
+  }();
+  return addresses;
 }
 
 void Endpoint::Unlist(std::vector<EndpointListener*>& listeners, EndpointListener* listener) {

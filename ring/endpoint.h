@@ -73,6 +73,10 @@ class Endpoint {
                                              std::span<const uint8_t> datagram) = 0;
   // The bound addresses (the real ports when port 0 or a fallback port was used).
   virtual std::vector<Address> local_addresses() const = 0;
+  // This host's interface addresses as IPv8 estimates its LAN address from them (port 0; without
+  // 127.0.0.1, 127.0.1.1, 0.0.0.0, 255.255.255.255 and ::1). Real endpoints ask the kernel once per
+  // process; MemoryEndpoint returns its own addresses.
+  virtual std::vector<Address> interface_addresses() const;
 
   // Listeners are not owned and must be removed before they are destroyed. Adding and removing
   // inside OnPacket is allowed. Lookup by prefix is O(1).

@@ -119,6 +119,12 @@ std::error_code MemoryEndpoint::Send(const Address& to, std::span<const uint8_t>
   return {};
 }
 
+std::vector<Address> MemoryEndpoint::interface_addresses() const {
+  std::vector<Address> out;
+  for (const Address& a : addresses_) out.push_back(a.WithPort(0));
+  return out;
+}
+
 void MemoryEndpoint::Deliver(const Address& source, std::span<const uint8_t> datagram) {
   if (datagram.size() > options_.receive_buffer_size) {
     stats_.truncated.Add();  // As a real endpoint would: larger than a receive buffer.

@@ -79,6 +79,7 @@ class MemoryEndpoint final : public Endpoint {
   void Close() override;
   [[nodiscard]] std::error_code Send(const Address& to, std::span<const uint8_t> datagram) override;
   std::vector<Address> local_addresses() const override { return addresses_; }
+  std::vector<Address> interface_addresses() const override;
 
  private:
   friend class MemoryNetwork;

@@ -1,0 +1,388 @@
+#include "overlay/community.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace ringv8::overlay {
+
+namespace {
+
+// Dispersy-era message ids: py-ipv8 registers a handler that only logs them.
+constexpr uint8_t kDeprecatedIds[] = {255, 254, 253, 252, 251, 248, 247, 244, 243,
+                                      242, 241, 240, 239, 238, 237, 236, 235};
+
+bool InPrivateSubnet(const Address& a) {
+  if (!a.is_v4()) return false;
+  const uint32_t ip = a.ipv4_host_order();
+  return (ip >> 16) == 0xC0A8 || (ip >> 20) == 0xAC1 || (ip >> 24) == 0x0A;
+}
+
+uint64_t Seed(uint64_t seed) { return seed != 0 ? seed : std::random_device()(); }
+
+}  // namespace
+
+namespace internal {
+std::span<uint8_t> PacketBuffer() {
+  thread_local std::array<uint8_t, kMaxDatagramSize> buffer;
+  return buffer;
+}
+}  // namespace internal
+
+uint64_t CommunityStats::total_drops() const {
+  uint64_t total = unknown_message + deprecated_message + peer_limit;
+  for (uint64_t d : drops) total += d;
+  return total;
+}
+
+Community::Community(const CommunityId& community_id, std::shared_ptr<Peer> my_peer,
+                     const PrivateKey& my_key, Endpoint& endpoint, Network& network,
+                     EventLoop& loop, const CommunitySettings& settings)
+    : community_id_(community_id),
+      prefix_(MakePrefix(community_id)),
+      my_peer_(std::move(my_peer)),
+      my_key_(my_key),
+      endpoint_(endpoint),
+      network_(network),
+      loop_(loop),
+      settings_(settings),
+      my_estimated_wan_(settings.wan_address.value_or(Address())),
+      random_(Seed(settings.seed)) {
+  network_.AddBlacklistedMid(my_peer_->mid());
+  network_.RegisterServiceProvider(community_id_, this);
+  RegisterBaseHandlers();
+  endpoint_.AddListener(prefix_, this);
+}
+
+Community::~Community() {
+  endpoint_.RemoveListener(prefix_, this);
+  network_.UnregisterServiceProvider(community_id_);
+  for (auto& bootstrapper : bootstrappers_) bootstrapper->Unload();
+}
+
+void Community::CountDrop(const std::error_code& error) {
+  if (error.category() == WireErrorCategory()) {
+    CountDrop(static_cast<WireError>(error.value()));
+  } else {
+    CountDrop(WireError::kBadKey);
+  }
+}
+
+std::error_code Community::SendRaw(const Address& to, Bytes packet) {
+  std::error_code error = endpoint_.Send(to, packet);
+  if (error) ++stats_.send_failures;
+  return error;
+}
+
+// ---- Addresses (spec 3.3) ----
+
+Address Community::my_estimated_lan() const {
+  if (settings_.lan_address) return *settings_.lan_address;
+  uint16_t port = 0;
+  for (const Address& local : endpoint_.local_addresses()) {
+    if (local.is_v4()) port = local.port();
+  }
+  for (const Address& ip : endpoint_.interface_addresses()) {
+    if (ip.is_v4()) return ip.WithPort(port);
+  }
+  return Address::Ipv4(0x7F000001u, port);
+}
+
+Address Community::my_preferred_address() const {
+  // py-ipv8 re-guesses on every call: the IPv6 socket if there is one, else (LAN ip, v4 port).
+  for (const Address& local : endpoint_.local_addresses()) {
+    if (local.is_v6()) {
+      for (const Address& ip : endpoint_.interface_addresses()) {
+        if (ip.is_v6()) return ip.WithPort(local.port());
+      }
+    }
+  }
+  return my_estimated_lan();
+}
+
+bool Community::AddressIsLan(const Address& address) const {
+  for (const Address& ip : endpoint_.interface_addresses()) {
+    if (ip.SameIp(address)) return true;
+  }
+  return false;
+}
+
+bool Community::AtPeerLimit() const {
+  return settings_.max_peers >= 0 &&
+         GetPeers().size() >= static_cast<size_t>(settings_.max_peers);
+}
+
+// ---- Packet intake ----
+
+void Community::OnPacket(const Address& source, std::span<const uint8_t> datagram) {
+  if (Peer* peer = network_.GetVerifiedByAddress(source)) peer->set_last_response(loop_.Now());
+  const RawHandler& handler = handlers_[datagram[kPrefixSize]];
+  if (!handler) {
+    ++stats_.unknown_message;
+    return;
+  }
+  handler(source, datagram);
+}
+
+std::shared_ptr<Peer> Community::SenderOf(const PacketView& view, const Address& source) {
+  if (Peer* known = network_.GetVerifiedByPublicKeyBin(view.public_key_bin)) {
+    network_.AddPeerAddress(*known, source);
+    return network_.SharedPeer(*known);
+  }
+  auto key = PublicKey::FromBin(view.public_key_bin);
+  if (!key) return nullptr;
+  return std::make_shared<Peer>(std::move(*key), source, loop_.Now());
+}
+
+void Community::RegisterBaseHandlers() {
+  AddHandler<IntroductionRequestPayload>(
+      [this](const std::shared_ptr<Peer>& peer, const IntroductionRequestPayload& p) {
+        if (p.supports_new_style) peer->new_style_intro = true;
+        OnIntroductionRequest(peer, p.identifier,
+                              {p.destination_address, p.source_lan_address, p.identifier}, false);
+      });
+  AddHandler<NewIntroductionRequestPayload>(
+      [this](const std::shared_ptr<Peer>& peer, const NewIntroductionRequestPayload& p) {
+        peer->new_style_intro = true;
+        OnIntroductionRequest(peer, p.identifier,
+                              {p.destination_address, p.source_lan_address, p.identifier}, true);
+      });
+  AddHandler<IntroductionResponsePayload>(
+      [this](const std::shared_ptr<Peer>& peer, const IntroductionResponsePayload& p) {
+        if (p.supports_new_style) peer->new_style_intro = true;
+        OnIntroductionResponse(peer, p.destination_address, p.lan_introduction_address,
+                               p.wan_introduction_address, p.intro_supports_new_style,
+                               p.identifier);
+      });
+  AddHandler<NewIntroductionResponsePayload>(
+      [this](const std::shared_ptr<Peer>& peer, const NewIntroductionResponsePayload& p) {
+        peer->new_style_intro = true;
+        OnIntroductionResponse(peer, p.destination_address, p.lan_introduction_address,
+                               p.wan_introduction_address, p.intro_supports_new_style,
+                               p.identifier);
+      });
+  AddHandler<PunctureRequestPayload>([this](const Address& source, const PunctureRequestPayload& p) {
+    OnPunctureRequest<PunctureRequestPayload, PuncturePayload>(source, p);
+  });
+  AddHandler<NewPunctureRequestPayload>(
+      [this](const Address& source, const NewPunctureRequestPayload& p) {
+        OnPunctureRequest<NewPunctureRequestPayload, NewPuncturePayload>(source, p);
+      });
+  // Punctures only open NAT mappings; their side effects (a known peer gains the source address,
+  // last_response) happen in the intake.
+  AddHandler<PuncturePayload>([](const std::shared_ptr<Peer>&, const PuncturePayload&) {});
+  AddHandler<NewPuncturePayload>([](const std::shared_ptr<Peer>&, const NewPuncturePayload&) {});
+  for (uint8_t id : kDeprecatedIds) {
+    handlers_[id] = [this](const Address&, Bytes) { ++stats_.deprecated_message; };
+  }
+}
+
+// ---- Introduction requests (spec 3.4, 3.5) ----
+
+void Community::WalkTo(const Address& address) {
+  SendIntroductionRequestTo(address, network_.IsNewStyle(address));
+}
+
+void Community::SendIntroductionRequest(Peer& peer) {
+  SendIntroductionRequestTo(peer.address(), peer.new_style_intro);
+}
+
+void Community::SendIntroductionRequestTo(const Address& to, bool new_style) {
+  // The identifier and the global-time header are both the claimed time mod 65536.
+  const uint16_t global_time = static_cast<uint16_t>(my_peer_->ClaimGlobalTime() % 65536);
+  if (new_style || to.is_v6()) {
+    NewIntroductionRequestPayload request;  // Flags 0x00, as py-ipv8 sends.
+    request.destination_address = to;
+    request.source_lan_address = my_estimated_lan();
+    request.source_wan_address = my_preferred_address();
+    request.identifier = global_time;
+    (void)SendWithGlobalTime(to, request, global_time);
+  } else {
+    IntroductionRequestPayload request;  // Flags 0x01: advice, as py-ipv8 always sends.
+    request.destination_address = to;
+    request.source_lan_address = my_estimated_lan();
+    request.source_wan_address = my_estimated_wan_;
+    request.identifier = global_time;
+    (void)SendWithGlobalTime(to, request, global_time);
+  }
+}
+
+void Community::OnIntroductionRequest(const std::shared_ptr<Peer>& peer, uint64_t global_time,
+                                      const IntroductionRequest& request, bool new_style) {
+  (void)new_style;
+  if (settings_.max_peers >= 0 && GetPeers().size() > static_cast<size_t>(settings_.max_peers)) {
+    ++stats_.peer_limit;
+    return;
+  }
+  if (request.source_lan_address.is_v4()) network_.SetPeerLanAddress(*peer, request.source_lan_address);
+  AnswerIntroductionRequest(peer, request, peer->new_style_intro);
+  IntroductionRequestCallback(*peer, global_time, request.destination_address);
+}
+
+void Community::AnswerIntroductionRequest(const std::shared_ptr<Peer>& peer,
+                                          const IntroductionRequest& request, bool new_style) {
+  Peer* verified = network_.AddVerifiedPeer(peer);
+  Peer& sender = verified != nullptr ? *verified : *peer;
+  network_.DiscoverServices(sender, std::span<const ServiceId>(&community_id_, 1));
+  SendIntroductionResponse(request.destination_address, sender.address(), request.identifier,
+                           new_style);
+}
+
+Peer* Community::PickIntroduction(const Peer* exclude, bool new_style) {
+  const std::vector<Peer*>& peers = GetPeers();
+  auto eligible = [&](const Peer* p) {
+    return p != exclude && (new_style || p->address().is_v4());
+  };
+  if (peers.empty()) return nullptr;
+  // Rejection sampling keeps this O(1) in the common case (one excluded peer); the scan is the
+  // exact fallback when most peers are ineligible.
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    Peer* candidate = peers[std::uniform_int_distribution<size_t>(0, peers.size() - 1)(random_)];
+    if (eligible(candidate)) return candidate;
+  }
+  std::vector<Peer*> candidates;
+  for (Peer* p : peers) {
+    if (eligible(p)) candidates.push_back(p);
+  }
+  if (candidates.empty()) return nullptr;
+  return candidates[std::uniform_int_distribution<size_t>(0, candidates.size() - 1)(random_)];
+}
+
+void Community::SendIntroductionResponse(const Address& lan_socket_address,
+                                         const Address& socket_address, uint16_t identifier,
+                                         bool new_style) {
+  const uint16_t global_time = static_cast<uint16_t>(my_peer_->ClaimGlobalTime() % 65536);
+  const Peer* other = network_.GetVerifiedByAddress(socket_address);
+  Peer* introduced = PickIntroduction(other, new_style);
+  Address lan_intro, wan_intro;
+  if (introduced != nullptr) {
+    const Address address = introduced->address();
+    if (address.is_v4() && AddressIsLan(address)) {
+      lan_intro = address;
+      wan_intro = my_estimated_wan_.WithPort(address.port());
+    } else {
+      lan_intro = introduced->address_of(AddressKind::kUdpV4Lan).value_or(Address());
+      wan_intro = address;
+    }
+    // The puncture request goes out first (spec 3.5c); lan_walker is the address the requester
+    // used for us, as py-ipv8 does.
+    if (new_style || !lan_socket_address.is_v4() || !socket_address.is_v4()) {
+      (void)Send(address, NewPunctureRequestPayload{lan_socket_address, socket_address, identifier});
+    } else {
+      (void)Send(address, PunctureRequestPayload{lan_socket_address, socket_address, identifier});
+    }
+  }
+  if (new_style) {
+    NewIntroductionResponsePayload response;
+    response.destination_address = socket_address;
+    response.source_lan_address = my_estimated_lan();
+    response.source_wan_address = my_preferred_address();
+    response.lan_introduction_address = lan_intro;
+    response.wan_introduction_address = wan_intro;
+    response.identifier = identifier;
+    response.intro_supports_new_style = introduced != nullptr && introduced->new_style_intro;
+    (void)SendWithGlobalTime(socket_address, response, global_time);
+  } else {
+    IntroductionResponsePayload response;
+    response.destination_address = socket_address;
+    response.source_lan_address = my_estimated_lan();
+    response.source_wan_address = my_estimated_wan_;
+    response.lan_introduction_address = lan_intro;
+    response.wan_introduction_address = wan_intro;
+    response.identifier = identifier;
+    response.supports_new_style = true;
+    response.intro_supports_new_style = introduced != nullptr && introduced->new_style_intro;
+    response.peer_limit_reached = AtPeerLimit();
+    (void)SendWithGlobalTime(socket_address, response, global_time);
+  }
+}
+
+// ---- Introduction responses (spec 3.6) ----
+
+void Community::OnIntroductionResponse(const std::shared_ptr<Peer>& peer,
+                                       const Address& destination, const Address& lan_intro,
+                                       const Address& wan_intro, bool intro_new_style,
+                                       uint64_t global_time) {
+  if (destination.is_v4() && !InPrivateSubnet(destination)) my_estimated_wan_ = destination;
+  my_peer_->AddAddress(destination);
+  // (py-ipv8's interface switch for nodes on both IPv4 and IPv6 is not reproduced: ringv8 nodes
+  // answer on the family they were reached on.)
+  Peer* verified = network_.AddVerifiedPeer(peer);
+  Peer& sender = verified != nullptr ? *verified : *peer;
+  std::shared_ptr<Peer> introducer = verified != nullptr ? network_.SharedPeer(*verified) : peer;
+  network_.DiscoverServices(sender, std::span<const ServiceId>(&community_id_, 1));
+  if (verified == nullptr) {
+    // A blacklisted responder (a tracker): py-ipv8 still records its services, which is what
+    // makes the addresses it introduces walkable; DiscoverAddress records the service per
+    // address, which has the same effect.
+  }
+  const Address zero;
+  const Address wan = my_estimated_wan_;
+  auto discover = [&](const Address& a) {
+    network_.DiscoverAddress(introducer, a, community_id_, intro_new_style);
+  };
+  if (wan_intro != zero && !wan_intro.SameIp(wan)) {
+    if (lan_intro != zero) discover(lan_intro);
+    discover(wan_intro);
+  } else if (lan_intro != zero && wan_intro.SameIp(wan)) {
+    discover(lan_intro);
+  } else if (wan_intro != zero) {
+    discover(wan_intro);
+    discover(my_estimated_lan().WithPort(wan_intro.port()));
+  }
+  IntroductionResponseCallback(sender, global_time, destination);
+}
+
+// ---- Punctures (spec 3.7) ----
+
+template <typename PunctureRequestP, typename PunctureP>
+void Community::OnPunctureRequest(const Address& /*source*/, const PunctureRequestP& request) {
+  Address target = request.wan_walker_address;
+  if (target.SameIp(my_estimated_wan_)) target = request.lan_walker_address;
+  PunctureP puncture;
+  puncture.source_lan_address = my_estimated_lan();
+  puncture.source_wan_address = request.wan_walker_address;  // The walker's, as py-ipv8 sends.
+  puncture.identifier = request.identifier;
+  (void)Send(target, puncture);
+}
+
+// ---- Walking helpers (spec 6.1) ----
+
+void Community::AddBootstrapper(std::unique_ptr<Bootstrapper> bootstrapper) {
+  for (const Address& a : bootstrapper->Blacklist()) network_.AddToBlacklist(a);
+  bootstrappers_.push_back(std::move(bootstrapper));
+}
+
+void Community::Bootstrap() {
+  for (auto& bootstrapper : bootstrappers_) {
+    auto addresses = bootstrapper->GetAddresses(*this, std::chrono::seconds(60));
+    bootstrapper->Initialize(*this);
+    size_t walked = 0;
+    for (const Address& a : addresses) {
+      if (settings_.max_peers > 0 && walked >= static_cast<size_t>(settings_.max_peers)) break;
+      WalkTo(a);
+      ++walked;
+    }
+  }
+}
+
+void Community::GetNewIntroduction(Peer* from_peer) {
+  if (from_peer == nullptr) {
+    const std::vector<Peer*>& peers = GetPeers();
+    if (peers.empty()) {
+      Bootstrap();
+      return;
+    }
+    const bool any_ready =
+        std::any_of(bootstrappers_.begin(), bootstrappers_.end(),
+                    [](const auto& b) { return b->initialized(); });
+    if (any_ready && std::uniform_real_distribution<double>(0, 1)(random_) < 0.05) {
+      for (auto& b : bootstrappers_) b->KeepAlive(*this);
+      return;
+    }
+    from_peer = peers[std::uniform_int_distribution<size_t>(0, peers.size() - 1)(random_)];
+  }
+  SendIntroductionRequest(*from_peer);
+}
+
+}  // namespace ringv8::overlay

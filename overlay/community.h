@@ -1,0 +1,231 @@
+// Community: one IPv8 overlay, as py-ipv8's Community (spec sections 3.2-3.8).
+//
+// A community is a 22-byte prefix (00 02 + community id) on the node's endpoint, a 256-entry
+// handler table, and the peer-discovery protocol every overlay speaks: introduction requests and
+// responses (old style 246/245 and new style 234/233), puncture requests and punctures, LAN/WAN
+// address estimation, max_peers. Its view of the world is the node's shared Network.
+//
+// A subclass adds a message in a few lines:
+//   struct Hello { static constexpr uint8_t kMessageId = 1; static constexpr bool kSigned = true;
+//                  Bytes text; bool Read(Reader& r) { return r.ReadVarlenH(&text); }
+//                  void Write(Writer& w) const { w.WriteVarlenH(text); } };
+//   AddHandler<Hello>([this](const std::shared_ptr<Peer>& peer, const Hello& hello) { ... });
+//   (void)Send(peer.address(), Hello{...});
+// Signed handlers receive the verified sender; unsigned ones receive the source address. A
+// payload type may set `static constexpr bool kGlobalTime = false` for messages sent without the
+// global-time header (py-ipv8's ez_send of a bare payload).
+//
+// Every dropped packet is counted by reason (stats()). Handlers run on the loop thread.
+// Thread-affine: call only on the thread that runs the endpoint's loop.
+#ifndef RINGV8_OVERLAY_COMMUNITY_H_
+#define RINGV8_OVERLAY_COMMUNITY_H_
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <random>
+#include <vector>
+
+#include "overlay/bootstrapper.h"
+#include "overlay/network.h"
+#include "overlay/packet.h"
+#include "overlay/payloads.h"
+#include "overlay/peer.h"
+#include "ring/endpoint.h"
+#include "ring/event_loop.h"
+
+namespace ringv8::overlay {
+
+struct CommunitySettings {
+  // Requests are dropped while the community has more than max_peers peers (-1: no limit).
+  int max_peers = 30;
+  // py-ipv8 estimates these itself; tests and NAT setups may fix them.
+  std::optional<Address> lan_address;  // my_estimated_lan.
+  std::optional<Address> wan_address;  // Initial my_estimated_wan (py-ipv8: 0.0.0.0:0).
+  // Seed of the community's random choices (introductions); 0: random.
+  uint64_t seed = 0;
+};
+
+struct CommunityStats {
+  std::array<uint64_t, kWireErrorCount> drops{};  // By WireError.
+  uint64_t unknown_message = 0;      // No handler for the message id.
+  uint64_t deprecated_message = 0;   // A Dispersy-era id (py-ipv8 only logs them).
+  uint64_t peer_limit = 0;           // Requests dropped at max_peers.
+  uint64_t handled = 0;
+  uint64_t send_failures = 0;        // The endpoint refused a datagram (counted there by reason).
+  uint64_t total_drops() const;
+};
+
+// Traits of a payload type: whether it carries the global-time header (default: yes).
+template <typename P>
+constexpr bool HasGlobalTime() {
+  if constexpr (requires { P::kGlobalTime; }) {
+    return P::kGlobalTime;
+  } else {
+    return true;
+  }
+}
+
+class Community : public EndpointListener {
+ public:
+  // `my_peer` (shared by the overlays that use the same key) and `my_key` must match. The
+  // endpoint, network and loop are not owned and must outlive the community.
+  Community(const CommunityId& community_id, std::shared_ptr<Peer> my_peer,
+            const PrivateKey& my_key, Endpoint& endpoint, Network& network, EventLoop& loop,
+            const CommunitySettings& settings = {});
+  virtual ~Community();
+  Community(const Community&) = delete;
+  Community& operator=(const Community&) = delete;
+
+  const CommunityId& community_id() const { return community_id_; }
+  const Prefix& prefix() const { return prefix_; }
+  Peer& my_peer() { return *my_peer_; }
+  const std::shared_ptr<Peer>& my_peer_shared() const { return my_peer_; }
+  const PrivateKey& my_key() const { return my_key_; }
+  Network& network() { return network_; }
+  EventLoop& loop() { return loop_; }
+  Endpoint& endpoint() { return endpoint_; }
+  const CommunitySettings& settings() const { return settings_; }
+  const CommunityStats& stats() const { return stats_; }
+  std::mt19937_64& random() { return random_; }
+
+  // --- Peer discovery (py-ipv8 names) ---
+  void WalkTo(const Address& address);
+  void SendIntroductionRequest(Peer& peer);
+  // Without a peer: a random one of ours (or, 5% of the time with a bootstrapper ready, the
+  // bootstrappers' keep-alive); with no peers at all: Bootstrap().
+  void GetNewIntroduction(Peer* from_peer = nullptr);
+  void Bootstrap();
+  void AddBootstrapper(std::unique_ptr<Bootstrapper> bootstrapper);
+  const std::vector<std::unique_ptr<Bootstrapper>>& bootstrappers() const { return bootstrappers_; }
+  // Verified peers of this community.
+  const std::vector<Peer*>& GetPeers() const { return network_.GetPeersForService(community_id_); }
+  std::vector<Address> GetWalkableAddresses() const {
+    return network_.GetWalkableAddresses(&community_id_);
+  }
+
+  Address my_estimated_lan() const;
+  Address my_estimated_wan() const { return my_estimated_wan_; }
+  // The source_wan of new-style messages: in practice the LAN guess (spec 3.3).
+  Address my_preferred_address() const;
+  bool AddressIsLan(const Address& address) const;
+
+  // --- Messages ---
+  // Registers the handler for P::kMessageId (replacing any). Signed: fn(sender, payload);
+  // unsigned: fn(source address, payload). Payload spans are valid during the call only.
+  template <Payload P, typename F>
+  void AddHandler(F&& fn);
+  // Signs (when P::kSigned) and sends P to `to`, claiming a global time from my_peer.
+  template <Payload P>
+  std::error_code Send(const Address& to, const P& payload);
+  template <Payload P>
+  std::error_code SendWithGlobalTime(const Address& to, const P& payload, uint64_t global_time);
+
+  // EndpointListener.
+  void OnPacket(const Address& source, std::span<const uint8_t> datagram) override;
+
+ protected:
+  // Hooks for subclasses (py-ipv8's introduction_request_callback / _response_callback).
+  virtual void IntroductionRequestCallback(Peer& /*peer*/, uint64_t /*global_time*/,
+                                           const Address& /*destination_address*/) {}
+  virtual void IntroductionResponseCallback(Peer& /*peer*/, uint64_t /*global_time*/,
+                                            const Address& /*destination_address*/) {}
+
+  // The base handling of an introduction request, shared with DiscoveryCommunity.
+  struct IntroductionRequest {
+    Address destination_address;
+    Address source_lan_address;
+    uint16_t identifier = 0;
+  };
+  void AnswerIntroductionRequest(const std::shared_ptr<Peer>& peer, const IntroductionRequest& r,
+                                 bool new_style);
+  void OnIntroductionRequest(const std::shared_ptr<Peer>& peer, uint64_t global_time,
+                             const IntroductionRequest& request, bool new_style);
+  // Sends an introduction response (and the puncture request to the introduced peer).
+  void SendIntroductionResponse(const Address& lan_socket_address, const Address& socket_address,
+                                uint16_t identifier, bool new_style);
+  bool AtPeerLimit() const;
+  void CountDrop(WireError error) { ++stats_.drops[static_cast<int>(error)]; }
+  void CountDrop(const std::error_code& error);
+  // Resolves the sender of a verified packet: the verified peer with that key (recording
+  // `source` as its address) or a new Peer.
+  std::shared_ptr<Peer> SenderOf(const PacketView& view, const Address& source);
+
+ private:
+  using RawHandler = std::function<void(const Address&, Bytes)>;
+  void RegisterBaseHandlers();
+  void OnIntroductionResponse(const std::shared_ptr<Peer>& peer, const Address& destination,
+                              const Address& lan_intro, const Address& wan_intro,
+                              bool intro_new_style, uint64_t global_time);
+  template <typename PunctureRequestP, typename PunctureP>
+  void OnPunctureRequest(const Address& source, const PunctureRequestP& request);
+  Peer* PickIntroduction(const Peer* exclude, bool new_style);
+  // create_introduction_request + send: 234 if new_style or `to` is IPv6, else 246.
+  void SendIntroductionRequestTo(const Address& to, bool new_style);
+  std::error_code SendRaw(const Address& to, Bytes packet);
+
+  CommunityId community_id_;
+  Prefix prefix_;
+  std::shared_ptr<Peer> my_peer_;
+  PrivateKey my_key_;
+  Endpoint& endpoint_;
+  Network& network_;
+  EventLoop& loop_;
+  CommunitySettings settings_;
+  Address my_estimated_wan_;
+  std::array<RawHandler, 256> handlers_;
+  std::vector<std::unique_ptr<Bootstrapper>> bootstrappers_;
+  CommunityStats stats_;
+  std::mt19937_64 random_;
+};
+
+// ---- Templates ----
+
+template <Payload P, typename F>
+void Community::AddHandler(F&& fn) {
+  constexpr PacketLayout layout{.is_signed = P::kSigned, .has_global_time = HasGlobalTime<P>()};
+  handlers_[P::kMessageId] = [this, fn = std::forward<F>(fn)](const Address& source,
+                                                               Bytes datagram) {
+    auto view = ParsePacket(datagram, layout);
+    if (!view) return CountDrop(view.error());
+    if (std::error_code error = VerifySignature(*view)) return CountDrop(error);
+    auto payload = DecodePayload<P>(view->payload);
+    if (!payload) return CountDrop(payload.error());
+    ++stats_.handled;
+    if constexpr (P::kSigned) {
+      std::shared_ptr<Peer> peer = SenderOf(*view, source);
+      if (!peer) return CountDrop(WireError::kBadKey);
+      fn(peer, *payload);
+    } else {
+      fn(source, *payload);
+    }
+  };
+}
+
+namespace internal {
+// One buffer per thread for building outgoing packets (the endpoint copies them).
+std::span<uint8_t> PacketBuffer();
+}  // namespace internal
+
+template <Payload P>
+std::error_code Community::SendWithGlobalTime(const Address& to, const P& payload,
+                                              uint64_t global_time) {
+  PacketBuilder builder(internal::PacketBuffer(), prefix_, P::kMessageId);
+  if constexpr (P::kSigned) builder.Auth(my_key_.public_key());
+  if constexpr (HasGlobalTime<P>()) builder.GlobalTime(global_time);
+  builder.Write(payload);
+  auto packet = P::kSigned ? builder.FinishSigned(my_key_) : builder.FinishUnsigned();
+  if (!packet) return packet.error();
+  return SendRaw(to, *packet);
+}
+
+template <Payload P>
+std::error_code Community::Send(const Address& to, const P& payload) {
+  return SendWithGlobalTime(to, payload, my_peer_->ClaimGlobalTime());
+}
+
+}  // namespace ringv8::overlay
+
+#endif  // RINGV8_OVERLAY_COMMUNITY_H_

@@ -1,0 +1,291 @@
+#include "overlay/community.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "overlay/hex.h"
+#include "ring/memory_endpoint.h"
+
+namespace ringv8::overlay {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+PrivateKey SpecKey(uint8_t fill) {
+  std::vector<uint8_t> bin(74, fill);
+  for (size_t i = 0; i < kLibNaClPrivatePrefix.size(); ++i) bin[i] = kLibNaClPrivatePrefix[i];
+  return *PrivateKey::FromBin(bin);
+}
+
+Address A(const char* text) { return *Address::Parse(text); }
+
+const CommunityId kWalkId = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19};
+
+// Records every datagram delivered to an endpoint, in delivery order across all of them.
+struct WireLog {
+  struct Entry {
+    Address from, to;
+    std::string hex;
+  };
+  std::vector<Entry> entries;
+};
+
+class Tap final : public EndpointListener {
+ public:
+  Tap(WireLog* log, Address self) : log_(log), self_(self) {}
+  void OnPacket(const Address& source, std::span<const uint8_t> datagram) override {
+    log_->entries.push_back({source, self_, ToHex(datagram)});
+  }
+
+ private:
+  WireLog* log_;
+  Address self_;
+};
+
+// One node: endpoint, network, community (and a tap on its endpoint).
+struct Node {
+  Node(MemoryNetwork& net, const Address& address, PrivateKey key, CommunitySettings settings,
+       WireLog* log, const CommunityId& id = kWalkId)
+      : key(std::move(key)) {
+    EndpointOptions options;
+    options.ipv4 = address;
+    endpoint = std::move(*net.Open(options));
+    my_peer = std::make_shared<Peer>(this->key.public_key(), address, net.loop().Now());
+    community = std::make_unique<Community>(id, my_peer, this->key, *endpoint, network,
+                                            net.loop(), settings);
+    if (log != nullptr) {
+      tap = std::make_unique<Tap>(log, address);
+      endpoint->AddCatchAllListener(tap.get());
+    }
+  }
+  ~Node() {
+    if (tap) endpoint->RemoveCatchAllListener(tap.get());
+  }
+  Address address() const { return endpoint->local_addresses()[0]; }
+
+  PrivateKey key;
+  std::unique_ptr<MemoryEndpoint> endpoint;
+  Network network;
+  std::shared_ptr<Peer> my_peer;
+  std::unique_ptr<Community> community;
+  std::unique_ptr<Tap> tap;
+};
+
+class CommunityTest : public ::testing::Test {
+ protected:
+  CommunityTest() {
+    loop_ = std::move(*EventLoop::Create({.backend = EventLoop::Backend::kEpoll,
+                                          .virtual_clock = &clock_}));
+    net_ = std::make_unique<MemoryNetwork>(*loop_);
+  }
+  ~CommunityTest() override {
+    nodes_.clear();
+    net_.reset();
+  }
+  Node& AddNode(const char* wan, uint8_t key_fill, const char* lan, WireLog* log = nullptr,
+                int max_peers = 30) {
+    CommunitySettings settings;
+    settings.lan_address = A(lan);
+    settings.wan_address = A(wan);
+    settings.max_peers = max_peers;
+    settings.seed = key_fill;
+    nodes_.push_back(std::make_unique<Node>(*net_, A(wan), SpecKey(key_fill), settings, log));
+    return *nodes_.back();
+  }
+  Node& AddNode(const Address& address, int max_peers = 30) {
+    CommunitySettings settings;
+    settings.max_peers = max_peers;
+    settings.seed = nodes_.size() + 1;
+    nodes_.push_back(std::make_unique<Node>(*net_, address, PrivateKey::Generate(), settings,
+                                            nullptr));
+    return *nodes_.back();
+  }
+  void Run(Duration d = milliseconds(10)) { loop_->RunFor(d); }
+
+  VirtualClock clock_;
+  std::unique_ptr<EventLoop> loop_;
+  std::unique_ptr<MemoryNetwork> net_;
+  std::vector<std::unique_ptr<Node>> nodes_;
+};
+
+// Spec 11.5: C walks to B, then A walks to B; every packet and its order as py-ipv8 produces.
+TEST_F(CommunityTest, ThreeNodeWalkReproducesTheSpecByteForByte) {
+  WireLog log;
+  Node& a = AddNode("1.1.1.1:8090", 1, "192.168.1.10:8090", &log);
+  Node& b = AddNode("2.2.2.2:7000", 2, "10.0.0.5:7000", &log);
+  Node& c = AddNode("3.3.3.3:6000", 3, "172.16.0.9:6000", &log);
+
+  c.community->WalkTo(b.address());
+  Run();
+  a.community->WalkTo(b.address());
+  Run();
+
+  ASSERT_EQ(log.entries.size(), 6u);
+  // 1. C->B 246 and 2. B->C 245.
+  EXPECT_EQ(log.entries[0].from, c.address());
+  EXPECT_EQ(log.entries[0].to, b.address());
+  EXPECT_EQ(log.entries[0].hex.substr(44, 2), "f6");
+  EXPECT_EQ(log.entries[1].from, b.address());
+  EXPECT_EQ(log.entries[1].to, c.address());
+  EXPECT_EQ(log.entries[1].hex.substr(44, 2), "f5");
+  // 3. A->B 246.
+  EXPECT_EQ(log.entries[2].hex,
+            "0002000102030405060708090a0b0c0d0e0f10111213f6004a4c69624e61434c504b3aa4e09292b651c2"
+            "78b9772c569f5fa9bb13d906b46ab68c9df9dc2b4409f8a2098a88e3dd7409f195fd52db2d3cba5d72ca"
+            "6709bf1d94121bf3748801b40f6f5c0000000000000001020202021b58c0a8010a1f9a010101011f9a01"
+            "0001871064536956c8a30ae64937a7330df8af0fa813b229ab1d6621eadce9cf9d9bbeb65f4a39f75380"
+            "73c4494ae809453bc5ed57e819da1ca2edf7d2d327b61b09");
+  // 4. B->C 250, sent before the response.
+  EXPECT_EQ(log.entries[3].to, c.address());
+  EXPECT_EQ(log.entries[3].hex,
+            "0002000102030405060708090a0b0c0d0e0f10111213fa0000000000000003020202021b58010101011f"
+            "9a0001");
+  // 5. B->A 245 introducing C.
+  EXPECT_EQ(log.entries[4].to, a.address());
+  EXPECT_EQ(log.entries[4].hex,
+            "0002000102030405060708090a0b0c0d0e0f10111213f5004a4c69624e61434c504b3ace8d3ad1ccb633"
+            "ec7b70c17814a5c76ecd029685050d344745ba05870e587d598139770ea87d175f56a35466c34c7ecccb"
+            "8d8a91b4ee37a25df60f5b8fc9b3940000000000000002010101011f9a0a0000051b58020202021b58ac"
+            "100009177003030303177010000164a1af3a19fced7f4e152624cec2cd42e44a2d55a86c584c91887dbc"
+            "19cd6d103dd74e3770505d85a663c20060a632053c206a4016839131931bdd2f5b74f504");
+  // 6. C->A 249.
+  EXPECT_EQ(log.entries[5].from, c.address());
+  EXPECT_EQ(log.entries[5].to, a.address());
+  EXPECT_EQ(log.entries[5].hex,
+            "0002000102030405060708090a0b0c0d0e0f10111213f9004a4c69624e61434c504b3a5dfedd3b6bd47f"
+            "6fa28ee15d969d5bb0ea53774d488bdaf9df1c6e0124b3ef22ed4928c628d1c2c6eae903389059956129"
+            "59273a5c63f93636c14614ac8737d10000000000000002ac1000091770010101011f9a00016546ff0549"
+            "52f18de3df408ff7764de1b9003e959d41edfdb9a5bb60081d73bcfbd1bd652ef40637dcd93268c7badf"
+            "6a36892b5ce279b1e6c9f6da80b87eb707");
+
+  // 7. A's walkable addresses, and A now talks new style to B.
+  auto walkable = a.community->GetWalkableAddresses();
+  std::sort(walkable.begin(), walkable.end());
+  EXPECT_EQ(walkable, (std::vector<Address>{A("3.3.3.3:6000"), A("172.16.0.9:6000")}));
+  Peer* b_at_a = a.network.GetVerifiedByAddress(b.address());
+  ASSERT_NE(b_at_a, nullptr);
+  EXPECT_TRUE(b_at_a->new_style_intro);
+  const size_t before = log.entries.size();
+  a.community->SendIntroductionRequest(*b_at_a);
+  Run();
+  ASSERT_GT(log.entries.size(), before + 1);
+  EXPECT_EQ(log.entries[before].hex.substr(44, 2), "ea");      // 234
+  EXPECT_EQ(log.entries[before + 1].hex.substr(44, 2), "e8");  // 232 to C first
+}
+
+TEST_F(CommunityTest, TwoNodesVerifyEachOther) {
+  Node& a = AddNode(A("10.0.0.1:1000"));
+  Node& b = AddNode(A("10.0.0.2:1000"));
+  a.community->WalkTo(b.address());
+  Run();
+  ASSERT_EQ(a.community->GetPeers().size(), 1u);
+  ASSERT_EQ(b.community->GetPeers().size(), 1u);
+  EXPECT_EQ(a.community->GetPeers()[0]->mid(), b.key.mid());
+  EXPECT_EQ(b.community->GetPeers()[0]->mid(), a.key.mid());
+  EXPECT_EQ(a.community->stats().total_drops(), 0u);
+  EXPECT_EQ(b.community->stats().total_drops(), 0u);
+}
+
+TEST_F(CommunityTest, FiftyNodesFindPeersThroughOneBootstrapNode) {
+  Node& hub = AddNode(A("10.1.0.1:1000"), /*max_peers=*/-1);  // Unlimited, as a tracker.
+  std::vector<Node*> nodes;
+  for (int i = 0; i < 50; ++i) {
+    nodes.push_back(&AddNode(Address::Ipv4(0x0A020000u + static_cast<uint32_t>(i) + 1, 1000)));
+  }
+  for (Node* n : nodes) n->community->WalkTo(hub.address());
+  Run();
+  // A few rounds of walking to what was introduced.
+  for (int round = 0; round < 5; ++round) {
+    for (Node* n : nodes) {
+      auto walkable = n->community->GetWalkableAddresses();
+      if (!walkable.empty()) n->community->WalkTo(walkable[0]);
+      n->community->GetNewIntroduction();
+    }
+    Run();
+  }
+  for (Node* n : nodes) EXPECT_GE(n->community->GetPeers().size(), 3u);
+  EXPECT_EQ(hub.community->GetPeers().size(), 50u);
+  for (Node* n : nodes) EXPECT_EQ(n->community->stats().total_drops(), 0u);
+}
+
+TEST_F(CommunityTest, APeerAtMaxPeersSetsPeerLimitReached) {
+  Node& full = AddNode(A("10.3.0.1:1000"), /*max_peers=*/1);
+  Node& first = AddNode(A("10.3.0.2:1000"));
+  Node& second = AddNode(A("10.3.0.3:1000"));
+  WireLog log;
+  Tap tap(&log, second.address());
+  second.endpoint->AddCatchAllListener(&tap);
+  first.community->WalkTo(full.address());
+  Run();
+  second.community->WalkTo(full.address());  // full has 1 peer: not over, answers with 0x04.
+  Run();
+  // The response (245); `first`, introduced to `second`, also sends it a puncture (249).
+  auto it = std::find_if(log.entries.begin(), log.entries.end(),
+                         [](const WireLog::Entry& e) { return e.hex.substr(44, 2) == "f5"; });
+  ASSERT_NE(it, log.entries.end());
+  auto response = FromHex(it->hex);
+  auto decoded = DecodePacket<IntroductionResponsePayload>(*response);
+  ASSERT_TRUE(decoded);
+  EXPECT_TRUE(decoded->payload.peer_limit_reached);
+  // Now over the limit: requests are dropped without an answer.
+  const size_t answered = log.entries.size();
+  Node& third = AddNode(A("10.3.0.4:1000"));
+  third.community->WalkTo(full.address());
+  Run();
+  EXPECT_EQ(third.community->GetPeers().size(), 0u);
+  EXPECT_EQ(full.community->stats().peer_limit, 1u);
+  EXPECT_EQ(log.entries.size(), answered);
+  second.endpoint->RemoveCatchAllListener(&tap);
+}
+
+TEST_F(CommunityTest, MalformedPacketsAreCountedAndChangeNothing) {
+  Node& a = AddNode(A("10.4.0.1:1000"));
+  Node& b = AddNode(A("10.4.0.2:1000"));
+  a.community->WalkTo(b.address());
+  Run();
+  const size_t peers = b.network.verified_count();
+  const size_t addresses = b.network.address_count();
+  const uint64_t lamport = b.my_peer->lamport_timestamp();
+
+  // A valid 246 from a stranger, then broken variants of it.
+  PrivateKey stranger = PrivateKey::Generate();
+  IntroductionRequestPayload request;
+  request.destination_address = b.address();
+  request.identifier = 9;
+  auto good = *EncodePacketToVector(b.community->prefix(), stranger, 9, request);
+  auto send = [&](std::vector<uint8_t> bytes) {
+    (void)a.endpoint->Send(b.address(), bytes);
+    Run();
+  };
+  auto truncated = good;
+  truncated.resize(good.size() - 70);
+  send(truncated);
+  auto bad_signature = good;
+  bad_signature.back() ^= 1;
+  send(bad_signature);
+  auto trailing = *EncodePacketToVector(b.community->prefix(), stranger, 9,
+                                        PunctureRequestPayload{});
+  trailing.push_back(0);
+  send(trailing);
+  auto bad_key = good;
+  bad_key[25] = 'X';
+  send(bad_key);
+  auto unknown = good;
+  unknown[22] = 77;
+  send(unknown);
+
+  const auto& stats = b.community->stats();
+  EXPECT_EQ(stats.drops[static_cast<int>(WireError::kTruncated)], 1u);
+  EXPECT_EQ(stats.drops[static_cast<int>(WireError::kBadSignature)], 1u);
+  EXPECT_EQ(stats.drops[static_cast<int>(WireError::kTrailingBytes)], 1u);
+  EXPECT_EQ(stats.drops[static_cast<int>(WireError::kUnknownKeyType)], 1u);
+  EXPECT_EQ(stats.unknown_message, 1u);
+  EXPECT_EQ(b.network.verified_count(), peers);
+  EXPECT_EQ(b.network.address_count(), addresses);
+  EXPECT_EQ(b.my_peer->lamport_timestamp(), lamport);
+}
+
+}  // namespace
+}  // namespace ringv8::overlay
