@@ -215,16 +215,17 @@ void Community::OnIntroductionRequest(const std::shared_ptr<Peer>& peer, uint64_
     return;
   }
   if (request.source_lan_address.is_v4()) network_.SetPeerLanAddress(*peer, request.source_lan_address);
-  AnswerIntroductionRequest(peer, request, peer->new_style_intro);
+  AnswerIntroductionRequest(peer, request, peer->address(), peer->new_style_intro);
   IntroductionRequestCallback(*peer, global_time, request.destination_address);
 }
 
 void Community::AnswerIntroductionRequest(const std::shared_ptr<Peer>& peer,
-                                          const IntroductionRequest& request, bool new_style) {
+                                          const IntroductionRequest& request,
+                                          const Address& socket_address, bool new_style) {
   Peer* verified = network_.AddVerifiedPeer(peer);
   Peer& sender = verified != nullptr ? *verified : *peer;
   network_.DiscoverServices(sender, std::span<const ServiceId>(&community_id_, 1));
-  SendIntroductionResponse(request.destination_address, sender.address(), request.identifier,
+  SendIntroductionResponse(request.destination_address, socket_address, request.identifier,
                            new_style);
 }
 

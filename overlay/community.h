@@ -85,6 +85,7 @@ class Community : public EndpointListener {
   const std::shared_ptr<Peer>& my_peer_shared() const { return my_peer_; }
   const PrivateKey& my_key() const { return my_key_; }
   Network& network() { return network_; }
+  const Network& network() const { return network_; }
   EventLoop& loop() { return loop_; }
   Endpoint& endpoint() { return endpoint_; }
   const CommunitySettings& settings() const { return settings_; }
@@ -127,6 +128,15 @@ class Community : public EndpointListener {
   void OnPacket(const Address& source, std::span<const uint8_t> datagram) override;
 
  protected:
+  // A handler for the whole datagram (after the prefix routing), for messages with more than one
+  // layout (DiscoveryCommunity's legacy 246).
+  using RawHandler = std::function<void(const Address&, Bytes)>;
+  void SetRawHandler(uint8_t message_id, RawHandler handler) {
+    handlers_[message_id] = std::move(handler);
+  }
+  void CountHandled() { ++stats_.handled; }
+  void CountPeerLimit() { ++stats_.peer_limit; }
+
   // Hooks for subclasses (py-ipv8's introduction_request_callback / _response_callback).
   virtual void IntroductionRequestCallback(Peer& /*peer*/, uint64_t /*global_time*/,
                                            const Address& /*destination_address*/) {}
@@ -139,8 +149,9 @@ class Community : public EndpointListener {
     Address source_lan_address;
     uint16_t identifier = 0;
   };
+  // Verifies `peer` for this community and answers `r` at `socket_address`.
   void AnswerIntroductionRequest(const std::shared_ptr<Peer>& peer, const IntroductionRequest& r,
-                                 bool new_style);
+                                 const Address& socket_address, bool new_style);
   void OnIntroductionRequest(const std::shared_ptr<Peer>& peer, uint64_t global_time,
                              const IntroductionRequest& request, bool new_style);
   // Sends an introduction response (and the puncture request to the introduced peer).
@@ -154,7 +165,6 @@ class Community : public EndpointListener {
   std::shared_ptr<Peer> SenderOf(const PacketView& view, const Address& source);
 
  private:
-  using RawHandler = std::function<void(const Address&, Bytes)>;
   void RegisterBaseHandlers();
   void OnIntroductionResponse(const std::shared_ptr<Peer>& peer, const Address& destination,
                               const Address& lan_intro, const Address& wan_intro,

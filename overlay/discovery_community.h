@@ -1,0 +1,67 @@
+// DiscoveryCommunity: the overlay every py-ipv8 node runs to find peers and learn which overlays
+// they serve (spec 3.9).
+//
+// On top of Community: its own handling of 246 (the legacy "introduce me to" form first; always
+// answered with 245, never marked new-style, no LAN address recorded), similarity requests and
+// responses that announce every overlay of the node (one message per local key, signed with that
+// key), and ping/pong to measure round trips.
+// Thread-affine: call only on the loop's thread.
+#ifndef RINGV8_OVERLAY_DISCOVERY_COMMUNITY_H_
+#define RINGV8_OVERLAY_DISCOVERY_COMMUNITY_H_
+
+#include <string>
+#include <vector>
+
+#include "overlay/community.h"
+#include "overlay/request_cache.h"
+
+namespace ringv8::overlay {
+
+inline constexpr CommunityId kDiscoveryCommunityId = {
+    0x7e, 0x31, 0x36, 0x85, 0xc1, 0x91, 0x2a, 0x14, 0x12, 0x79,
+    0xf8, 0x24, 0x8f, 0xc8, 0xdb, 0x58, 0x99, 0xc5, 0xdf, 0x5a};
+
+class DiscoveryCommunity : public Community {
+ public:
+  static constexpr const char* kPingCacheName = "discoverypingcache";
+  static constexpr Duration kPingTimeout = std::chrono::seconds(5);
+
+  DiscoveryCommunity(std::shared_ptr<Peer> my_peer, const PrivateKey& my_key, Endpoint& endpoint,
+                     Network& network, EventLoop& loop, const CommunitySettings& settings = {});
+  ~DiscoveryCommunity() override;
+
+  // py-ipv8's get_available_strategies: the strategies this overlay offers by name.
+  static std::vector<std::string> AvailableStrategies() {
+    return {"PeriodicSimilarity", "RandomChurn"};
+  }
+
+  // One similarity request per local key, announcing that key's overlays.
+  void SendSimilarityRequest(const Address& address);
+  void SendPing(Peer& peer);
+  RequestCache& request_cache() { return request_cache_; }
+
+ protected:
+  void IntroductionResponseCallback(Peer& peer, uint64_t global_time,
+                                    const Address& destination_address) override;
+
+ private:
+  // The node's overlays grouped by key, in registration order.
+  struct LocalKey {
+    const PrivateKey* key;
+    Peer* peer;
+    std::vector<uint8_t> ids;  // Concatenated community ids.
+  };
+  std::vector<LocalKey> LocalKeys() const;
+  void OnIntroductionRequest246(const Address& source, Bytes datagram);
+  void OnSimilarityRequest(const std::shared_ptr<Peer>& peer, const SimilarityRequestPayload& p);
+  void OnSimilarityResponse(const std::shared_ptr<Peer>& peer, const SimilarityResponsePayload& p);
+  void OnPong(const Address& source, const PongPayload& p);
+  template <Payload P>
+  void SendSignedBy(const LocalKey& local, const Address& to, const P& payload, uint64_t gt);
+
+  RequestCache request_cache_;
+};
+
+}  // namespace ringv8::overlay
+
+#endif  // RINGV8_OVERLAY_DISCOVERY_COMMUNITY_H_

@@ -1,0 +1,134 @@
+#include "overlay/discovery_community.h"
+
+#include <gtest/gtest.h>
+
+#include "overlay/hex.h"
+#include "ring/memory_endpoint.h"
+
+namespace ringv8::overlay {
+namespace {
+
+using std::chrono::milliseconds;
+
+const CommunityId kCustomId = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20};
+
+struct DiscoveryNode {
+  DiscoveryNode(MemoryNetwork& net, const Address& address, uint64_t seed)
+      : key(PrivateKey::Generate()) {
+    EndpointOptions options;
+    options.ipv4 = address;
+    endpoint = std::move(*net.Open(options));
+    my_peer = std::make_shared<Peer>(key.public_key(), address, net.loop().Now());
+    CommunitySettings settings;
+    settings.seed = seed;
+    discovery = std::make_unique<DiscoveryCommunity>(my_peer, key, *endpoint, network, net.loop(),
+                                                     settings);
+    custom = std::make_unique<Community>(kCustomId, my_peer, key, *endpoint, network, net.loop(),
+                                         settings);
+  }
+  Address address() const { return endpoint->local_addresses()[0]; }
+
+  PrivateKey key;
+  std::unique_ptr<MemoryEndpoint> endpoint;
+  Network network;
+  std::shared_ptr<Peer> my_peer;
+  std::unique_ptr<DiscoveryCommunity> discovery;
+  std::unique_ptr<Community> custom;
+};
+
+class DiscoveryTest : public ::testing::Test {
+ protected:
+  DiscoveryTest() {
+    loop_ = std::move(*EventLoop::Create({.backend = EventLoop::Backend::kEpoll,
+                                          .virtual_clock = &clock_}));
+    net_ = std::make_unique<MemoryNetwork>(*loop_);
+    a_ = std::make_unique<DiscoveryNode>(*net_, *Address::Parse("10.9.0.1:8090"), 1);
+    b_ = std::make_unique<DiscoveryNode>(*net_, *Address::Parse("10.9.0.2:8090"), 2);
+  }
+  ~DiscoveryTest() override {
+    a_.reset();
+    b_.reset();
+    net_.reset();
+  }
+  void Run(Duration d = milliseconds(500)) { loop_->RunFor(d); }
+
+  VirtualClock clock_;
+  std::unique_ptr<EventLoop> loop_;
+  std::unique_ptr<MemoryNetwork> net_;
+  std::unique_ptr<DiscoveryNode> a_, b_;
+};
+
+TEST_F(DiscoveryTest, SimilarityExchangeRegistersServicesAcrossOverlays) {
+  a_->discovery->WalkTo(b_->address());
+  Run();
+  // B verified A through Discovery; A's similarity request told B about the custom overlay.
+  Peer* a_at_b = b_->network.GetVerifiedByAddress(a_->address());
+  ASSERT_NE(a_at_b, nullptr);
+  EXPECT_TRUE(b_->network.PeerHasService(*a_at_b, kDiscoveryCommunityId));
+  EXPECT_TRUE(b_->network.PeerHasService(*a_at_b, kCustomId));
+  // B's similarity response told A the same about B.
+  Peer* b_at_a = a_->network.GetVerifiedByAddress(b_->address());
+  ASSERT_NE(b_at_a, nullptr);
+  EXPECT_TRUE(a_->network.PeerHasService(*b_at_a, kCustomId));
+  EXPECT_EQ(a_->custom->GetPeers().size(), 1u);
+  EXPECT_EQ(b_->custom->GetPeers().size(), 1u);
+  EXPECT_EQ(a_->discovery->stats().total_drops(), 0u);
+  EXPECT_EQ(b_->discovery->stats().total_drops(), 0u);
+}
+
+TEST_F(DiscoveryTest, PingPongRecordsRoundTrips) {
+  net_->SetDefaultLink({.delay = milliseconds(40)});
+  a_->discovery->WalkTo(b_->address());
+  Run();
+  Peer* b_at_a = a_->network.GetVerifiedByAddress(b_->address());
+  ASSERT_NE(b_at_a, nullptr);
+  for (int i = 0; i < 3; ++i) {
+    a_->discovery->SendPing(*b_at_a);
+    Run();
+  }
+  ASSERT_EQ(b_at_a->ping_count(), 3u);
+  EXPECT_NEAR(*b_at_a->median_ping(), 0.080, 1e-6);
+  EXPECT_EQ(a_->discovery->request_cache().size(), 0u);
+}
+
+TEST_F(DiscoveryTest, AnUnansweredPingTimesOut) {
+  a_->discovery->WalkTo(b_->address());
+  Run();
+  Peer* b_at_a = a_->network.GetVerifiedByAddress(b_->address());
+  ASSERT_NE(b_at_a, nullptr);
+  b_->endpoint->Close();
+  a_->discovery->SendPing(*b_at_a);
+  EXPECT_EQ(a_->discovery->request_cache().size(), 1u);
+  Run(std::chrono::seconds(6));
+  EXPECT_EQ(a_->discovery->request_cache().size(), 0u);
+  EXPECT_EQ(a_->discovery->request_cache().timeouts(), 1u);
+  EXPECT_EQ(b_at_a->ping_count(), 0u);
+}
+
+TEST_F(DiscoveryTest, AnswersEveryIntroductionRequestOldStyle) {
+  // A new-style-capable peer still gets 245 from DiscoveryCommunity for its 246 (spec 3.9).
+  IntroductionRequestPayload request;
+  request.destination_address = b_->address();
+  request.supports_new_style = true;
+  request.identifier = 77;
+  PrivateKey stranger = PrivateKey::Generate();
+  auto packet = *EncodePacketToVector(MakePrefix(kDiscoveryCommunityId), stranger, 77, request);
+  struct Capture final : EndpointListener {
+    void OnPacket(const Address&, std::span<const uint8_t> d) override {
+      ids.push_back(d[kPrefixSize]);
+    }
+    std::vector<uint8_t> ids;
+  } capture;
+  a_->endpoint->AddCatchAllListener(&capture);
+  (void)a_->endpoint->Send(b_->address(), packet);
+  Run();
+  ASSERT_FALSE(capture.ids.empty());
+  EXPECT_EQ(capture.ids[0], 245);
+  Peer* stranger_at_b = b_->network.GetVerifiedByPublicKeyBin(stranger.public_key().bin());
+  ASSERT_NE(stranger_at_b, nullptr);
+  EXPECT_FALSE(stranger_at_b->new_style_intro);  // 0x20 is ignored here.
+  a_->endpoint->RemoveCatchAllListener(&capture);
+}
+
+}  // namespace
+}  // namespace ringv8::overlay
