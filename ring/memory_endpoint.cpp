@@ -66,6 +66,7 @@ Result<std::unique_ptr<MemoryEndpoint>> MemoryNetwork::Open(const EndpointOption
 
 void MemoryNetwork::Transmit(MemoryEndpoint* from, const Address& source, const Address& to,
                              std::span<const uint8_t> datagram) {
+  if (auto nat = nat_open_.find(source); nat != nat_open_.end()) nat->second.insert(to);
   auto link_it = links_.find({source, to});
   const Link& link = link_it != links_.end() ? link_it->second : default_link_;
   ++from->in_flight_;
@@ -83,6 +84,10 @@ void MemoryNetwork::Transmit(MemoryEndpoint* from, const Address& source, const 
     auto it = endpoints_.find(to);
     if (it == endpoints_.end()) {
       ++unreachable_;
+      return;
+    }
+    if (auto nat = nat_open_.find(to); nat != nat_open_.end() && !nat->second.contains(source)) {
+      ++nat_dropped_;
       return;
     }
     ++delivered_;

@@ -16,6 +16,7 @@
 #include <memory>
 #include <random>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "ring/endpoint.h"
@@ -47,7 +48,12 @@ class MemoryNetwork {
   // Link from one address to another (one direction).
   void SetLink(const Address& from, const Address& to, const Link& link);
 
+  // Puts `address` behind a NAT: datagrams to it are dropped unless it has sent to their source
+  // before (an address- and port-restricted NAT mapping, which a puncture opens).
+  void SetNat(const Address& address) { nat_open_[address]; }
+
   EventLoop& loop() { return loop_; }
+  uint64_t nat_dropped() const { return nat_dropped_; }
   uint64_t delivered() const { return delivered_; }
   uint64_t lost() const { return lost_; }
   uint64_t unreachable() const { return unreachable_; }
@@ -67,7 +73,8 @@ class MemoryNetwork {
   std::unordered_map<Address, MemoryEndpoint*> endpoints_;
   uint32_t next_host_ = 1;
   uint16_t next_port_ = 1024;
-  uint64_t delivered_ = 0, lost_ = 0, unreachable_ = 0;
+  std::unordered_map<Address, std::unordered_set<Address>> nat_open_;  // Inside -> contacted.
+  uint64_t delivered_ = 0, lost_ = 0, unreachable_ = 0, nat_dropped_ = 0;
 };
 
 class MemoryEndpoint final : public Endpoint {

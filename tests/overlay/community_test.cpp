@@ -289,3 +289,36 @@ TEST_F(CommunityTest, MalformedPacketsAreCountedAndChangeNothing) {
 
 }  // namespace
 }  // namespace ringv8::overlay
+
+namespace ringv8::overlay {
+namespace {
+
+// C sits behind a NAT that drops unsolicited datagrams. A learns C from B, B's puncture request
+// makes C puncture toward A, and A's walk to C then gets through.
+TEST_F(CommunityTest, APeerBehindNatBecomesReachableThroughThePuncture) {
+  Node& a = AddNode(A("10.5.0.1:1000"));
+  Node& b = AddNode(A("10.5.0.2:1000"));
+  Node& c = AddNode(A("10.5.0.3:1000"));
+  net_->SetNat(c.address());
+
+  // Unsolicited: dropped by the NAT.
+  a.community->WalkTo(c.address());
+  Run();
+  EXPECT_EQ(net_->nat_dropped(), 1u);
+  EXPECT_EQ(a.community->GetPeers().size(), 0u);
+
+  c.community->WalkTo(b.address());  // Opens C's NAT toward B.
+  Run();
+  a.community->WalkTo(b.address());  // B introduces C to A and asks C to puncture toward A.
+  Run();
+  auto walkable = a.community->GetWalkableAddresses();
+  ASSERT_NE(std::find(walkable.begin(), walkable.end(), c.address()), walkable.end());
+  a.community->WalkTo(c.address());
+  Run();
+  EXPECT_NE(a.network.GetVerifiedByAddress(c.address()), nullptr);
+  EXPECT_NE(c.network.GetVerifiedByAddress(a.address()), nullptr);
+  EXPECT_EQ(net_->nat_dropped(), 1u);  // Nothing else was dropped.
+}
+
+}  // namespace
+}  // namespace ringv8::overlay
