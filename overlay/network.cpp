@@ -75,13 +75,13 @@ Peer* Network::AddVerifiedPeer(const std::shared_ptr<Peer>& peer) {
   bool any_known = false;
   bool any_blacklisted = false;
   peer->ForEachAddress([&](AddressKind, const Address& a) {
-    any_known = any_known || all_addresses_.contains(a);
+    any_known = any_known || all_addresses_.contains(a) || by_address_.contains(a);
     any_blacklisted = any_blacklisted || IsBlacklisted(a);
   });
-  if (!any_known) {
-    if (any_blacklisted) return nullptr;  // Trackers are never verified.
-    peer->ForEachAddress([&](AddressKind, const Address& a) { InsertAddress(a, {}); });
-  }
+  // py-ipv8 also enters the peer's addresses into _all_addresses with no introducer; such an
+  // entry is replaced by the next introduction and hidden from walks while the peer is verified,
+  // so ringv8 leaves it out (it is most of the memory of a verified peer).
+  if (!any_known && any_blacklisted) return nullptr;  // Trackers are never verified.
   Insert(peer);
   return peer.get();
 }
@@ -310,7 +310,10 @@ size_t Network::LoadSnapshot(Bytes snapshot) {
     AnyAddress any;
     if (!reader.ReadAddress(&any)) break;
     if (const auto* address = std::get_if<Address>(&any)) {
-      if (!all_addresses_.contains(*address) && InsertAddress(*address, {})) ++loaded;
+      if (!all_addresses_.contains(*address) && !by_address_.contains(*address) &&
+          InsertAddress(*address, {})) {
+        ++loaded;
+      }
     }
   }
   return loaded;

@@ -7,7 +7,6 @@ namespace ringv8::overlay {
 Peer::Peer(PublicKey key, const Address& address, TimePoint now, bool intro)
     : key_(std::move(key)),
       mid_(key_.mid()),
-      initial_address_(address),
       creation_time_(now),
       last_response_(intro ? TimePoint(0) : now) {
   if (!address.is_zero()) AddAddress(address);
@@ -30,7 +29,7 @@ std::optional<Address> Peer::address_of(AddressKind kind) const {
 Address Peer::address() const {
   if (auto v6 = address_of(AddressKind::kUdpV6)) return *v6;
   if (auto v4 = address_of(AddressKind::kUdpV4)) return *v4;
-  return initial_address_;
+  return Address();
 }
 
 bool Peer::HasAddress(const Address& address) const {

@@ -36,7 +36,8 @@ class Peer {
   }
   const Mid& mid() const { return mid_; }
 
-  // Preferred address: IPv6, else IPv4, else the construction address (never the LAN address).
+  // Preferred address: IPv6, else IPv4 (never the LAN address), else 0.0.0.0:0. (py-ipv8 falls
+  // back to the construction address, which is always one of the two unless it is 0.0.0.0:0.)
   Address address() const;
   // py-ipv8's `peer.address = a`: records `a` as its IPv4 or IPv6 address.
   void AddAddress(const Address& address);
@@ -80,7 +81,6 @@ class Peer {
   uint8_t has_ = 0;  // Bit per AddressKind.
   uint8_t ping_count_ = 0;
   uint8_t ping_next_ = 0;
-  Address initial_address_;
   TimePoint creation_time_;
   TimePoint last_response_{0};
   uint64_t lamport_ = 0;
