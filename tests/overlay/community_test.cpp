@@ -322,3 +322,107 @@ TEST_F(CommunityTest, APeerBehindNatBecomesReachableThroughThePuncture) {
 
 }  // namespace
 }  // namespace ringv8::overlay
+
+namespace ringv8::overlay {
+namespace {
+
+// Every base message id, broken four ways, is dropped and counted, and changes nothing.
+TEST_F(CommunityTest, MalformedPacketsOfEveryMessageIdAreDroppedAndCounted) {
+  Node& a = AddNode(A("10.4.1.1:1000"));
+  Node& b = AddNode(A("10.4.1.2:1000"));
+  a.community->WalkTo(b.address());
+  Run();
+  const size_t peers = b.network.verified_count();
+  const size_t addresses = b.network.address_count();
+  const uint64_t lamport = b.my_peer->lamport_timestamp();
+  const uint64_t sent = b.endpoint->stats().packets_out.value();
+
+  PrivateKey k = PrivateKey::Generate();
+  const Prefix prefix = b.community->prefix();
+  const Address x = A("1.2.3.4:5");
+  std::vector<std::vector<uint8_t>> valid = {
+      *EncodePacketToVector(prefix, k, 1, IntroductionRequestPayload{x, x, x}),
+      *EncodePacketToVector(prefix, k, 1, NewIntroductionRequestPayload{x, x, x}),
+      *EncodePacketToVector(prefix, k, 1, IntroductionResponsePayload{x, x, x, x, x}),
+      *EncodePacketToVector(prefix, k, 1, NewIntroductionResponsePayload{x, x, x, x, x}),
+      *EncodePacketToVector(prefix, k, 1, PuncturePayload{x, x, 1}),
+      *EncodePacketToVector(prefix, k, 1, NewPuncturePayload{x, x, 1}),
+      *EncodePacketToVector(prefix, k, 1, PunctureRequestPayload{x, x, 1}),
+      *EncodePacketToVector(prefix, k, 1, NewPunctureRequestPayload{x, x, 1}),
+  };
+  uint64_t expected_drops = 0;
+  for (const auto& packet : valid) {
+    const bool is_signed = packet[kPrefixSize] != 250 && packet[kPrefixSize] != 232;
+    std::vector<std::vector<uint8_t>> broken;
+    broken.emplace_back(packet.begin(), packet.begin() + 40);  // Truncated.
+    auto trailing = packet;
+    if (is_signed) {
+      trailing.insert(trailing.end() - 64, 0x00);  // Trailing byte inside the signed part.
+      trailing.back() ^= 1;                        // (and so a bad signature as well)
+    } else {
+      trailing.push_back(0x00);  // Unsigned fixed layouts reject trailing bytes.
+    }
+    if (packet[kPrefixSize] != 246 && packet[kPrefixSize] != 245 && packet[kPrefixSize] != 234 &&
+        packet[kPrefixSize] != 233) {
+      broken.push_back(trailing);  // Requests and responses end in a raw tail: no trailing bytes.
+    }
+    if (is_signed) {
+      auto bad_signature = packet;
+      bad_signature.back() ^= 1;
+      broken.push_back(bad_signature);
+      auto wrong_key_length = packet;
+      wrong_key_length[24] = 0x30;  // 48 instead of 74: the key is cut.
+      broken.push_back(wrong_key_length);
+    }
+    for (const auto& bytes : broken) {
+      (void)a.endpoint->Send(b.address(), bytes);
+      ++expected_drops;
+    }
+  }
+  Run();
+  EXPECT_EQ(b.community->stats().total_drops(), expected_drops);
+  EXPECT_EQ(b.network.verified_count(), peers);
+  EXPECT_EQ(b.network.address_count(), addresses);
+  EXPECT_EQ(b.my_peer->lamport_timestamp(), lamport);
+  EXPECT_EQ(b.endpoint->stats().packets_out.value(), sent);
+}
+
+// A subclass's own message: an id, a payload struct, a handler, a one-line send.
+struct Echo {
+  static constexpr uint8_t kMessageId = 1;
+  static constexpr bool kSigned = true;
+  static constexpr bool kGlobalTime = false;  // As py-ipv8's ez_send of a bare payload.
+  Bytes data;
+  bool Read(Reader& r) { return r.ReadVarlenH(&data); }
+  void Write(Writer& w) const { w.WriteVarlenH(data); }
+};
+
+class EchoCommunity final : public Community {
+ public:
+  using Community::Community;
+  void Listen() {
+    AddHandler<Echo>([this](const std::shared_ptr<Peer>& peer, const Echo& echo) {
+      received.assign(echo.data.begin(), echo.data.end());
+      from = peer->mid();
+    });
+  }
+  std::vector<uint8_t> received;
+  Mid from{};
+};
+
+TEST_F(CommunityTest, ASubclassAddsItsOwnMessageInAFewLines) {
+  Node& a = AddNode(A("10.4.2.1:1000"));
+  Node& b = AddNode(A("10.4.2.2:1000"));
+  const CommunityId id{0xEC};
+  EchoCommunity echo_a(id, a.my_peer, a.key, *a.endpoint, a.network, *loop_);
+  EchoCommunity echo_b(id, b.my_peer, b.key, *b.endpoint, b.network, *loop_);
+  echo_b.Listen();
+  const std::vector<uint8_t> text = {'h', 'i'};
+  ASSERT_FALSE(echo_a.Send(b.address(), Echo{text}));
+  Run();
+  EXPECT_EQ(echo_b.received, text);
+  EXPECT_EQ(echo_b.from, a.key.mid());
+}
+
+}  // namespace
+}  // namespace ringv8::overlay
