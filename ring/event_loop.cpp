@@ -37,6 +37,44 @@ class EventLoop::WakeupHandler final : public CompletionHandler {
   EventLoop* loop_;  // Not owned; owns this.
 };
 
+// A poll on one fd (kUring). Owned by the loop; freed after its last completion, because the
+// kernel holds its address as user_data until then.
+class EventLoop::FdWatch final : public CompletionHandler {
+ public:
+  FdWatch(EventLoop* loop, int fd, uint32_t events, std::function<void(uint32_t)> fn)
+      : loop_(loop), fd(fd), events(events), fn(std::move(fn)) {}
+  void OnCompletion(const io_uring_cqe& cqe) override {
+    armed = (cqe.flags & IORING_CQE_F_MORE) != 0;
+    if (active && cqe.res > 0) fn(static_cast<uint32_t>(cqe.res));  // May unwatch.
+    if (armed) return;
+    if (active) {
+      loop_->ArmWatch(this);
+    } else {
+      loop_->ReleaseWatch(this);  // Deletes this; nothing may follow.
+    }
+  }
+
+  EventLoop* loop_;
+  int fd;
+  uint32_t events;
+  std::function<void(uint32_t)> fn;
+  bool active = true;
+  bool armed = false;
+};
+
+void EventLoop::ArmWatch(FdWatch* watch) {
+  io_uring_sqe* sqe = GetSqe();
+  if (sqe == nullptr) return;
+  io_uring_prep_poll_multishot(sqe, watch->fd, watch->events);
+  SetCompletion(sqe, watch);
+  watch->armed = true;
+}
+
+void EventLoop::ReleaseWatch(FdWatch* watch) {
+  std::erase(all_watches_, watch);
+  delete watch;
+}
+
 void EventLoop::UringDeleter::operator()(io_uring* ring) const {
   io_uring_queue_exit(ring);
   delete ring;
@@ -117,7 +155,8 @@ int EventLoop::SetUpEpoll() {
 }
 
 EventLoop::~EventLoop() {
-  ring_.reset();
+  ring_.reset();  // The kernel lets go of every poll here.
+  for (FdWatch* watch : all_watches_) delete watch;
   if (epoll_fd_ >= 0) close(epoll_fd_);
   if (wakeup_fd_ >= 0) close(wakeup_fd_);
 }
@@ -238,6 +277,14 @@ void EventLoop::RunHooks() {
 }
 
 int EventLoop::WatchFd(int fd, uint32_t events, std::function<void(uint32_t)> on_ready) {
+  if (backend_ == Backend::kUring) {
+    if (uring_watches_.contains(fd)) return -EEXIST;
+    auto* watch = new FdWatch(this, fd, events, std::move(on_ready));
+    all_watches_.push_back(watch);
+    uring_watches_[fd] = watch;
+    ArmWatch(watch);
+    return 0;
+  }
   if (epoll_fd_ < 0) return -EOPNOTSUPP;
   epoll_event ev{};
   ev.events = events;
@@ -248,6 +295,17 @@ int EventLoop::WatchFd(int fd, uint32_t events, std::function<void(uint32_t)> on
 }
 
 int EventLoop::ModifyFd(int fd, uint32_t events) {
+  if (backend_ == Backend::kUring) {
+    auto it = uring_watches_.find(fd);
+    if (it == uring_watches_.end()) return -ENOENT;
+    it->second->events = events;
+    // Removing the poll ends it; its last completion re-arms it with the new events.
+    if (io_uring_sqe* sqe = GetSqe()) {
+      io_uring_prep_poll_remove(sqe, reinterpret_cast<uint64_t>(it->second));
+      SetCompletion(sqe, nullptr);
+    }
+    return 0;
+  }
   epoll_event ev{};
   ev.events = events;
   ev.data.fd = fd;
@@ -255,6 +313,18 @@ int EventLoop::ModifyFd(int fd, uint32_t events) {
 }
 
 void EventLoop::UnwatchFd(int fd) {
+  if (auto it = uring_watches_.find(fd); it != uring_watches_.end()) {
+    FdWatch* watch = it->second;
+    uring_watches_.erase(it);
+    watch->active = false;
+    if (watch->armed) {
+      if (io_uring_sqe* sqe = GetSqe()) {
+        io_uring_prep_poll_remove(sqe, reinterpret_cast<uint64_t>(watch));
+        SetCompletion(sqe, nullptr);
+      }
+    }  // Not armed: it is inside its own OnCompletion, which releases it.
+    return;
+  }
   if (epoll_fd_ >= 0) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
   fd_handlers_.erase(fd);
 }

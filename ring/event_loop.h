@@ -101,8 +101,8 @@ class EventLoop {
   HookId AddBeforeWait(std::function<void()> hook);
   void RemoveBeforeWait(HookId id);
 
-  // kEpoll: calls `on_ready(epoll events)` when `fd` is ready for `events` (EPOLLIN/EPOLLOUT).
-  // Returns 0 or -errno.
+  // Calls `on_ready(events)` when `fd` is ready for `events` (EPOLLIN/EPOLLOUT, which equal
+  // POLLIN/POLLOUT): epoll on kEpoll, a multishot poll on kUring. Returns 0 or -errno.
   int WatchFd(int fd, uint32_t events, std::function<void(uint32_t)> on_ready);
   int ModifyFd(int fd, uint32_t events);
   void UnwatchFd(int fd);
@@ -147,6 +147,9 @@ class EventLoop {
     bool operator>(const HeapEntry& o) const { return due != o.due ? due > o.due : id > o.id; }
   };
   class WakeupHandler;
+  class FdWatch;
+  void ArmWatch(FdWatch* watch);
+  void ReleaseWatch(FdWatch* watch);
 
   Backend backend_ = Backend::kEpoll;
   std::string fallback_reason_;
@@ -165,7 +168,9 @@ class EventLoop {
 
   std::vector<std::pair<HookId, std::function<void()>>> hooks_;
   HookId next_hook_id_ = 1;
-  std::unordered_map<int, std::function<void(uint32_t)>> fd_handlers_;
+  std::unordered_map<int, std::function<void(uint32_t)>> fd_handlers_;  // kEpoll.
+  std::unordered_map<int, FdWatch*> uring_watches_;  // kUring: active watches by fd.
+  std::vector<FdWatch*> all_watches_;                // kUring: owned until the kernel lets go.
   uint64_t kernel_entries_ = 0;
   bool in_iteration_ = false;
 };
