@@ -113,7 +113,7 @@ void Network::RemovePeer(const Peer& peer) {
     UnindexAddress(*keep, a);
     EraseAddress(a);
   });
-  for (const ServiceId& service : it->second.services) RemoveFromService(keep.get(), service);
+  for (const ServiceSlot& slot : it->second.services) RemoveFromService(slot);
   // Swap-remove from the verified vector.
   const size_t index = it->second.index;
   if (index + 1 != verified_.size()) {
@@ -147,52 +147,54 @@ void Network::DiscoverServices(const Peer& peer, std::span<const ServiceId> serv
     return;
   }
   for (const ServiceId& service : services) {
-    if (std::find(entry->services.begin(), entry->services.end(), service) !=
-        entry->services.end()) {
+    if (std::any_of(entry->services.begin(), entry->services.end(),
+                    [&](const ServiceSlot& slot) { return slot.id == service; })) {
       continue;
     }
-    entry->services.push_back(service);
-    AddToService(entry->peer.get(), service);
+    AddToService(*entry, service);
   }
 }
 
-void Network::AddToService(Peer* peer, const ServiceId& service) {
-  ServiceIndex& index = service_index_[service];
-  index.position[peer] = index.peers.size();
-  index.peers.push_back(peer);
+void Network::AddToService(PeerEntry& entry, const ServiceId& service) {
+  std::vector<Peer*>& peers = service_index_[service];
+  entry.services.push_back({service, static_cast<uint32_t>(peers.size())});
+  peers.push_back(entry.peer.get());
 }
 
-void Network::RemoveFromService(const Peer* peer, const ServiceId& service) {
-  auto it = service_index_.find(service);
+void Network::RemoveFromService(const ServiceSlot& slot) {
+  auto it = service_index_.find(slot.id);
   if (it == service_index_.end()) return;
-  ServiceIndex& index = it->second;
-  auto pos = index.position.find(peer);
-  if (pos == index.position.end()) return;
-  const size_t i = pos->second;
-  index.position.erase(pos);
-  if (i + 1 != index.peers.size()) {
-    index.peers[i] = index.peers.back();
-    index.position[index.peers[i]] = i;
+  std::vector<Peer*>& peers = it->second;
+  if (slot.position + 1 != peers.size()) {
+    // Swap-remove: the last peer takes the slot; its entry learns its new position.
+    Peer* moved = peers.back();
+    peers[slot.position] = moved;
+    for (ServiceSlot& other : Entry(*moved)->services) {
+      if (other.id == slot.id) other.position = slot.position;
+    }
   }
-  index.peers.pop_back();
-  if (index.peers.empty()) service_index_.erase(it);
+  peers.pop_back();
+  if (peers.empty()) service_index_.erase(it);
 }
 
 const std::vector<Peer*>& Network::GetPeersForService(const ServiceId& service) const {
   auto it = service_index_.find(service);
-  return it == service_index_.end() ? kNoPeers : it->second.peers;
+  return it == service_index_.end() ? kNoPeers : it->second;
 }
 
 std::vector<ServiceId> Network::GetServicesForPeer(const Peer& peer) const {
-  const PeerEntry* entry = Entry(peer);
-  return entry == nullptr ? std::vector<ServiceId>() : entry->services;
+  std::vector<ServiceId> out;
+  if (const PeerEntry* entry = Entry(peer)) {
+    for (const ServiceSlot& slot : entry->services) out.push_back(slot.id);
+  }
+  return out;
 }
 
 bool Network::PeerHasService(const Peer& peer, const ServiceId& service) const {
   const PeerEntry* entry = Entry(peer);
   return entry != nullptr &&
-         std::find(entry->services.begin(), entry->services.end(), service) !=
-             entry->services.end();
+         std::any_of(entry->services.begin(), entry->services.end(),
+                     [&](const ServiceSlot& slot) { return slot.id == service; });
 }
 
 void Network::RegisterServiceProvider(const ServiceId& service, Community* overlay) {

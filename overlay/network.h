@@ -133,14 +133,14 @@ class Network {
   void RemoveObserver(PeerObserver* observer) { std::erase(observers_, observer); }
 
  private:
+  struct ServiceSlot {
+    ServiceId id;
+    uint32_t position;  // In service_index_[id].
+  };
   struct PeerEntry {
     std::shared_ptr<Peer> peer;
-    size_t index = 0;                  // In verified_.
-    std::vector<ServiceId> services;   // Usually one or two.
-  };
-  struct ServiceIndex {
-    std::vector<Peer*> peers;
-    std::unordered_map<const Peer*, size_t> position;
+    size_t index = 0;                    // In verified_.
+    std::vector<ServiceSlot> services;   // Usually one or two.
   };
   static std::string_view KeyView(Bytes bin) {
     return {reinterpret_cast<const char*>(bin.data()), bin.size()};
@@ -151,8 +151,8 @@ class Network {
   void Insert(const std::shared_ptr<Peer>& peer);
   void IndexAddress(Peer& peer, const Address& address);
   void UnindexAddress(const Peer& peer, const Address& address);
-  void AddToService(Peer* peer, const ServiceId& service);
-  void RemoveFromService(const Peer* peer, const ServiceId& service);
+  void AddToService(PeerEntry& entry, const ServiceId& service);
+  void RemoveFromService(const ServiceSlot& slot);
   void EraseAddress(const Address& address);
   bool InsertAddress(const Address& address, WalkableAddress entry);
 
@@ -162,7 +162,8 @@ class Network {
   std::unordered_map<Address, Peer*> by_address_;
   std::unordered_map<Address, WalkableAddress> all_addresses_;
   std::unordered_map<const Peer*, std::vector<Address>> introduced_by_;
-  std::unordered_map<ServiceId, ServiceIndex, ServiceIdHash> service_index_;
+  // Peers per service; each peer's entry knows its position, for O(1) removal.
+  std::unordered_map<ServiceId, std::vector<Peer*>, ServiceIdHash> service_index_;
   std::vector<std::pair<ServiceId, Community*>> service_overlays_;
   std::unordered_set<Address> blacklist_;
   std::unordered_set<Mid, ServiceIdHash> blacklist_mids_;  // Mids are 20 bytes too.

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include "overlay/hex.h"
 #include "tests/testing/vectors.h"
 
@@ -55,6 +57,30 @@ TEST(Network, VerifiesMergesAndRemovesPeers) {
   EXPECT_TRUE(network.GetPeersForService(kService).empty());
   // Unlike py-ipv8, the key can be verified again.
   EXPECT_NE(network.AddVerifiedPeer(MakePeer(1, "1.1.1.1:1")), nullptr);
+}
+
+TEST(Network, ServiceMembershipStaysConsistentWhenPeersLeave) {
+  Network network;
+  std::vector<std::shared_ptr<Peer>> peers;
+  const ServiceId other{2};
+  const ServiceId both[] = {kService, other};
+  for (uint8_t i = 1; i <= 5; ++i) {
+    peers.push_back(MakePeer(i, ("1.1.1." + std::to_string(i) + ":1").c_str()));
+    network.AddVerifiedPeer(peers.back());
+    network.DiscoverServices(*peers.back(), both);
+  }
+  network.RemovePeer(*peers[0]);  // Swap-removes from the middle of both service lists.
+  network.RemovePeer(*peers[2]);
+  ASSERT_EQ(network.GetPeersForService(kService).size(), 3u);
+  ASSERT_EQ(network.GetPeersForService(other).size(), 3u);
+  for (Peer* p : network.GetPeersForService(kService)) {
+    EXPECT_TRUE(network.PeerHasService(*p, other));
+    EXPECT_NE(network.GetVerifiedByPublicKeyBin(p->public_key_bin()), nullptr);
+  }
+  for (size_t i : {1u, 3u, 4u}) network.RemovePeer(*peers[i]);
+  EXPECT_TRUE(network.GetPeersForService(kService).empty());
+  EXPECT_TRUE(network.GetPeersForService(other).empty());
+  EXPECT_EQ(network.verified_count(), 0u);
 }
 
 TEST(Network, BlacklistsKeepTrackersAndOurselvesOut) {
