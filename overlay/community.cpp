@@ -1,8 +1,8 @@
 #include "overlay/community.h"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
+
+#include <spdlog/spdlog.h>
 
 namespace ringv8::overlay {
 
@@ -108,8 +108,7 @@ bool Community::AddressIsLan(const Address& address) const {
 }
 
 bool Community::AtPeerLimit() const {
-  return settings_.max_peers >= 0 &&
-         GetPeers().size() >= static_cast<size_t>(settings_.max_peers);
+  return settings_.max_peers >= 0 && GetPeers().size() >= static_cast<size_t>(settings_.max_peers);
 }
 
 // ---- Packet intake ----
@@ -136,34 +135,42 @@ std::shared_ptr<Peer> Community::SenderOf(const PacketView& view, const Address&
 
 void Community::RegisterBaseHandlers() {
   AddHandler<IntroductionRequestPayload>(
-      [this](const std::shared_ptr<Peer>& peer, const IntroductionRequestPayload& p) {
+      [this](const std::shared_ptr<Peer>& peer, const IntroductionRequestPayload& p, uint64_t gt) {
         if (p.supports_new_style) peer->new_style_intro = true;
-        OnIntroductionRequest(peer, p.identifier,
-                              {p.destination_address, p.source_lan_address, p.identifier}, false);
+        OnIntroductionRequest(peer, gt,
+                              {p.destination_address, p.source_lan_address, p.source_wan_address,
+                               p.identifier, false, p.extra_bytes});
       });
-  AddHandler<NewIntroductionRequestPayload>(
-      [this](const std::shared_ptr<Peer>& peer, const NewIntroductionRequestPayload& p) {
-        peer->new_style_intro = true;
-        OnIntroductionRequest(peer, p.identifier,
-                              {p.destination_address, p.source_lan_address, p.identifier}, true);
-      });
-  AddHandler<IntroductionResponsePayload>(
-      [this](const std::shared_ptr<Peer>& peer, const IntroductionResponsePayload& p) {
-        if (p.supports_new_style) peer->new_style_intro = true;
-        OnIntroductionResponse(peer, p.destination_address, p.lan_introduction_address,
-                               p.wan_introduction_address, p.intro_supports_new_style,
-                               p.identifier);
-      });
-  AddHandler<NewIntroductionResponsePayload>(
-      [this](const std::shared_ptr<Peer>& peer, const NewIntroductionResponsePayload& p) {
-        peer->new_style_intro = true;
-        OnIntroductionResponse(peer, p.destination_address, p.lan_introduction_address,
-                               p.wan_introduction_address, p.intro_supports_new_style,
-                               p.identifier);
-      });
-  AddHandler<PunctureRequestPayload>([this](const Address& source, const PunctureRequestPayload& p) {
-    OnPunctureRequest<PunctureRequestPayload, PuncturePayload>(source, p);
+  AddHandler<NewIntroductionRequestPayload>([this](const std::shared_ptr<Peer>& peer,
+                                                   const NewIntroductionRequestPayload& p,
+                                                   uint64_t gt) {
+    peer->new_style_intro = true;
+    OnIntroductionRequest(peer, gt,
+                          {p.destination_address, p.source_lan_address, p.source_wan_address,
+                           p.identifier, true, p.extra_bytes});
   });
+  AddHandler<IntroductionResponsePayload>(
+      [this](const std::shared_ptr<Peer>& peer, const IntroductionResponsePayload& p, uint64_t gt) {
+        if (p.supports_new_style) peer->new_style_intro = true;
+        OnIntroductionResponse(
+            peer, gt,
+            {p.destination_address, p.source_lan_address, p.source_wan_address,
+             p.lan_introduction_address, p.wan_introduction_address, p.identifier, false,
+             p.intro_supports_new_style, p.peer_limit_reached, p.extra_bytes});
+      });
+  AddHandler<NewIntroductionResponsePayload>([this](const std::shared_ptr<Peer>& peer,
+                                                    const NewIntroductionResponsePayload& p,
+                                                    uint64_t gt) {
+    peer->new_style_intro = true;
+    OnIntroductionResponse(peer, gt,
+                           {p.destination_address, p.source_lan_address, p.source_wan_address,
+                            p.lan_introduction_address, p.wan_introduction_address, p.identifier,
+                            true, p.intro_supports_new_style, false, p.extra_bytes});
+  });
+  AddHandler<PunctureRequestPayload>(
+      [this](const Address& source, const PunctureRequestPayload& p) {
+        OnPunctureRequest<PunctureRequestPayload, PuncturePayload>(source, p);
+      });
   AddHandler<NewPunctureRequestPayload>(
       [this](const Address& source, const NewPunctureRequestPayload& p) {
         OnPunctureRequest<NewPunctureRequestPayload, NewPuncturePayload>(source, p);
@@ -208,15 +215,15 @@ void Community::SendIntroductionRequestTo(const Address& to, bool new_style) {
 }
 
 void Community::OnIntroductionRequest(const std::shared_ptr<Peer>& peer, uint64_t global_time,
-                                      const IntroductionRequest& request, bool new_style) {
-  (void)new_style;
+                                      const IntroductionRequest& request) {
   if (settings_.max_peers >= 0 && GetPeers().size() > static_cast<size_t>(settings_.max_peers)) {
     ++stats_.peer_limit;
     return;
   }
-  if (request.source_lan_address.is_v4()) network_.SetPeerLanAddress(*peer, request.source_lan_address);
+  if (request.source_lan_address.is_v4())
+    network_.SetPeerLanAddress(*peer, request.source_lan_address);
   AnswerIntroductionRequest(peer, request, peer->address(), peer->new_style_intro);
-  IntroductionRequestCallback(*peer, global_time, request.destination_address);
+  IntroductionRequestCallback(*peer, global_time, request);
 }
 
 void Community::AnswerIntroductionRequest(const std::shared_ptr<Peer>& peer,
@@ -268,7 +275,8 @@ void Community::SendIntroductionResponse(const Address& lan_socket_address,
     // The puncture request goes out first (spec 3.5c); lan_walker is the address the requester
     // used for us, as py-ipv8 does.
     if (new_style || !lan_socket_address.is_v4() || !socket_address.is_v4()) {
-      (void)Send(address, NewPunctureRequestPayload{lan_socket_address, socket_address, identifier});
+      (void)Send(address,
+                 NewPunctureRequestPayload{lan_socket_address, socket_address, identifier});
     } else {
       (void)Send(address, PunctureRequestPayload{lan_socket_address, socket_address, identifier});
     }
@@ -300,27 +308,26 @@ void Community::SendIntroductionResponse(const Address& lan_socket_address,
 
 // ---- Introduction responses (spec 3.6) ----
 
-void Community::OnIntroductionResponse(const std::shared_ptr<Peer>& peer,
-                                       const Address& destination, const Address& lan_intro,
-                                       const Address& wan_intro, bool intro_new_style,
-                                       uint64_t global_time) {
+void Community::OnIntroductionResponse(const std::shared_ptr<Peer>& peer, uint64_t global_time,
+                                       const IntroductionResponse& response) {
+  const Address& destination = response.destination_address;
+  const Address& lan_intro = response.lan_introduction_address;
+  const Address& wan_intro = response.wan_introduction_address;
   if (destination.is_v4() && !InPrivateSubnet(destination)) my_estimated_wan_ = destination;
   my_peer_->AddAddress(destination);
   // (py-ipv8's interface switch for nodes on both IPv4 and IPv6 is not reproduced: ringv8 nodes
   // answer on the family they were reached on.)
+  // A blacklisted responder (a tracker) is not verified. py-ipv8 still records its services,
+  // which is what makes the addresses it introduces walkable; here DiscoverAddress records the
+  // service with each address, which has the same effect.
   Peer* verified = network_.AddVerifiedPeer(peer);
   Peer& sender = verified != nullptr ? *verified : *peer;
   std::shared_ptr<Peer> introducer = verified != nullptr ? network_.SharedPeer(*verified) : peer;
   network_.DiscoverServices(sender, std::span<const ServiceId>(&community_id_, 1));
-  if (verified == nullptr) {
-    // A blacklisted responder (a tracker): py-ipv8 still records its services, which is what
-    // makes the addresses it introduces walkable; DiscoverAddress records the service per
-    // address, which has the same effect.
-  }
   const Address zero;
   const Address wan = my_estimated_wan_;
   auto discover = [&](const Address& a) {
-    network_.DiscoverAddress(introducer, a, community_id_, intro_new_style);
+    network_.DiscoverAddress(introducer, a, community_id_, response.intro_supports_new_style);
   };
   if (wan_intro != zero && !wan_intro.SameIp(wan)) {
     if (lan_intro != zero) discover(lan_intro);
@@ -331,7 +338,7 @@ void Community::OnIntroductionResponse(const std::shared_ptr<Peer>& peer,
     discover(wan_intro);
     discover(my_estimated_lan().WithPort(wan_intro.port()));
   }
-  IntroductionResponseCallback(sender, global_time, destination);
+  IntroductionResponseCallback(sender, global_time, response);
 }
 
 // ---- Punctures (spec 3.7) ----
@@ -374,9 +381,8 @@ void Community::GetNewIntroduction(Peer* from_peer) {
       Bootstrap();
       return;
     }
-    const bool any_ready =
-        std::any_of(bootstrappers_.begin(), bootstrappers_.end(),
-                    [](const auto& b) { return b->initialized(); });
+    const bool any_ready = std::any_of(bootstrappers_.begin(), bootstrappers_.end(),
+                                       [](const auto& b) { return b->initialized(); });
     if (any_ready && std::uniform_real_distribution<double>(0, 1)(random_) < 0.05) {
       for (auto& b : bootstrappers_) b->KeepAlive(*this);
       return;

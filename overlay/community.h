@@ -26,6 +26,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <type_traits>
 #include <vector>
 
 #include "overlay/bootstrapper.h"
@@ -50,12 +51,36 @@ struct CommunitySettings {
 
 struct CommunityStats {
   std::array<uint64_t, kWireErrorCount> drops{};  // By WireError.
-  uint64_t unknown_message = 0;      // No handler for the message id.
-  uint64_t deprecated_message = 0;   // A Dispersy-era id (py-ipv8 only logs them).
-  uint64_t peer_limit = 0;           // Requests dropped at max_peers.
+  uint64_t unknown_message = 0;                   // No handler for the message id.
+  uint64_t deprecated_message = 0;                // A Dispersy-era id (py-ipv8 only logs them).
+  uint64_t peer_limit = 0;                        // Requests dropped at max_peers.
   uint64_t handled = 0;
-  uint64_t send_failures = 0;        // The endpoint refused a datagram (counted there by reason).
+  uint64_t send_failures = 0;  // The endpoint refused a datagram (counted there by reason).
   uint64_t total_drops() const;
+};
+
+// What the introduction hooks see, for old and new style alike (py-ipv8 passes the payload).
+// `extra_bytes` points into the datagram and is valid during the callback only.
+struct IntroductionRequest {
+  Address destination_address;
+  Address source_lan_address;
+  Address source_wan_address;
+  uint16_t identifier = 0;
+  bool new_style = false;  // Arrived as 234.
+  Bytes extra_bytes;
+};
+
+struct IntroductionResponse {
+  Address destination_address;
+  Address source_lan_address;
+  Address source_wan_address;
+  Address lan_introduction_address;
+  Address wan_introduction_address;
+  uint16_t identifier = 0;
+  bool new_style = false;  // Arrived as 233.
+  bool intro_supports_new_style = false;
+  bool peer_limit_reached = false;  // Old style only.
+  Bytes extra_bytes;
 };
 
 // Traits of a payload type: whether it carries the global-time header (default: yes).
@@ -114,8 +139,9 @@ class Community : public EndpointListener {
   bool AddressIsLan(const Address& address) const;
 
   // --- Messages ---
-  // Registers the handler for P::kMessageId (replacing any). Signed: fn(sender, payload);
-  // unsigned: fn(source address, payload). Payload spans are valid during the call only.
+  // Registers the handler for P::kMessageId (replacing any). Signed: fn(sender, payload) or
+  // fn(sender, payload, global_time); unsigned: fn(source address, payload). Payload spans are
+  // valid during the call only.
   template <Payload P, typename F>
   void AddHandler(F&& fn);
   // Signs (when P::kSigned) and sends P to `to`, claiming a global time from my_peer.
@@ -139,21 +165,15 @@ class Community : public EndpointListener {
 
   // Hooks for subclasses (py-ipv8's introduction_request_callback / _response_callback).
   virtual void IntroductionRequestCallback(Peer& /*peer*/, uint64_t /*global_time*/,
-                                           const Address& /*destination_address*/) {}
+                                           const IntroductionRequest& /*request*/) {}
   virtual void IntroductionResponseCallback(Peer& /*peer*/, uint64_t /*global_time*/,
-                                            const Address& /*destination_address*/) {}
+                                            const IntroductionResponse& /*response*/) {}
 
-  // The base handling of an introduction request, shared with DiscoveryCommunity.
-  struct IntroductionRequest {
-    Address destination_address;
-    Address source_lan_address;
-    uint16_t identifier = 0;
-  };
   // Verifies `peer` for this community and answers `r` at `socket_address`.
   void AnswerIntroductionRequest(const std::shared_ptr<Peer>& peer, const IntroductionRequest& r,
                                  const Address& socket_address, bool new_style);
   void OnIntroductionRequest(const std::shared_ptr<Peer>& peer, uint64_t global_time,
-                             const IntroductionRequest& request, bool new_style);
+                             const IntroductionRequest& request);
   // Sends an introduction response (and the puncture request to the introduced peer).
   void SendIntroductionResponse(const Address& lan_socket_address, const Address& socket_address,
                                 uint16_t identifier, bool new_style);
@@ -166,9 +186,8 @@ class Community : public EndpointListener {
 
  private:
   void RegisterBaseHandlers();
-  void OnIntroductionResponse(const std::shared_ptr<Peer>& peer, const Address& destination,
-                              const Address& lan_intro, const Address& wan_intro,
-                              bool intro_new_style, uint64_t global_time);
+  void OnIntroductionResponse(const std::shared_ptr<Peer>& peer, uint64_t global_time,
+                              const IntroductionResponse& response);
   template <typename PunctureRequestP, typename PunctureP>
   void OnPunctureRequest(const Address& source, const PunctureRequestP& request);
   Peer* PickIntroduction(const Peer* exclude, bool new_style);
@@ -197,7 +216,7 @@ template <Payload P, typename F>
 void Community::AddHandler(F&& fn) {
   constexpr PacketLayout layout{.is_signed = P::kSigned, .has_global_time = HasGlobalTime<P>()};
   handlers_[P::kMessageId] = [this, fn = std::forward<F>(fn)](const Address& source,
-                                                               Bytes datagram) {
+                                                              Bytes datagram) {
     auto view = ParsePacket(datagram, layout);
     if (!view) return CountDrop(view.error());
     if (std::error_code error = VerifySignature(*view)) return CountDrop(error);
@@ -207,7 +226,12 @@ void Community::AddHandler(F&& fn) {
     if constexpr (P::kSigned) {
       std::shared_ptr<Peer> peer = SenderOf(*view, source);
       if (!peer) return CountDrop(WireError::kBadKey);
-      fn(peer, *payload);
+      if constexpr (std::is_invocable_v<decltype(fn), const std::shared_ptr<Peer>&, const P&,
+                                        uint64_t>) {
+        fn(peer, *payload, view->global_time.value_or(0));
+      } else {
+        fn(peer, *payload);
+      }
     } else {
       fn(source, *payload);
     }

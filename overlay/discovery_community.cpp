@@ -79,13 +79,15 @@ void DiscoveryCommunity::OnIntroductionRequest246(const Address& source, Bytes d
   if (!key) return CountDrop(key.error());
   // A fresh Peer: the 0x20 flag is ignored and no LAN address is recorded, as in py-ipv8.
   auto peer = std::make_shared<Peer>(std::move(*key), source, loop().Now());
-  AnswerIntroductionRequest(peer, {request.destination_address, request.source_lan_address,
-                                   request.identifier},
-                            source, /*new_style=*/false);
+  AnswerIntroductionRequest(
+      peer,
+      {request.destination_address, request.source_lan_address, request.source_wan_address,
+       request.identifier, false, request.extra_bytes},
+      source, /*new_style=*/false);
 }
 
 void DiscoveryCommunity::IntroductionResponseCallback(Peer& peer, uint64_t /*global_time*/,
-                                                      const Address& /*destination_address*/) {
+                                                      const IntroductionResponse& /*response*/) {
   SendSimilarityRequest(peer.address());
 }
 

@@ -17,9 +17,9 @@
 
 namespace ringv8::overlay {
 
-inline constexpr CommunityId kDiscoveryCommunityId = {
-    0x7e, 0x31, 0x36, 0x85, 0xc1, 0x91, 0x2a, 0x14, 0x12, 0x79,
-    0xf8, 0x24, 0x8f, 0xc8, 0xdb, 0x58, 0x99, 0xc5, 0xdf, 0x5a};
+inline constexpr CommunityId kDiscoveryCommunityId = {0x7e, 0x31, 0x36, 0x85, 0xc1, 0x91, 0x2a,
+                                                      0x14, 0x12, 0x79, 0xf8, 0x24, 0x8f, 0xc8,
+                                                      0xdb, 0x58, 0x99, 0xc5, 0xdf, 0x5a};
 
 class DiscoveryCommunity : public Community {
  public:
@@ -42,7 +42,7 @@ class DiscoveryCommunity : public Community {
 
  protected:
   void IntroductionResponseCallback(Peer& peer, uint64_t global_time,
-                                    const Address& destination_address) override;
+                                    const IntroductionResponse& response) override;
 
  private:
   // The node's overlays grouped by key, in registration order.

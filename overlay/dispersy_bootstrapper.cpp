@@ -1,10 +1,10 @@
 #include "overlay/dispersy_bootstrapper.h"
 
-#include <netdb.h>
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <random>
+
+#include <netdb.h>
+#include <spdlog/spdlog.h>
 
 #include "overlay/community.h"
 
@@ -14,10 +14,9 @@ DispersyBootstrapperOptions DispersyBootstrapperOptions::Defaults() {
   DispersyBootstrapperOptions options;
   for (const char* text :
        {"130.161.119.206:6421", "130.161.119.206:6422", "131.180.27.155:6423",
-        "131.180.27.156:6424", "131.180.27.161:6427", "131.180.27.161:6521",
-        "131.180.27.161:6522", "131.180.27.162:6523", "131.180.27.162:6524",
-        "130.161.119.215:6525", "130.161.119.215:6526", "130.161.119.201:6527",
-        "130.161.119.201:6528"}) {
+        "131.180.27.156:6424", "131.180.27.161:6427", "131.180.27.161:6521", "131.180.27.161:6522",
+        "131.180.27.162:6523", "131.180.27.162:6524", "130.161.119.215:6525",
+        "130.161.119.215:6526", "130.161.119.201:6527", "130.161.119.201:6528"}) {
     options.ip_addresses.push_back(*Address::Parse(text));
   }
   options.dns_addresses = {{"dispersy1.tribler.org", 6421}, {"dispersy1.st.tudelft.nl", 6421},

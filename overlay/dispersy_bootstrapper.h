@@ -8,10 +8,10 @@
 #ifndef RINGV8_OVERLAY_DISPERSY_BOOTSTRAPPER_H_
 #define RINGV8_OVERLAY_DISPERSY_BOOTSTRAPPER_H_
 
-#include <memory>
-#include <string>
 #include <atomic>
+#include <memory>
 #include <optional>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>

@@ -244,7 +244,8 @@ void Network::DiscoverAddress(const std::shared_ptr<Peer>& introducer, const Add
   bool replace = it == all_addresses_.end();
   if (!replace) {
     const Peer* previous = it->second.introducer.get();
-    replace = previous == nullptr || GetVerifiedByPublicKeyBin(previous->public_key_bin()) == nullptr;
+    replace =
+        previous == nullptr || GetVerifiedByPublicKeyBin(previous->public_key_bin()) == nullptr;
   }
   if (replace) {
     EraseAddress(address);
@@ -263,8 +264,7 @@ const WalkableAddress* Network::FindAddress(const Address& address) const {
   return it == all_addresses_.end() ? nullptr : &it->second;
 }
 
-std::vector<Address> Network::GetWalkableAddresses(const ServiceId* service,
-                                                   bool old_style) const {
+std::vector<Address> Network::GetWalkableAddresses(const ServiceId* service, bool old_style) const {
   std::vector<Address> out;
   for (const auto& [address, entry] : all_addresses_) {
     if (Peer* owner = GetVerifiedByAddress(address)) {

@@ -15,8 +15,8 @@
 #define RINGV8_OVERLAY_NETWORK_H_
 
 #include <array>
-#include <cstring>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <span>
@@ -139,8 +139,8 @@ class Network {
   };
   struct PeerEntry {
     std::shared_ptr<Peer> peer;
-    size_t index = 0;                    // In verified_.
-    std::vector<ServiceSlot> services;   // Usually one or two.
+    size_t index = 0;                   // In verified_.
+    std::vector<ServiceSlot> services;  // Usually one or two.
   };
   static std::string_view KeyView(Bytes bin) {
     return {reinterpret_cast<const char*>(bin.data()), bin.size()};

@@ -54,7 +54,8 @@ std::optional<double> Peer::median_ping() const {
   std::array<float, 5> sorted = pings_;
   // Insertion sort of at most five values (std::sort here trips GCC 12's -Warray-bounds).
   for (uint8_t i = 1; i < ping_count_; ++i) {
-    for (uint8_t j = i; j > 0 && sorted[j - 1] > sorted[j]; --j) std::swap(sorted[j - 1], sorted[j]);
+    for (uint8_t j = i; j > 0 && sorted[j - 1] > sorted[j]; --j)
+      std::swap(sorted[j - 1], sorted[j]);
   }
   // py-ipv8 uses statistics.median: the mean of the middle two for an even count.
   if (ping_count_ % 2 == 1) return sorted[ping_count_ / 2];

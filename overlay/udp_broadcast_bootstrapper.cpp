@@ -1,7 +1,6 @@
 #include "overlay/udp_broadcast_bootstrapper.h"
 
 #include <netinet/in.h>
-#include <spdlog/spdlog.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -9,6 +8,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+
+#include <spdlog/spdlog.h>
 
 #include "overlay/community.h"
 
@@ -35,8 +36,8 @@ void UDPBroadcastBootstrapper::Initialize(Community& overlay) {
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   local_ = Address::FromSockaddr(reinterpret_cast<sockaddr*>(&addr), len).value_or(Address());
   Community* community = &overlay;
-  if (overlay.loop().WatchFd(fd, EPOLLIN, [this, community](uint32_t) { OnReadable(*community); }) !=
-      0) {
+  if (overlay.loop().WatchFd(fd, EPOLLIN,
+                             [this, community](uint32_t) { OnReadable(*community); }) != 0) {
     close(fd);
     return;
   }
@@ -56,7 +57,8 @@ void UDPBroadcastBootstrapper::Beacon(Community& overlay) {
   if (fd_ < 0) return;
   std::array<uint8_t, kBeaconHeader.size() + kPrefixSize> beacon;
   std::copy(kBeaconHeader.begin(), kBeaconHeader.end(), beacon.begin());
-  std::copy(overlay.prefix().begin(), overlay.prefix().end(), beacon.begin() + kBeaconHeader.size());
+  std::copy(overlay.prefix().begin(), overlay.prefix().end(),
+            beacon.begin() + kBeaconHeader.size());
   for (uint32_t port = options_.first_port; port <= options_.last_port; ++port) {
     sockaddr_storage addr;
     socklen_t len = options_.broadcast.WithPort(static_cast<uint16_t>(port)).ToSockaddr(&addr);

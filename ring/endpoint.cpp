@@ -1,8 +1,8 @@
 #include "ring/endpoint.h"
 
-#include <ifaddrs.h>
-
 #include <algorithm>
+
+#include <ifaddrs.h>
 
 namespace ringv8 {
 
@@ -19,8 +19,8 @@ std::vector<Address> Endpoint::interface_addresses() const {
     if (getifaddrs(&list) != 0) return out;
     for (ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
       if (i->ifa_addr == nullptr) continue;
-      const socklen_t len = i->ifa_addr->sa_family == AF_INET6 ? sizeof(sockaddr_in6)
-                                                               : sizeof(sockaddr_in);
+      const socklen_t len =
+          i->ifa_addr->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
       auto a = Address::FromSockaddr(i->ifa_addr, len);
       if (!a) continue;
       const Address ip = a->WithPort(0);

@@ -10,8 +10,9 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
-#include <nlohmann/json.hpp>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "overlay/community.h"
 #include "ring/endpoint.h"
@@ -30,8 +31,12 @@ class NullEndpoint final : public Endpoint {
     bytes += datagram.size();
     return {};
   }
-  std::vector<Address> local_addresses() const override { return {*Address::Parse("10.0.0.1:8090")}; }
-  std::vector<Address> interface_addresses() const override { return {*Address::Parse("10.0.0.1:0")}; }
+  std::vector<Address> local_addresses() const override {
+    return {*Address::Parse("10.0.0.1:8090")};
+  }
+  std::vector<Address> interface_addresses() const override {
+    return {*Address::Parse("10.0.0.1:0")};
+  }
   uint64_t sent = 0, bytes = 0;
 };
 
@@ -49,7 +54,8 @@ int Run(bool json) {
   NullEndpoint endpoint;
   Network network;
   PrivateKey key = PrivateKey::Generate();
-  auto my_peer = std::make_shared<Peer>(key.public_key(), *Address::Parse("10.0.0.1:8090"), clock.Now());
+  auto my_peer =
+      std::make_shared<Peer>(key.public_key(), *Address::Parse("10.0.0.1:8090"), clock.Now());
   CommunitySettings settings;
   settings.max_peers = -1;
   settings.seed = 7;
@@ -106,10 +112,10 @@ int Run(bool json) {
     }
     ++blocks;
   }
-  const double per_handle = std::chrono::duration<double, std::micro>(handled).count() /
-                            static_cast<double>(next_handle);
-  const double per_bare = std::chrono::duration<double, std::micro>(bare).count() /
-                          static_cast<double>(next_bare);
+  const double per_handle =
+      std::chrono::duration<double, std::micro>(handled).count() / static_cast<double>(next_handle);
+  const double per_bare =
+      std::chrono::duration<double, std::micro>(bare).count() / static_cast<double>(next_bare);
   nlohmann::json result = {{"handle_us", per_handle},
                            {"bare_verify_sign_us", per_bare},
                            {"ratio", per_handle / per_bare},
@@ -120,11 +126,12 @@ int Run(bool json) {
   if (json) {
     std::cout << result.dump() << "\n";
   } else {
-    std::printf("introduction-request handling: %.1f us; bare verify + sign: %.1f us; "
-                "overhead %.1f%% (target < 10%%); %llu requests, %llu datagrams out\n",
-                per_handle, per_bare, (per_handle / per_bare - 1) * 100,
-                static_cast<unsigned long long>(next_handle),
-                static_cast<unsigned long long>(endpoint.sent));
+    std::printf(
+        "introduction-request handling: %.1f us; bare verify + sign: %.1f us; "
+        "overhead %.1f%% (target < 10%%); %llu requests, %llu datagrams out\n",
+        per_handle, per_bare, (per_handle / per_bare - 1) * 100,
+        static_cast<unsigned long long>(next_handle),
+        static_cast<unsigned long long>(endpoint.sent));
   }
   return community.stats().total_drops() == 0 ? 0 : 1;
 }

@@ -1,7 +1,7 @@
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "overlay/community.h"
 #include "overlay/dispersy_bootstrapper.h"
@@ -33,8 +33,8 @@ struct Node {
     CommunitySettings settings;
     settings.max_peers = max_peers;
     settings.seed = seed;
-    community = std::make_unique<Community>(kId, my_peer, key, *endpoint, network, net.loop(),
-                                            settings);
+    community =
+        std::make_unique<Community>(kId, my_peer, key, *endpoint, network, net.loop(), settings);
   }
   PrivateKey key;
   std::unique_ptr<MemoryEndpoint> endpoint;
@@ -46,8 +46,8 @@ struct Node {
 class BootstrapTest : public ::testing::Test {
  protected:
   BootstrapTest() {
-    loop_ = std::move(*EventLoop::Create({.backend = EventLoop::Backend::kEpoll,
-                                          .virtual_clock = &clock_}));
+    loop_ = std::move(
+        *EventLoop::Create({.backend = EventLoop::Backend::kEpoll, .virtual_clock = &clock_}));
     net_ = std::make_unique<MemoryNetwork>(*loop_);
   }
   ~BootstrapTest() override {
@@ -67,8 +67,8 @@ TEST_F(BootstrapTest, NodesFindEachOtherThroughABlacklistedBootstrapNode) {
   nodes_.push_back(std::make_unique<Node>(*net_, hub_address, -1, 1));
   std::vector<Node*> nodes;
   for (uint32_t i = 0; i < 20; ++i) {
-    nodes_.push_back(std::make_unique<Node>(*net_, Address::Ipv4(0x0A080000u + i + 1, 7000), 30,
-                                            i + 2));
+    nodes_.push_back(
+        std::make_unique<Node>(*net_, Address::Ipv4(0x0A080000u + i + 1, 7000), 30, i + 2));
     Node* node = nodes_.back().get();
     DispersyBootstrapperOptions options;
     options.ip_addresses = {hub_address};

@@ -1,8 +1,8 @@
 #include "overlay/community.h"
 
-#include <gtest/gtest.h>
-
 #include <algorithm>
+
+#include <gtest/gtest.h>
 
 #include "overlay/hex.h"
 #include "ring/memory_endpoint.h"
@@ -53,8 +53,8 @@ struct Node {
     options.ipv4 = address;
     endpoint = std::move(*net.Open(options));
     my_peer = std::make_shared<Peer>(this->key.public_key(), address, net.loop().Now());
-    community = std::make_unique<Community>(id, my_peer, this->key, *endpoint, network,
-                                            net.loop(), settings);
+    community = std::make_unique<Community>(id, my_peer, this->key, *endpoint, network, net.loop(),
+                                            settings);
     if (log != nullptr) {
       tap = std::make_unique<Tap>(log, address);
       endpoint->AddCatchAllListener(tap.get());
@@ -76,8 +76,8 @@ struct Node {
 class CommunityTest : public ::testing::Test {
  protected:
   CommunityTest() {
-    loop_ = std::move(*EventLoop::Create({.backend = EventLoop::Backend::kEpoll,
-                                          .virtual_clock = &clock_}));
+    loop_ = std::move(
+        *EventLoop::Create({.backend = EventLoop::Backend::kEpoll, .virtual_clock = &clock_}));
     net_ = std::make_unique<MemoryNetwork>(*loop_);
   }
   ~CommunityTest() override {
@@ -98,8 +98,8 @@ class CommunityTest : public ::testing::Test {
     CommunitySettings settings;
     settings.max_peers = max_peers;
     settings.seed = nodes_.size() + 1;
-    nodes_.push_back(std::make_unique<Node>(*net_, address, PrivateKey::Generate(), settings,
-                                            nullptr));
+    nodes_.push_back(
+        std::make_unique<Node>(*net_, address, PrivateKey::Generate(), settings, nullptr));
     return *nodes_.back();
   }
   void Run(Duration d = milliseconds(10)) { loop_->RunFor(d); }
@@ -265,8 +265,8 @@ TEST_F(CommunityTest, MalformedPacketsAreCountedAndChangeNothing) {
   auto bad_signature = good;
   bad_signature.back() ^= 1;
   send(bad_signature);
-  auto trailing = *EncodePacketToVector(b.community->prefix(), stranger, 9,
-                                        PunctureRequestPayload{});
+  auto trailing =
+      *EncodePacketToVector(b.community->prefix(), stranger, 9, PunctureRequestPayload{});
   trailing.push_back(0);
   send(trailing);
   auto bad_key = good;
@@ -422,6 +422,53 @@ TEST_F(CommunityTest, ASubclassAddsItsOwnMessageInAFewLines) {
   Run();
   EXPECT_EQ(echo_b.received, text);
   EXPECT_EQ(echo_b.from, a.key.mid());
+}
+
+}  // namespace
+}  // namespace ringv8::overlay
+
+namespace ringv8::overlay {
+namespace {
+
+class HookCommunity final : public Community {
+ public:
+  using Community::Community;
+  std::vector<std::pair<uint64_t, std::vector<uint8_t>>> requests;  // (gt, extra_bytes)
+  std::vector<IntroductionResponse> responses;
+
+ protected:
+  void IntroductionRequestCallback(Peer&, uint64_t gt, const IntroductionRequest& r) override {
+    requests.emplace_back(gt, std::vector<uint8_t>(r.extra_bytes.begin(), r.extra_bytes.end()));
+  }
+  void IntroductionResponseCallback(Peer&, uint64_t, const IntroductionResponse& r) override {
+    responses.push_back(r);
+    responses.back().extra_bytes = {};  // Not valid after the call.
+  }
+};
+
+TEST_F(CommunityTest, SubclassHooksSeeRequestsAndResponses) {
+  Node& a = AddNode(A("10.4.3.1:1000"));
+  Node& b = AddNode(A("10.4.3.2:1000"));
+  const CommunityId id{0x40};
+  HookCommunity hook_a(id, a.my_peer, a.key, *a.endpoint, a.network, *loop_);
+  HookCommunity hook_b(id, b.my_peer, b.key, *b.endpoint, b.network, *loop_);
+  hook_a.WalkTo(b.address());
+  Run();
+  ASSERT_EQ(hook_b.requests.size(), 1u);
+  ASSERT_EQ(hook_a.responses.size(), 1u);
+  EXPECT_EQ(hook_a.responses[0].destination_address, a.address());
+  EXPECT_FALSE(hook_a.responses[0].new_style);
+  // extra_bytes reach the hook (TunnelCommunity-style piggybacking).
+  IntroductionRequestPayload request;
+  request.destination_address = b.address();
+  const std::vector<uint8_t> extra = {1, 2, 3};
+  request.extra_bytes = extra;
+  request.identifier = 500;
+  ASSERT_FALSE(hook_a.SendWithGlobalTime(b.address(), request, 500));
+  Run();
+  ASSERT_EQ(hook_b.requests.size(), 2u);
+  EXPECT_EQ(hook_b.requests[1].first, 500u);
+  EXPECT_EQ(hook_b.requests[1].second, extra);
 }
 
 }  // namespace

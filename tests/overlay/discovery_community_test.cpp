@@ -10,7 +10,8 @@ namespace {
 
 using std::chrono::milliseconds;
 
-const CommunityId kCustomId = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20};
+const CommunityId kCustomId = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
+                               11, 12, 13, 14, 15, 16, 17, 18, 19, 20};
 
 struct DiscoveryNode {
   DiscoveryNode(MemoryNetwork& net, const Address& address, uint64_t seed)
@@ -39,8 +40,8 @@ struct DiscoveryNode {
 class DiscoveryTest : public ::testing::Test {
  protected:
   DiscoveryTest() {
-    loop_ = std::move(*EventLoop::Create({.backend = EventLoop::Backend::kEpoll,
-                                          .virtual_clock = &clock_}));
+    loop_ = std::move(
+        *EventLoop::Create({.backend = EventLoop::Backend::kEpoll, .virtual_clock = &clock_}));
     net_ = std::make_unique<MemoryNetwork>(*loop_);
     a_ = std::make_unique<DiscoveryNode>(*net_, *Address::Parse("10.9.0.1:8090"), 1);
     b_ = std::make_unique<DiscoveryNode>(*net_, *Address::Parse("10.9.0.2:8090"), 2);

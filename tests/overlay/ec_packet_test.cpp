@@ -1,10 +1,11 @@
 // Packets signed by legacy EC keys (the public trackers' sect163k1) are verified and accepted;
 // ringv8 never signs with EC keys, so the test signs with OpenSSL itself.
-#include <gtest/gtest.h>
 #include <openssl/bn.h>
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+
+#include <gtest/gtest.h>
 
 #include "overlay/community.h"
 #include "overlay/hex.h"

@@ -1,10 +1,10 @@
 // Bytes per verified peer in Network at 100,000 peers (malloc's own accounting, deterministic for
 // a given build; the sanitizer build has its own allocator and is skipped).
-#include <gtest/gtest.h>
-#include <malloc.h>
-
 #include <cstdio>
 #include <random>
+
+#include <gtest/gtest.h>
+#include <malloc.h>
 
 #include "overlay/network.h"
 

@@ -1,8 +1,8 @@
 #include "overlay/network.h"
 
-#include <gtest/gtest.h>
-
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "overlay/hex.h"
 #include "tests/testing/vectors.h"

@@ -21,7 +21,8 @@ TEST_P(UdpBroadcastTest, TwoNodesFindEachOtherThroughTheBeacon) {
   EndpointOptions options;
   options.ipv4 = Address::Parse("127.0.0.1:0");
   auto open = [&]() -> std::unique_ptr<Endpoint> {
-    if (GetParam() == EventLoop::Backend::kUring) return std::move(*UringEndpoint::Open(**loop, options));
+    if (GetParam() == EventLoop::Backend::kUring)
+      return std::move(*UringEndpoint::Open(**loop, options));
     return std::move(*MmsgEndpoint::Open(**loop, options));
   };
   struct Node {
@@ -35,8 +36,7 @@ TEST_P(UdpBroadcastTest, TwoNodesFindEachOtherThroughTheBeacon) {
     n->endpoint = open();
     auto me = std::make_shared<Peer>(n->key.public_key(), n->endpoint->local_addresses()[0],
                                      (*loop)->Now());
-    n->community =
-        std::make_unique<Community>(kId, me, n->key, *n->endpoint, n->network, **loop);
+    n->community = std::make_unique<Community>(kId, me, n->key, *n->endpoint, n->network, **loop);
   }
   // B listens (its own beacon goes to the discard port of 127.0.0.1).
   UdpBroadcastOptions b_options{.broadcast = *Address::Parse("127.0.0.1:0"),
