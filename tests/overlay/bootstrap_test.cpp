@@ -6,6 +6,7 @@
 #include "overlay/community.h"
 #include "overlay/dispersy_bootstrapper.h"
 #include "ring/memory_endpoint.h"
+#include "tests/testing/memory_node.h"
 
 namespace ringv8::overlay {
 namespace {
@@ -23,23 +24,14 @@ TEST(DispersyBootstrapper, DefaultsArePyIpv8s) {
   EXPECT_EQ(defaults.bootstrap_timeout, std::chrono::seconds(30));
 }
 
-struct Node {
+struct Node : ::ringv8::testing::MemoryNode {
   Node(MemoryNetwork& net, const Address& address, int max_peers, uint64_t seed)
-      : key(PrivateKey::Generate()) {
-    EndpointOptions options;
-    options.ipv4 = address;
-    endpoint = std::move(*net.Open(options));
-    my_peer = std::make_shared<Peer>(key.public_key(), address, net.loop().Now());
+      : MemoryNode(net, address) {
     CommunitySettings settings;
     settings.max_peers = max_peers;
     settings.seed = seed;
-    community =
-        std::make_unique<Community>(kId, my_peer, key, *endpoint, network, net.loop(), settings);
+    community = MakeCommunity(kId, settings);
   }
-  PrivateKey key;
-  std::unique_ptr<MemoryEndpoint> endpoint;
-  Network network;
-  std::shared_ptr<Peer> my_peer;
   std::unique_ptr<Community> community;
 };
 

@@ -6,18 +6,14 @@
 
 #include "overlay/hex.h"
 #include "ring/memory_endpoint.h"
+#include "tests/testing/memory_node.h"
 
 namespace ringv8::overlay {
 namespace {
 
+using ::ringv8::testing::SpecKey;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-PrivateKey SpecKey(uint8_t fill) {
-  std::vector<uint8_t> bin(74, fill);
-  for (size_t i = 0; i < kLibNaClPrivatePrefix.size(); ++i) bin[i] = kLibNaClPrivatePrefix[i];
-  return *PrivateKey::FromBin(bin);
-}
 
 Address A(const char* text) { return *Address::Parse(text); }
 
@@ -44,17 +40,11 @@ class Tap final : public EndpointListener {
   Address self_;
 };
 
-// One node: endpoint, network, community (and a tap on its endpoint).
-struct Node {
+// One node with one community (and a tap on its endpoint).
+struct Node : ::ringv8::testing::MemoryNode {
   Node(MemoryNetwork& net, const Address& address, PrivateKey key, CommunitySettings settings,
        WireLog* log, const CommunityId& id = kWalkId)
-      : key(std::move(key)) {
-    EndpointOptions options;
-    options.ipv4 = address;
-    endpoint = std::move(*net.Open(options));
-    my_peer = std::make_shared<Peer>(this->key.public_key(), address, net.loop().Now());
-    community = std::make_unique<Community>(id, my_peer, this->key, *endpoint, network, net.loop(),
-                                            settings);
+      : MemoryNode(net, address, std::move(key)), community(MakeCommunity(id, settings)) {
     if (log != nullptr) {
       tap = std::make_unique<Tap>(log, address);
       endpoint->AddCatchAllListener(tap.get());
@@ -63,12 +53,7 @@ struct Node {
   ~Node() {
     if (tap) endpoint->RemoveCatchAllListener(tap.get());
   }
-  Address address() const { return endpoint->local_addresses()[0]; }
 
-  PrivateKey key;
-  std::unique_ptr<MemoryEndpoint> endpoint;
-  Network network;
-  std::shared_ptr<Peer> my_peer;
   std::unique_ptr<Community> community;
   std::unique_ptr<Tap> tap;
 };

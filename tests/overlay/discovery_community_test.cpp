@@ -4,6 +4,7 @@
 
 #include "overlay/hex.h"
 #include "ring/memory_endpoint.h"
+#include "tests/testing/memory_node.h"
 
 namespace ringv8::overlay {
 namespace {
@@ -13,26 +14,17 @@ using std::chrono::milliseconds;
 const CommunityId kCustomId = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
                                11, 12, 13, 14, 15, 16, 17, 18, 19, 20};
 
-struct DiscoveryNode {
+// A node with DiscoveryCommunity and a second overlay under the same key.
+struct DiscoveryNode : ::ringv8::testing::MemoryNode {
   DiscoveryNode(MemoryNetwork& net, const Address& address, uint64_t seed)
-      : key(PrivateKey::Generate()) {
-    EndpointOptions options;
-    options.ipv4 = address;
-    endpoint = std::move(*net.Open(options));
-    my_peer = std::make_shared<Peer>(key.public_key(), address, net.loop().Now());
+      : MemoryNode(net, address) {
     CommunitySettings settings;
     settings.seed = seed;
     discovery = std::make_unique<DiscoveryCommunity>(my_peer, key, *endpoint, network, net.loop(),
                                                      settings);
-    custom = std::make_unique<Community>(kCustomId, my_peer, key, *endpoint, network, net.loop(),
-                                         settings);
+    custom = MakeCommunity(kCustomId, settings);
   }
-  Address address() const { return endpoint->local_addresses()[0]; }
 
-  PrivateKey key;
-  std::unique_ptr<MemoryEndpoint> endpoint;
-  Network network;
-  std::shared_ptr<Peer> my_peer;
   std::unique_ptr<DiscoveryCommunity> discovery;
   std::unique_ptr<Community> custom;
 };

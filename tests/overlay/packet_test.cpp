@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "overlay/hex.h"
+#include "tests/testing/memory_node.h"
 #include "tests/testing/vectors.h"
 
 namespace ringv8::overlay {
@@ -13,11 +14,7 @@ namespace {
 
 using ::ringv8::testing::Hex;
 
-PrivateKey SpecKey(uint8_t fill) {  // K1, K2, K3 of spec section 11.2.
-  std::vector<uint8_t> bin(74, fill);
-  for (size_t i = 0; i < kLibNaClPrivatePrefix.size(); ++i) bin[i] = kLibNaClPrivatePrefix[i];
-  return *PrivateKey::FromBin(bin);
-}
+using ::ringv8::testing::SpecKey;  // K1, K2, K3 of spec section 11.2.
 
 const CommunityId kDiscoveryId = {0x7e, 0x31, 0x36, 0x85, 0xc1, 0x91, 0x2a, 0x14, 0x12, 0x79,
                                   0xf8, 0x24, 0x8f, 0xc8, 0xdb, 0x58, 0x99, 0xc5, 0xdf, 0x5a};
