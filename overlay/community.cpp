@@ -114,6 +114,7 @@ bool Community::AtPeerLimit() const {
 // ---- Packet intake ----
 
 void Community::OnPacket(const Address& source, std::span<const uint8_t> datagram) {
+  if (datagram.size() <= kPrefixSize) return CountDrop(WireError::kTooShort);
   if (Peer* peer = network_.GetVerifiedByAddress(source)) peer->set_last_response(loop_.Now());
   const RawHandler& handler = handlers_[datagram[kPrefixSize]];
   if (!handler) {
