@@ -25,8 +25,8 @@ struct MemoryNode {
 
   Address address() const { return endpoint->local_addresses()[0]; }
   // A plain Community on this node.
-  std::unique_ptr<overlay::Community> MakeCommunity(const overlay::CommunityId& id,
-                                                    const overlay::CommunitySettings& settings = {});
+  std::unique_ptr<overlay::Community> MakeCommunity(
+      const overlay::CommunityId& id, const overlay::CommunitySettings& settings = {});
 
   MemoryNetwork& net;
   overlay::PrivateKey key;

@@ -1,0 +1,55 @@
+#include "strategies/random_churn.h"
+
+#include <algorithm>
+#include <random>
+
+namespace ringv8::strategies {
+
+void RandomChurn::TakeStep() {
+  overlay::Network& network = discovery_->network();
+  const TimePoint now = discovery_->loop().Now();
+  // A sample of the whole network (all overlays), as py-ipv8 does.
+  std::vector<std::shared_ptr<overlay::Peer>> sample;
+  std::sample(network.verified_peers().begin(), network.verified_peers().end(),
+              std::back_inserter(sample), options_.sample_size, discovery_->random());
+  for (const auto& peer : sample) {
+    const Address address = peer->address();
+    const TimePoint last = peer->last_response();
+    const bool answered = last != TimePoint(0);
+    const bool should_drop = answered && now > last + Seconds(options_.drop_time);
+    const bool is_inactive = answered && now > last + Seconds(options_.inactive_time);
+    auto pinged = pinged_.find(address);
+    if (should_drop && pinged != pinged_.end()) {
+      pinged_.erase(pinged);
+      network.RemovePeer(*peer);
+    } else if (is_inactive || peer->ping_count() < 5) {
+      if (pinged != pinged_.end() && now > pinged->second + Seconds(options_.ping_interval)) {
+        pinged_.erase(pinged);
+        pinged = pinged_.end();
+      }
+      if (pinged == pinged_.end()) {
+        pinged_[address] = now;
+        discovery_->SendPing(*peer);
+      }
+    }
+  }
+  // Forget pings of peers that are gone, so the table stays bounded by the network.
+  if (pinged_.size() > 2 * network.verified_count() + 16) {
+    std::erase_if(pinged_, [&](const auto& entry) {
+      return network.GetVerifiedByAddress(entry.first) == nullptr;
+    });
+  }
+}
+
+void PeriodicSimilarity::TakeStep() {
+  const TimePoint now = discovery_->loop().Now();
+  if (last_step_ && now - *last_step_ < std::chrono::seconds(1)) return;
+  const auto& peers = discovery_->network().verified_peers();
+  if (peers.empty()) return;
+  last_step_ = now;
+  const auto& peer =
+      peers[std::uniform_int_distribution<size_t>(0, peers.size() - 1)(discovery_->random())];
+  discovery_->SendSimilarityRequest(peer->address());
+}
+
+}  // namespace ringv8::strategies
