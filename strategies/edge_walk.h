@@ -41,7 +41,7 @@ class EdgeWalk final : public DiscoveryStrategy {
 
   EdgeWalkOptions options_;
   Edge neighborhood_;
-  std::vector<Edge> complete_edges_;                   // Bounded: the last 64 edges.
+  std::vector<Edge> complete_edges_;                        // Bounded: the last 64 edges.
   std::map<std::string, Construction> under_construction_;  // By the root's key bin.
 };
 

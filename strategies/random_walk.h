@@ -13,7 +13,7 @@
 namespace ringv8::strategies {
 
 struct RandomWalkOptions {
-  double timeout = 3.0;          // Seconds.
+  double timeout = 3.0;  // Seconds.
   int window_size = 5;
   int reset_chance = 50;         // Out of 256.
   double target_interval = 0.0;  // Seconds between steps that walk; 0: every step.

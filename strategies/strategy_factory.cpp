@@ -1,10 +1,10 @@
 #include "strategies/strategy_factory.h"
 
-#include <fmt/format.h>
-#include <fmt/ranges.h>
-
 #include <stdexcept>
 #include <variant>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "strategies/edge_walk.h"
 #include "strategies/random_churn.h"
@@ -50,8 +50,7 @@ overlay::DiscoveryCommunity* RequireDiscovery(std::string_view strategy,
                                               overlay::Community* overlay) {
   auto* discovery = dynamic_cast<overlay::DiscoveryCommunity*>(overlay);
   if (discovery == nullptr) {
-    throw std::invalid_argument(
-        fmt::format("{} is offered by DiscoveryCommunity only", strategy));
+    throw std::invalid_argument(fmt::format("{} is offered by DiscoveryCommunity only", strategy));
   }
   return discovery;
 }
@@ -62,28 +61,32 @@ std::vector<std::string> BuiltinStrategyNames() {
   return {"RandomWalk", "EdgeWalk", "RandomChurn", "PeriodicSimilarity"};
 }
 
-std::unique_ptr<DiscoveryStrategy> MakeStrategy(std::string_view name,
-                                                overlay::Community* overlay,
+std::unique_ptr<DiscoveryStrategy> MakeStrategy(std::string_view name, overlay::Community* overlay,
                                                 const nlohmann::json& init) {
   if (name == "RandomWalk") {
     RandomWalkOptions o;
     Read(name, init,
-         {{"timeout", &o.timeout}, {"window_size", &o.window_size},
-          {"reset_chance", &o.reset_chance}, {"target_interval", &o.target_interval}});
+         {{"timeout", &o.timeout},
+          {"window_size", &o.window_size},
+          {"reset_chance", &o.reset_chance},
+          {"target_interval", &o.target_interval}});
     return std::make_unique<RandomWalk>(overlay, o);
   }
   if (name == "EdgeWalk") {
     EdgeWalkOptions o;
     Read(name, init,
-         {{"edge_length", &o.edge_length}, {"neighborhood_size", &o.neighborhood_size},
+         {{"edge_length", &o.edge_length},
+          {"neighborhood_size", &o.neighborhood_size},
           {"edge_timeout", &o.edge_timeout}});
     return std::make_unique<EdgeWalk>(overlay, o);
   }
   if (name == "RandomChurn") {
     RandomChurnOptions o;
     Read(name, init,
-         {{"sample_size", &o.sample_size}, {"ping_interval", &o.ping_interval},
-          {"inactive_time", &o.inactive_time}, {"drop_time", &o.drop_time}});
+         {{"sample_size", &o.sample_size},
+          {"ping_interval", &o.ping_interval},
+          {"inactive_time", &o.inactive_time},
+          {"drop_time", &o.drop_time}});
     return std::make_unique<RandomChurn>(RequireDiscovery(name, overlay), o);
   }
   if (name == "PeriodicSimilarity") {

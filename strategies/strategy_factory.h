@@ -10,10 +10,11 @@
 #define RINGV8_STRATEGIES_STRATEGY_FACTORY_H_
 
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "strategies/discovery_strategy.h"
 
@@ -21,9 +22,9 @@ namespace ringv8::strategies {
 
 std::vector<std::string> BuiltinStrategyNames();
 
-std::unique_ptr<DiscoveryStrategy> MakeStrategy(std::string_view name,
-                                                overlay::Community* overlay,
-                                                const nlohmann::json& init = nlohmann::json::object());
+std::unique_ptr<DiscoveryStrategy> MakeStrategy(
+    std::string_view name, overlay::Community* overlay,
+    const nlohmann::json& init = nlohmann::json::object());
 
 }  // namespace ringv8::strategies
 
