@@ -8,10 +8,16 @@ namespace ringv8::strategies {
 void RandomChurn::TakeStep() {
   overlay::Network& network = discovery_->network();
   const TimePoint now = discovery_->loop().Now();
-  // A sample of the whole network (all overlays), as py-ipv8 does.
+  // sample_size peers of the whole network (all overlays). py-ipv8 draws a random sample, which
+  // bounds nothing; ringv8 walks the peers round-robin, so every peer is looked at once per
+  // ceil(peers / sample_size) steps and a silent peer is dropped within drop_time + one round.
+  const auto& peers = network.verified_peers();
+  const size_t count =
+      std::min(peers.size(), static_cast<size_t>(std::max(options_.sample_size, 0)));
   std::vector<std::shared_ptr<overlay::Peer>> sample;
-  std::sample(network.verified_peers().begin(), network.verified_peers().end(),
-              std::back_inserter(sample), options_.sample_size, discovery_->random());
+  sample.reserve(count);
+  for (size_t i = 0; i < count; ++i) sample.push_back(peers[(cursor_ + i) % peers.size()]);
+  cursor_ = peers.empty() ? 0 : (cursor_ + count) % peers.size();
   for (const auto& peer : sample) {
     const Address address = peer->address();
     const TimePoint last = peer->last_response();

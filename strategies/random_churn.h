@@ -1,6 +1,8 @@
-// RandomChurn (spec 6.3): samples peers of the whole network, pings the inactive (or not yet
-// measured) ones and removes those that stay silent past drop_time after a ping. Peers that have
-// never answered (last_response 0) are never dropped, as in py-ipv8.
+// RandomChurn (spec 6.3): looks at sample_size peers of the whole network per step, pings the
+// inactive (or not yet measured) ones and removes those that stay silent past drop_time after a
+// ping. Peers that have never answered (last_response 0) are never dropped, as in py-ipv8. Unlike
+// py-ipv8's random sample, peers are visited round-robin, so a silent peer is dropped within
+// drop_time plus one round (ceil(peers / sample_size) steps).
 // PeriodicSimilarity (spec 6.4): at most once a second, a similarity request to a random peer.
 // Both need a DiscoveryCommunity. Thread-compatible; steps run on the overlay's loop thread.
 #ifndef RINGV8_STRATEGIES_RANDOM_CHURN_H_
@@ -32,6 +34,7 @@ class RandomChurn final : public DiscoveryStrategy {
   overlay::DiscoveryCommunity* discovery_;  // Not owned.
   RandomChurnOptions options_;
   std::unordered_map<Address, TimePoint> pinged_;
+  size_t cursor_ = 0;
 };
 
 class PeriodicSimilarity final : public DiscoveryStrategy {

@@ -1,9 +1,9 @@
 #include "strategies/step_scheduler.h"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <exception>
+
+#include <spdlog/spdlog.h>
 
 namespace ringv8::strategies {
 
@@ -44,7 +44,8 @@ uint32_t StepScheduler::AcquireSlot() {
   uint64_t head = free_head_.load(std::memory_order_acquire);
   while ((head & 0xFFFFFFFFu) != 0) {
     const uint32_t index = static_cast<uint32_t>(head & 0xFFFFFFFFu) - 1;
-    const uint64_t next = ((head >> 32) + 1) << 32 | next_free_[index].load(std::memory_order_relaxed);
+    const uint64_t next =
+        ((head >> 32) + 1) << 32 | next_free_[index].load(std::memory_order_relaxed);
     if (free_head_.compare_exchange_weak(head, next, std::memory_order_acq_rel,
                                          std::memory_order_acquire)) {
       return index;

@@ -82,8 +82,8 @@ class StepScheduler {
   Options options_;
   std::unique_ptr<Slot[]> slots_;
   std::unique_ptr<std::atomic<uint32_t>[]> next_free_;
-  std::atomic<uint64_t> free_head_{0};      // (tag << 32) | (index + 1); 0 = empty.
-  std::atomic<uint32_t> high_water_{0};     // Slots ever used.
+  std::atomic<uint64_t> free_head_{0};   // (tag << 32) | (index + 1); 0 = empty.
+  std::atomic<uint32_t> high_water_{0};  // Slots ever used.
   std::atomic<uint32_t> active_{0};
   std::atomic<uint64_t> cursor_{0};
   std::atomic<int64_t> last_lag_ns_{0};

@@ -1,10 +1,10 @@
 // StepScheduler costs: one dispatch (finding the next slot, the eligibility check, the one-at-a-
 // time flag, the bookkeeping) with a no-op step, at 10, 1,000 and 10,000 registered strategies
 // (target: at most 1 us at 10,000); and Add + Remove under contention from 1 and 4 threads.
-#include <benchmark/benchmark.h>
-
 #include <memory>
 #include <vector>
+
+#include <benchmark/benchmark.h>
 
 #include "strategies/step_scheduler.h"
 

@@ -1,13 +1,13 @@
 #include "strategies/step_scheduler.h"
 
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <atomic>
 #include <random>
 #include <stdexcept>
 #include <thread>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 namespace ringv8::strategies {
 namespace {
