@@ -207,6 +207,21 @@ EventLoop::TimerId EventLoop::CallEvery(Duration interval, std::function<void()>
   return id;
 }
 
+EventLoop::TimerId EventLoop::CreateTimer(std::function<void()> fn) {
+  TimerId id = next_timer_id_++;
+  Timer timer{std::move(fn), Duration(0), TimePoint::max()};
+  timer.rearmable = true;
+  timers_.emplace(id, std::move(timer));
+  return id;
+}
+
+void EventLoop::ArmTimer(TimerId id, TimePoint due) {
+  auto it = timers_.find(id);
+  if (it == timers_.end()) return;
+  it->second.due = due;
+  heap_.push({due, id});  // An earlier arming left in the heap no longer matches `due`.
+}
+
 bool EventLoop::Cancel(TimerId id) {
   // The heap entry stays until it surfaces; FireDueTimers skips it. Rebuild the heap when stale
   // entries dominate so that cancelled timers never pile up.
@@ -214,7 +229,9 @@ bool EventLoop::Cancel(TimerId id) {
   if (heap_.size() > 64 && heap_.size() > 4 * timers_.size()) {
     std::vector<HeapEntry> live;
     live.reserve(timers_.size());
-    for (const auto& [timer_id, timer] : timers_) live.push_back({timer.due, timer_id});
+    for (const auto& [timer_id, timer] : timers_) {
+      if (timer.due != TimePoint::max()) live.push_back({timer.due, timer_id});  // Armed only.
+    }
     heap_ = decltype(heap_)(std::greater<>(), std::move(live));
   }
   return erased;
@@ -233,7 +250,10 @@ void EventLoop::FireDueTimers() {
   const TimePoint now = Now();
   // Timers added while firing are due no earlier than `now` + their delay; a zero delay waits for
   // the next iteration, so a timer that re-adds itself cannot starve the loop.
-  std::vector<TimerId> due;
+  // The list's storage is reused between iterations (a nested RunOnce gets a fresh one), so
+  // firing timers allocates nothing in the steady state.
+  std::vector<TimerId> due = std::move(due_scratch_);
+  due.clear();
   while (auto next = NextTimer()) {
     if (*next > now) break;
     due.push_back(heap_.top().id);
@@ -242,7 +262,12 @@ void EventLoop::FireDueTimers() {
   for (TimerId id : due) {
     auto it = timers_.find(id);
     if (it == timers_.end()) continue;  // Cancelled by an earlier timer in this batch.
-    if (it->second.interval > Duration(0)) {
+    if (it->second.rearmable) {
+      if (it->second.due > now) continue;  // Fired already in this batch, or re-armed later.
+      it->second.due = TimePoint::max();   // Disarmed until ArmTimer.
+      auto fn = it->second.fn;             // Small captures: no allocation.
+      fn();
+    } else if (it->second.interval > Duration(0)) {
       // Periodic: next due one interval after this one was due, never in the past (no bursts).
       it->second.due = std::max(it->second.due + it->second.interval, now);
       heap_.push({it->second.due, id});
@@ -254,6 +279,7 @@ void EventLoop::FireDueTimers() {
       fn();
     }
   }
+  due_scratch_ = std::move(due);
 }
 
 Duration EventLoop::TimeUntilNextTimer(Duration cap) {

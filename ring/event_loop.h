@@ -92,6 +92,10 @@ class EventLoop {
   TimerId CallLater(Duration delay, std::function<void()> fn);
   TimerId CallEvery(Duration interval, std::function<void()> fn);
   bool Cancel(TimerId id);
+  // A timer that fires when armed, then waits to be armed again: re-arming allocates nothing
+  // (for per-step schedulers). Cancel() deletes it.
+  TimerId CreateTimer(std::function<void()> fn);
+  void ArmTimer(TimerId id, TimePoint due);
   size_t timer_count() const { return timers_.size(); }
   // When the next timer is due (nullopt if none).
   std::optional<TimePoint> NextTimer();
@@ -140,6 +144,7 @@ class EventLoop {
     std::function<void()> fn;
     Duration interval{0};  // 0 for one-shot.
     TimePoint due{0};
+    bool rearmable = false;  // CreateTimer: kept after firing, not re-queued.
   };
   struct HeapEntry {
     TimePoint due;
@@ -165,6 +170,7 @@ class EventLoop {
   std::unordered_map<TimerId, Timer> timers_;
   std::priority_queue<HeapEntry, std::vector<HeapEntry>, std::greater<>> heap_;
   TimerId next_timer_id_ = 1;
+  std::vector<TimerId> due_scratch_;  // Reused by FireDueTimers.
 
   std::vector<std::pair<HookId, std::function<void()>>> hooks_;
   HookId next_hook_id_ = 1;

@@ -180,7 +180,9 @@ void StepScheduler::Attach(EventLoop& loop) {
   Detach();
   loop_ = &loop;
   planned_ = loop.Now();
-  timer_ = loop.CallLater(Duration(0), [this] { OnTick(); });
+  // One re-armable timer for the whole life of the attachment: a tick allocates nothing.
+  timer_ = loop.CreateTimer([this] { OnTick(); });
+  loop.ArmTimer(timer_, planned_);
 }
 
 void StepScheduler::Detach() {
@@ -207,7 +209,7 @@ void StepScheduler::OnTick() {
   const TimePoint now = loop_->Now();
   if (now > ideal) RecordLag(now - ideal);
   planned_ = std::max(ideal, now);
-  timer_ = loop_->CallLater(planned_ - now, [this] { OnTick(); });
+  loop_->ArmTimer(timer_, planned_);
 }
 
 }  // namespace ringv8::strategies

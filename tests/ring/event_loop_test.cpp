@@ -154,3 +154,31 @@ TEST(EventLoop, AutoPicksUringOrSaysWhyNot) {
 
 }  // namespace
 }  // namespace ringv8
+
+namespace ringv8 {
+namespace {
+
+TEST(EventLoop, ARearmableTimerFiresOncePerArming) {
+  VirtualClock clock;
+  auto loop = std::move(
+      *EventLoop::Create({.backend = EventLoop::Backend::kEpoll, .virtual_clock = &clock}));
+  int fired = 0;
+  auto id = loop->CreateTimer([&] { ++fired; });
+  loop->RunFor(std::chrono::seconds(1));
+  EXPECT_EQ(fired, 0);  // Not armed.
+  loop->ArmTimer(id, clock.Now() + std::chrono::milliseconds(10));
+  loop->ArmTimer(id, clock.Now() + std::chrono::milliseconds(10));  // Twice: still one firing.
+  loop->RunFor(std::chrono::seconds(1));
+  EXPECT_EQ(fired, 1);
+  loop->ArmTimer(id, clock.Now() + std::chrono::milliseconds(30));
+  loop->ArmTimer(id, clock.Now() + std::chrono::milliseconds(20));  // Moved earlier.
+  loop->RunFor(std::chrono::milliseconds(25));
+  EXPECT_EQ(fired, 2);
+  loop->RunFor(std::chrono::seconds(1));
+  EXPECT_EQ(fired, 2);  // The superseded arming does not fire.
+  EXPECT_TRUE(loop->Cancel(id));
+  EXPECT_FALSE(loop->NextTimer());
+}
+
+}  // namespace
+}  // namespace ringv8

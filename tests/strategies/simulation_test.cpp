@@ -2,10 +2,10 @@
 // DiscoveryCommunity, bootstrapping through a tracker-like node; RandomWalk (target 20) in every
 // community, RandomChurn and PeriodicSimilarity (py-ipv8's default DiscoveryCommunity strategies),
 // stepped by one StepScheduler per node on virtual time.
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <cstdio>
+
+#include <gtest/gtest.h>
 
 #include "overlay/dispersy_bootstrapper.h"
 #include "strategies/random_churn.h"
@@ -43,8 +43,7 @@ struct SimNode : ::ringv8::testing::MemoryNode {
       communities.push_back(MakeCommunity(CommunityNumber(c), settings));
       overlay::DispersyBootstrapperOptions options;
       options.ip_addresses = {tracker};
-      communities.back()->AddBootstrapper(
-          std::make_unique<overlay::DispersyBootstrapper>(options));
+      communities.back()->AddBootstrapper(std::make_unique<overlay::DispersyBootstrapper>(options));
       walks.push_back(std::make_unique<RandomWalk>(communities.back().get()));
       scheduler.Add(walks.back().get(), kTarget);
     }
@@ -77,9 +76,9 @@ TEST(Simulation, NodesReachTheirTargetAndChurnRemovesTheOnesThatLeave) {
 
   std::vector<std::unique_ptr<SimNode>> nodes;
   for (int i = 0; i < kNodes; ++i) {
-    nodes.push_back(std::make_unique<SimNode>(
-        net, Address::Ipv4(0x0AC80100u + static_cast<uint32_t>(i), 8090), tracker_address,
-        static_cast<uint64_t>(i + 1)));
+    nodes.push_back(
+        std::make_unique<SimNode>(net, Address::Ipv4(0x0AC80100u + static_cast<uint32_t>(i), 8090),
+                                  tracker_address, static_cast<uint64_t>(i + 1)));
     nodes.back()->scheduler.Attach(*loop);
   }
 
