@@ -3,7 +3,7 @@
 // prefix), or to the catch-all listeners (a tracker serves every prefix).
 //
 // Backends: UringEndpoint (io_uring), MmsgEndpoint (epoll + recvmmsg/sendmmsg) and MemoryEndpoint
-// (an in-process network on virtual time). OpenEndpoint() in ring/open_endpoint.h picks one.
+// (an in-process network on virtual time). OpenLoopAndEndpoint() in ring/open_endpoint.h picks one.
 //
 // Thread-affine: call only on the thread that runs the endpoint's EventLoop. stats() counters may
 // be read from any thread (see EndpointStats).

@@ -20,10 +20,13 @@ void RandomChurn::TakeStep() {
   cursor_ = peers.empty() ? 0 : (cursor_ + count) % peers.size();
   for (const auto& peer : sample) {
     const Address address = peer->address();
-    const TimePoint last = peer->last_response();
-    const bool answered = last != TimePoint(0);
-    const bool should_drop = answered && now > last + Seconds(options_.drop_time);
-    const bool is_inactive = answered && now > last + Seconds(options_.inactive_time);
+    // py-ipv8 never drops a peer that has not answered since it was created (last_response 0),
+    // so a peer that leaves right after its first packet stays forever. ringv8 measures such a
+    // peer's silence from its creation: it is pinged, and dropped if it never answers.
+    const TimePoint last =
+        peer->last_response() != TimePoint(0) ? peer->last_response() : peer->creation_time();
+    const bool should_drop = now > last + Seconds(options_.drop_time);
+    const bool is_inactive = now > last + Seconds(options_.inactive_time);
     auto pinged = pinged_.find(address);
     if (should_drop && pinged != pinged_.end()) {
       pinged_.erase(pinged);

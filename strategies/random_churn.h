@@ -1,8 +1,9 @@
 // RandomChurn (spec 6.3): looks at sample_size peers of the whole network per step, pings the
 // inactive (or not yet measured) ones and removes those that stay silent past drop_time after a
-// ping. Peers that have never answered (last_response 0) are never dropped, as in py-ipv8. Unlike
-// py-ipv8's random sample, peers are visited round-robin, so a silent peer is dropped within
-// drop_time plus one round (ceil(peers / sample_size) steps).
+// ping. Unlike py-ipv8: a peer that has never answered (last_response 0) is measured from its
+// creation instead of being kept forever, and peers are visited round-robin instead of by random
+// sample, so a silent peer is dropped within drop_time plus one round (ceil(peers / sample_size)
+// steps).
 // PeriodicSimilarity (spec 6.4): at most once a second, a similarity request to a random peer.
 // Both need a DiscoveryCommunity. Thread-compatible; steps run on the overlay's loop thread.
 #ifndef RINGV8_STRATEGIES_RANDOM_CHURN_H_

@@ -1,10 +1,10 @@
 // The scheduler allocates nothing per step: counted by replacing operator new in this binary.
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <cstdlib>
 #include <new>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "strategies/step_scheduler.h"
 

@@ -27,7 +27,8 @@ overlay::CommunityId CommunityNumber(int i) { return {0xC0, static_cast<uint8_t>
 
 struct SimNode : ::ringv8::testing::MemoryNode {
   SimNode(MemoryNetwork& net, const Address& address, const Address& tracker, uint64_t seed)
-      : MemoryNode(net, address), scheduler() {
+      : MemoryNode(net, address, ::ringv8::testing::SpecKey(static_cast<uint8_t>(seed))),
+        scheduler() {
     overlay::CommunitySettings settings;
     settings.seed = seed;
     discovery = std::make_unique<overlay::DiscoveryCommunity>(my_peer, key, *endpoint, network,
@@ -66,10 +67,11 @@ TEST(Simulation, NodesReachTheirTargetAndChurnRemovesTheOnesThatLeave) {
 
   // The tracker: one unlimited community per id, as a bootstrap server serves every community.
   const Address tracker_address = *Address::Parse("10.200.0.1:6421");
-  ::ringv8::testing::MemoryNode tracker(net, tracker_address);
+  ::ringv8::testing::MemoryNode tracker(net, tracker_address, ::ringv8::testing::SpecKey(200));
   std::vector<std::unique_ptr<overlay::Community>> tracker_communities;
   overlay::CommunitySettings unlimited;
   unlimited.max_peers = -1;
+  unlimited.seed = 7;  // Everything in the simulation is seeded: every run is the same.
   for (int c = 0; c < kCommunities; ++c) {
     tracker_communities.push_back(tracker.MakeCommunity(CommunityNumber(c), unlimited));
   }
