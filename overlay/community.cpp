@@ -111,6 +111,10 @@ bool Community::AtPeerLimit() const {
   return settings_.max_peers >= 0 && GetPeers().size() >= static_cast<size_t>(settings_.max_peers);
 }
 
+bool Community::OverPeerLimit() const {
+  return settings_.max_peers >= 0 && GetPeers().size() > static_cast<size_t>(settings_.max_peers);
+}
+
 // ---- Packet intake ----
 
 void Community::OnPacket(const Address& source, std::span<const uint8_t> datagram) {
@@ -217,7 +221,7 @@ void Community::SendIntroductionRequestTo(const Address& to, bool new_style) {
 
 void Community::OnIntroductionRequest(const std::shared_ptr<Peer>& peer, uint64_t global_time,
                                       const IntroductionRequest& request) {
-  if (settings_.max_peers >= 0 && GetPeers().size() > static_cast<size_t>(settings_.max_peers)) {
+  if (OverPeerLimit()) {
     ++stats_.peer_limit;
     return;
   }

@@ -177,7 +177,10 @@ class Community : public EndpointListener {
   // Sends an introduction response (and the puncture request to the introduced peer).
   void SendIntroductionResponse(const Address& lan_socket_address, const Address& socket_address,
                                 uint16_t identifier, bool new_style);
+  // At max_peers: responses set peer_limit_reached.
   bool AtPeerLimit() const;
+  // Over max_peers: introduction requests are dropped unanswered (py-ipv8's rule).
+  bool OverPeerLimit() const;
   void CountDrop(WireError error) { ++stats_.drops[static_cast<int>(error)]; }
   void CountDrop(const std::error_code& error);
   // Resolves the sender of a verified packet: the verified peer with that key (recording

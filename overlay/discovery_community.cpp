@@ -57,7 +57,7 @@ DiscoveryCommunity::DiscoveryCommunity(std::shared_ptr<Peer> my_peer, const Priv
 DiscoveryCommunity::~DiscoveryCommunity() { request_cache_.Shutdown(); }
 
 void DiscoveryCommunity::OnIntroductionRequest246(const Address& source, Bytes datagram) {
-  if (settings().max_peers >= 0 && GetPeers().size() > static_cast<size_t>(settings().max_peers)) {
+  if (OverPeerLimit()) {
     CountPeerLimit();
     return;
   }
