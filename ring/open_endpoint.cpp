@@ -62,4 +62,15 @@ Result<LoopAndEndpoint> OpenLoopAndEndpoint(EndpointBackend backend,
   return out;
 }
 
+Result<std::unique_ptr<Endpoint>> OpenEndpoint(EventLoop& loop, const EndpointOptions& options) {
+  if (loop.backend() == EventLoop::Backend::kUring) {
+    auto endpoint = UringEndpoint::Open(loop, options);
+    if (!endpoint) return Unexpected{endpoint.error()};
+    return std::unique_ptr<Endpoint>(std::move(*endpoint));
+  }
+  auto endpoint = MmsgEndpoint::Open(loop, options);
+  if (!endpoint) return Unexpected{endpoint.error()};
+  return std::unique_ptr<Endpoint>(std::move(*endpoint));
+}
+
 }  // namespace ringv8

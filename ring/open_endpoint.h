@@ -33,6 +33,10 @@ struct LoopAndEndpoint {
 Result<LoopAndEndpoint> OpenLoopAndEndpoint(EndpointBackend backend,
                                             const EndpointOptions& options);
 
+// Opens another endpoint on an existing loop (one made by OpenLoopAndEndpoint, so the probing
+// is done): UringEndpoint on an io_uring loop, MmsgEndpoint on an epoll loop.
+Result<std::unique_ptr<Endpoint>> OpenEndpoint(EventLoop& loop, const EndpointOptions& options);
+
 }  // namespace ringv8
 
 #endif  // RINGV8_RING_OPEN_ENDPOINT_H_

@@ -20,6 +20,8 @@ void AddVersionCommand(CLI::App& app, RunFunction* run);
 void AddKeygenCommand(CLI::App& app, RunFunction* run);
 void AddDecodeCommand(CLI::App& app, RunFunction* run);
 void AddBenchCommand(CLI::App& app, RunFunction* run);
+void AddRunCommand(CLI::App& app, RunFunction* run);
+void AddSwarmCommand(CLI::App& app, RunFunction* run);
 
 }  // namespace ringv8::tools
 

@@ -20,6 +20,8 @@ int main(int argc, char** argv) {
   AddVersionCommand(app, &run);
   AddKeygenCommand(app, &run);
   AddDecodeCommand(app, &run);
+  AddRunCommand(app, &run);
+  AddSwarmCommand(app, &run);
   AddBenchCommand(app, &run);
 
   try {

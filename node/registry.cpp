@@ -1,0 +1,230 @@
+#include "node/registry.h"
+
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "overlay/discovery_community.h"
+#include "overlay/dispersy_bootstrapper.h"
+#include "overlay/hex.h"
+#include "overlay/udp_broadcast_bootstrapper.h"
+#include "strategies/strategy_factory.h"
+
+namespace ringv8::node {
+
+using nlohmann::json;
+
+namespace {
+
+// The `initialize` keys the Node itself reads into CommunitySettings.
+const std::vector<std::string> kSettingsKeys = {"max_peers", "anonymize"};
+
+std::vector<std::string> With(std::vector<std::string> keys, std::vector<std::string> more) {
+  keys.insert(keys.end(), more.begin(), more.end());
+  return keys;
+}
+
+template <typename Map>
+std::vector<std::string> Names(const Map& map) {
+  std::vector<std::string> names;
+  for (const auto& [name, value] : map) names.push_back(name);
+  return names;
+}
+
+overlay::CommunityId ReadCommunityId(const json& initialize) {
+  auto it = initialize.find("community_id");
+  if (it == initialize.end()) {
+    throw ConfigError("community_id",
+                      "is required for the plain Community (40 hex characters: the 20-byte id)");
+  }
+  const char* kWhat = "must be a string of 40 hex characters (the 20-byte id)";
+  if (!it->is_string()) throw ConfigError("community_id", kWhat);
+  auto bytes = overlay::FromHex(it->get<std::string>());
+  if (!bytes || bytes->size() != 20) {
+    throw ConfigError("community_id", kWhat);
+  }
+  overlay::CommunityId id;
+  std::copy(bytes->begin(), bytes->end(), id.begin());
+  return id;
+}
+
+// "ip:port", "[v6]:port" or py-ipv8's ["ip", port].
+Address ReadAddress(const json& value, const std::string& path) {
+  std::optional<Address> address;
+  if (value.is_string()) {
+    address = Address::Parse(value.get<std::string>());
+  } else if (value.is_array() && value.size() == 2 && value[0].is_string() &&
+             value[1].is_number_unsigned() && value[1].get<uint64_t>() <= 65535) {
+    address = Address::ParseIp(value[0].get<std::string>(), value[1].get<uint16_t>());
+  }
+  if (!address) throw ConfigError(path, "must be [\"ip\", port] or \"ip:port\"");
+  return *address;
+}
+
+std::pair<std::string, uint16_t> ReadHostPort(const json& value, const std::string& path) {
+  if (value.is_array() && value.size() == 2 && value[0].is_string() &&
+      value[1].is_number_unsigned() && value[1].get<uint64_t>() <= 65535) {
+    return {value[0].get<std::string>(), value[1].get<uint16_t>()};
+  }
+  if (value.is_string()) {
+    const std::string text = value.get<std::string>();
+    size_t colon = text.rfind(':');
+    if (colon != std::string::npos && colon > 0) {
+      try {
+        unsigned long port = std::stoul(text.substr(colon + 1));
+        if (port <= 65535) return {text.substr(0, colon), static_cast<uint16_t>(port)};
+      } catch (const std::exception&) {
+      }
+    }
+  }
+  throw ConfigError(path, "must be [\"host\", port] or \"host:port\"");
+}
+
+Duration ReadTimeout(const json& init, Duration fallback) {
+  auto it = init.find("bootstrap_timeout");
+  if (it == init.end()) return fallback;
+  if (!it->is_number() || it->get<double>() < 0) {
+    throw ConfigError("bootstrap_timeout", "must be a number of seconds >= 0");
+  }
+  return Seconds(it->get<double>());
+}
+
+const json& ArrayOf(const json& init, const char* key) {
+  static const json kEmpty = json::array();
+  auto it = init.find(key);
+  if (it == init.end()) return kEmpty;
+  if (!it->is_array()) throw ConfigError(key, "must be an array");
+  return *it;
+}
+
+std::unique_ptr<overlay::Bootstrapper> MakeDispersyBootstrapper(const json& init) {
+  RequireOnlyKeys("DispersyBootstrapper", init,
+                  {"ip_addresses", "dns_addresses", "bootstrap_timeout"});
+  overlay::DispersyBootstrapperOptions options;
+  const json& ips = ArrayOf(init, "ip_addresses");
+  for (size_t i = 0; i < ips.size(); ++i) {
+    options.ip_addresses.push_back(ReadAddress(ips[i], fmt::format("ip_addresses[{}]", i)));
+  }
+  const json& names = ArrayOf(init, "dns_addresses");
+  for (size_t i = 0; i < names.size(); ++i) {
+    options.dns_addresses.push_back(ReadHostPort(names[i], fmt::format("dns_addresses[{}]", i)));
+  }
+  options.bootstrap_timeout = ReadTimeout(init, options.bootstrap_timeout);
+  return std::make_unique<overlay::DispersyBootstrapper>(std::move(options));
+}
+
+std::unique_ptr<overlay::Bootstrapper> MakeUdpBroadcastBootstrapper(const json& init) {
+  RequireOnlyKeys("UDPBroadcastBootstrapper", init, {"bootstrap_timeout"});
+  overlay::UdpBroadcastOptions options;
+  options.bootstrap_timeout = ReadTimeout(init, options.bootstrap_timeout);
+  return std::make_unique<overlay::UDPBroadcastBootstrapper>(options);
+}
+
+StrategyFactory BuiltinStrategy(std::string name) {
+  return [name](overlay::Community& overlay, const json& init) {
+    return strategies::MakeStrategy(name, &overlay, init);
+  };
+}
+
+}  // namespace
+
+void RequireOnlyKeys(std::string_view what, const json& init,
+                     const std::vector<std::string>& accepted) {
+  if (!init.is_object()) {
+    throw std::invalid_argument(fmt::format("{}: must be a JSON object", what));
+  }
+  for (const auto& [key, value] : init.items()) {
+    if (std::find(accepted.begin(), accepted.end(), key) == accepted.end()) {
+      throw ConfigError(key, fmt::format("{} does not take '{}' (accepted: {})", what, key,
+                                         accepted.empty() ? std::string("none")
+                                                          : fmt::format("{}", fmt::join(accepted, ", "))));
+    }
+  }
+}
+
+Registry Registry::Builtin() {
+  Registry registry;
+  registry.AddOverlay("Community", [](const OverlayContext& c) {
+    RequireOnlyKeys("Community", c.initialize, With(kSettingsKeys, {"community_id"}));
+    return std::make_unique<overlay::Community>(ReadCommunityId(c.initialize), c.my_peer, c.key,
+                                                c.endpoint, c.network, c.loop, c.settings);
+  });
+  OverlayEntry& discovery = registry.AddOverlay("DiscoveryCommunity", [](const OverlayContext& c) {
+    RequireOnlyKeys("DiscoveryCommunity", c.initialize, kSettingsKeys);
+    return std::unique_ptr<overlay::Community>(std::make_unique<overlay::DiscoveryCommunity>(
+        c.my_peer, c.key, c.endpoint, c.network, c.loop, c.settings));
+  });
+  for (const std::string& name : overlay::DiscoveryCommunity::AvailableStrategies()) {
+    discovery.strategies[name] = BuiltinStrategy(name);
+  }
+  registry.AddStrategy("RandomWalk", BuiltinStrategy("RandomWalk"));
+  registry.AddStrategy("EdgeWalk", BuiltinStrategy("EdgeWalk"));
+  registry.AddBootstrapper("DispersyBootstrapper", MakeDispersyBootstrapper);
+  registry.AddBootstrapper("UDPBroadcastBootstrapper", MakeUdpBroadcastBootstrapper);
+  return registry;
+}
+
+OverlayEntry& Registry::AddOverlay(std::string name, CommunityFactory factory) {
+  OverlayEntry& entry = overlays_[std::move(name)];
+  entry = OverlayEntry{};
+  entry.factory = std::move(factory);
+  return entry;
+}
+
+void Registry::AddStrategy(std::string name, StrategyFactory factory) {
+  strategies_[std::move(name)] = std::move(factory);
+}
+
+void Registry::AddBootstrapper(std::string name, BootstrapperFactory factory) {
+  bootstrappers_[std::move(name)] = std::move(factory);
+}
+
+const OverlayEntry* Registry::FindOverlay(std::string_view name) const {
+  auto it = overlays_.find(name);
+  return it == overlays_.end() ? nullptr : &it->second;
+}
+
+const StrategyFactory* Registry::FindStrategy(std::string_view overlay_class,
+                                              std::string_view name) const {
+  if (auto it = strategies_.find(name); it != strategies_.end()) return &it->second;
+  const OverlayEntry* entry = FindOverlay(overlay_class);
+  if (entry == nullptr) return nullptr;
+  auto it = entry->strategies.find(name);
+  return it == entry->strategies.end() ? nullptr : &it->second;
+}
+
+const BootstrapperFactory* Registry::FindBootstrapper(std::string_view name) const {
+  auto it = bootstrappers_.find(name);
+  return it == bootstrappers_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> Registry::OverlayNames() const { return Names(overlays_); }
+
+std::vector<std::string> Registry::StrategyNames(std::string_view overlay_class) const {
+  std::vector<std::string> names = Names(strategies_);
+  if (const OverlayEntry* entry = FindOverlay(overlay_class)) {
+    for (const std::string& name : Names(entry->strategies)) names.push_back(name);
+  }
+  return names;
+}
+
+std::vector<std::string> Registry::BootstrapperNames() const { return Names(bootstrappers_); }
+
+std::string Registry::UnknownOverlayMessage(std::string_view name) const {
+  static const std::vector<std::string_view> kPyIpv8Only = {
+      "HiddenTunnelCommunity", "TunnelCommunity",     "DHTDiscoveryCommunity",
+      "DHTCommunity",          "TrustChainCommunity", "TunnelTestnetCommunity",
+      "IdentityCommunity",     "AttestationCommunity"};
+  const std::string known = fmt::format("{}", fmt::join(OverlayNames(), ", "));
+  if (std::find(kPyIpv8Only.begin(), kPyIpv8Only.end(), name) != kPyIpv8Only.end()) {
+    return fmt::format(
+        "{} is a py-ipv8 overlay that ringv8 does not implement (ringv8 has: {}); remove it "
+        "from the configuration, or pass --skip-unknown to skip it",
+        name, known);
+  }
+  return fmt::format("unknown overlay class '{}' (known: {}); pass --skip-unknown to skip it", name,
+                     known);
+}
+
+}  // namespace ringv8::node

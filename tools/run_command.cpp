@@ -1,0 +1,182 @@
+// ringv8 run: one IPv8 node from a py-ipv8 JSON configuration, until a signal or --duration.
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "node/node.h"
+#include "overlay/hex.h"
+#include "ring/open_endpoint.h"
+#include "tools/command.h"
+#include "tools/signals.h"
+
+namespace ringv8::tools {
+
+namespace {
+
+constexpr const char* kDefaultConfig = "configs/default.json";
+
+struct RunOptions {
+  std::string config;
+  int port = -1;
+  double duration = 0;  // 0: until a signal.
+  bool json = false;
+  double status_interval = 1.0;
+  std::string backend = "auto";
+  bool skip_unknown = false;
+};
+
+uint64_t TotalDrops(node::Node& node) {
+  const EndpointStats& s = node.endpoint().stats();
+  uint64_t drops = s.receive_drops() + s.buffer_exhausted.value() + s.send_queue_full.value() +
+                   s.send_too_large.value() + s.send_errors.value();
+  for (overlay::Community* c : node.GetOverlays<overlay::Community>()) {
+    drops += c->stats().total_drops();
+  }
+  return drops;
+}
+
+// "DiscoveryCommunity 12/20, Community 7e3136.. 4 | in 120/s out 130/s | drops 0 | lag 0.1 ms"
+class StatusLine {
+ public:
+  explicit StatusLine(node::Node& node) : node_(node) { Sample(); }
+
+  std::string Next(double seconds) {
+    const uint64_t in = in_, out = out_;
+    Sample();
+    std::string peers;
+    for (overlay::Community* c : node_.GetOverlays<overlay::Community>()) {
+      if (!peers.empty()) peers += ", ";
+      std::string name = node_.ClassOf(*c);
+      if (name == "Community") name += " " + overlay::ToHex(c->community_id()).substr(0, 6) + "..";
+      peers += fmt::format("{} {}", name, c->GetPeers().size());
+    }
+    return fmt::format("peers: {} | in {:.0f}/s out {:.0f}/s | drops {} | lag {:.1f} ms",
+                       peers.empty() ? "no overlays" : peers, (in_ - in) / seconds,
+                       (out_ - out) / seconds, TotalDrops(node_),
+                       std::chrono::duration<double, std::milli>(node_.scheduler().last_lag())
+                           .count());
+  }
+
+ private:
+  void Sample() {
+    in_ = node_.endpoint().stats().packets_in.value();
+    out_ = node_.endpoint().stats().packets_out.value();
+  }
+  node::Node& node_;
+  uint64_t in_ = 0, out_ = 0;
+};
+
+node::NodeConfig LoadRunConfig(const RunOptions& options) {
+  if (options.config.empty() && access(kDefaultConfig, R_OK) != 0) {
+    spdlog::info("{} not found here: using the built-in default configuration", kDefaultConfig);
+    return node::NodeConfig::FromJson(node::DefaultConfigJson());
+  }
+  return node::NodeConfig::Load(options.config.empty() ? kDefaultConfig : options.config);
+}
+
+int Run(const RunOptions& options) {
+  node::NodeConfig config;
+  try {
+    config = LoadRunConfig(options);
+    if (options.port >= 0) config.SetPort(static_cast<uint16_t>(options.port));
+  } catch (const node::ConfigError& e) {
+    spdlog::error("configuration: {}", e.what());
+    return kExitUsage;
+  }
+  auto backend = ParseEndpointBackend(options.backend);
+  LoopAndEndpoint opened;
+  try {
+    auto result = OpenLoopAndEndpoint(*backend, node::EndpointOptionsFor(config));
+    if (!result) {
+      spdlog::error("cannot open the interfaces: {}", result.error().message());
+      return kExitRuntime;
+    }
+    opened = std::move(*result);
+  } catch (const node::ConfigError& e) {
+    spdlog::error("configuration: {}", e.what());
+    return kExitUsage;
+  }
+
+  std::unique_ptr<node::Node> node;
+  try {
+    node = std::make_unique<node::Node>(
+        *opened.loop, config,
+        node::NodeOptions{.skip_unknown = options.skip_unknown, .endpoint = opened.endpoint.get()});
+  } catch (const node::ConfigError& e) {
+    spdlog::error("configuration: {}", e.what());
+    return kExitUsage;
+  }
+  std::string addresses;
+  for (const Address& a : node->endpoint().local_addresses()) addresses += " " + a.ToString();
+  spdlog::info("node {} on{} ({}), {} overlays, {} strategies",
+               overlay::ToHex(node->key().mid()), addresses, node->endpoint().backend_name(),
+               node->overlay_count(), node->strategy_count());
+
+  StopOnSignals signals(*opened.loop);
+  node->Start();
+  const bool tty = isatty(STDERR_FILENO) == 1;
+  StatusLine status(*node);
+  // On a terminal one refreshing line; otherwise a log line now and then.
+  const double interval = tty ? options.status_interval : std::max(options.status_interval, 60.0);
+  EventLoop::TimerId timer = 0;
+  if (interval > 0) {
+    timer = opened.loop->CallEvery(Seconds(interval), [&] {
+      std::string line = status.Next(interval);
+      if (tty) {
+        std::fprintf(stderr, "\r\033[K%s", line.c_str());
+        std::fflush(stderr);
+      } else {
+        spdlog::info("{}", line);
+      }
+    });
+  }
+  const Duration run_for =
+      options.duration > 0 ? Seconds(options.duration) : std::chrono::hours(24 * 365 * 100);
+  opened.loop->RunFor(run_for);
+  if (timer != 0) opened.loop->Cancel(timer);
+  if (tty && interval > 0) std::fprintf(stderr, "\n");
+  if (int signal = signals.received()) spdlog::info("stopping on signal {}", signal);
+
+  node->Stop();
+  nlohmann::json result = node->Status();
+  node.reset();
+  if (options.json) std::cout << result.dump() << std::endl;
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddRunCommand(CLI::App& app, RunFunction* run) {
+  auto options = std::make_shared<RunOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "run", "Run an IPv8 node from a py-ipv8 JSON configuration until SIGINT/SIGTERM");
+  cmd->add_option("--config", options->config,
+                  "Configuration file (py-ipv8 schema; default: configs/default.json, or the "
+                  "same built in when that file is not here)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--port", options->port, "UDP port of the UDPIPv4 interface (overrides the file)")
+      ->check(CLI::Range(0, 65535));
+  cmd->add_option("--duration", options->duration, "Stop after this many seconds (default: run "
+                                                    "until a signal)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--json", options->json,
+                "At exit, print the node's state as one JSON object on stdout");
+  cmd->add_option("--status-interval", options->status_interval,
+                  "Seconds between status line updates on a terminal (0: none)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--backend", options->backend, "Endpoint backend")
+      ->check(CLI::IsMember({"auto", "uring", "mmsg"}))
+      ->capture_default_str();
+  cmd->add_flag("--skip-unknown", options->skip_unknown,
+                "Skip overlay classes ringv8 does not have (e.g. HiddenTunnelCommunity) instead "
+                "of refusing the configuration");
+  cmd->callback([run, options] { *run = [options] { return Run(*options); }; });
+}
+
+}  // namespace ringv8::tools
