@@ -163,11 +163,12 @@ Node::Node(EventLoop& loop, const NodeConfig& config, NodeOptions options)
         strategies::StepScheduler::Options{.interval = Seconds(config.walker_interval)});
     scheduler_ = owned_scheduler_.get();
   }
+  const EndpointOptions endpoint_options = EndpointOptionsFor(config, options_.endpoint_options);
   LoadKeys(config);
   if (options_.endpoint != nullptr) {
     endpoint_ = options_.endpoint;
   } else {
-    auto endpoint = ringv8::OpenEndpoint(loop_, EndpointOptionsFor(config, options_.endpoint_options));
+    auto endpoint = ringv8::OpenEndpoint(loop_, endpoint_options);
     if (!endpoint) {
       throw std::system_error(endpoint.error(), "cannot open the interfaces");
     }
@@ -239,17 +240,15 @@ void Node::LoadOverlay(const OverlayConfig& config, const Registry& registry, si
   for (size_t i = 0; i < config.on_start.size(); ++i) {
     const json& call = config.on_start[i];
     const std::string method = call.is_string() ? call.get<std::string>() : call[0].get<std::string>();
-    auto it = entry->on_start.find(method);
     const std::string path = fmt::format("{}.on_start[{}]", config.path, i);
-    if (it == entry->on_start.end()) {
-      std::vector<std::string> known;
-      for (const auto& [name, fn] : entry->on_start) known.push_back(name);
+    const OnStartFunction* function = registry.FindOnStart(config.class_name, method);
+    if (function == nullptr) {
       throw ConfigError(path, fmt::format("{} has no on_start method '{}' (known: {})",
                                           config.class_name, method,
-                                          known.empty() ? "none" : fmt::format("{}", fmt::join(known, ", "))));
+                                          fmt::join(registry.OnStartNames(config.class_name), ", ")));
     }
     json args = call.is_string() ? json::array() : json(call.begin() + 1, call.end());
-    on_start_.push_back({it->second, std::move(args), nullptr, path});
+    on_start_.push_back({*function, std::move(args), nullptr, path});
   }
   const size_t on_start_begin = on_start_.size() - config.on_start.size();
 
@@ -343,6 +342,8 @@ void Node::Start() {
   for (const OnStartCall& call : on_start_) {
     try {
       call.function(*call.overlay, call.args);
+    } catch (const ConfigError& e) {
+      throw ConfigError(Join(call.path, e.path()), e.reason());
     } catch (const std::exception& e) {
       throw std::runtime_error(fmt::format("{}: {}", call.path, e.what()));
     }

@@ -49,13 +49,17 @@ overlay::CommunityId ReadCommunityId(const json& initialize) {
   return id;
 }
 
+bool IsPort(const json& value) {
+  return value.is_number_integer() && value.get<int64_t>() >= 0 && value.get<int64_t>() <= 65535;
+}
+
 // "ip:port", "[v6]:port" or py-ipv8's ["ip", port].
 Address ReadAddress(const json& value, const std::string& path) {
   std::optional<Address> address;
   if (value.is_string()) {
     address = Address::Parse(value.get<std::string>());
   } else if (value.is_array() && value.size() == 2 && value[0].is_string() &&
-             value[1].is_number_unsigned() && value[1].get<uint64_t>() <= 65535) {
+             IsPort(value[1])) {
     address = Address::ParseIp(value[0].get<std::string>(), value[1].get<uint16_t>());
   }
   if (!address) throw ConfigError(path, "must be [\"ip\", port] or \"ip:port\"");
@@ -64,7 +68,7 @@ Address ReadAddress(const json& value, const std::string& path) {
 
 std::pair<std::string, uint16_t> ReadHostPort(const json& value, const std::string& path) {
   if (value.is_array() && value.size() == 2 && value[0].is_string() &&
-      value[1].is_number_unsigned() && value[1].get<uint64_t>() <= 65535) {
+      IsPort(value[1])) {
     return {value[0].get<std::string>(), value[1].get<uint16_t>()};
   }
   if (value.is_string()) {
@@ -162,6 +166,15 @@ Registry Registry::Builtin() {
   registry.AddStrategy("EdgeWalk", BuiltinStrategy("EdgeWalk"));
   registry.AddBootstrapper("DispersyBootstrapper", MakeDispersyBootstrapper);
   registry.AddBootstrapper("UDPBroadcastBootstrapper", MakeUdpBroadcastBootstrapper);
+  // py-ipv8's on_start calls name overlay methods: ["walk_to", ["1.2.3.4", 8090]].
+  registry.AddOnStart("walk_to", [](overlay::Community& overlay, const json& args) {
+    if (args.size() != 1) throw ConfigError("", "walk_to takes one address: [\"ip\", port]");
+    overlay.WalkTo(ReadAddress(args[0], "[1]"));
+  });
+  registry.AddOnStart("bootstrap", [](overlay::Community& overlay, const json& args) {
+    if (!args.empty()) throw ConfigError("", "bootstrap takes no arguments");
+    overlay.Bootstrap();
+  });
   return registry;
 }
 
@@ -178,6 +191,27 @@ void Registry::AddStrategy(std::string name, StrategyFactory factory) {
 
 void Registry::AddBootstrapper(std::string name, BootstrapperFactory factory) {
   bootstrappers_[std::move(name)] = std::move(factory);
+}
+
+void Registry::AddOnStart(std::string name, OnStartFunction function) {
+  on_start_[std::move(name)] = std::move(function);
+}
+
+const OnStartFunction* Registry::FindOnStart(std::string_view overlay_class,
+                                             std::string_view name) const {
+  if (auto it = on_start_.find(name); it != on_start_.end()) return &it->second;
+  const OverlayEntry* entry = FindOverlay(overlay_class);
+  if (entry == nullptr) return nullptr;
+  auto it = entry->on_start.find(name);
+  return it == entry->on_start.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> Registry::OnStartNames(std::string_view overlay_class) const {
+  std::vector<std::string> names = Names(on_start_);
+  if (const OverlayEntry* entry = FindOverlay(overlay_class)) {
+    for (const std::string& name : Names(entry->on_start)) names.push_back(name);
+  }
+  return names;
 }
 
 const OverlayEntry* Registry::FindOverlay(std::string_view name) const {

@@ -95,7 +95,8 @@ class Registry {
  public:
   Registry() = default;
   // Community (any community id), DiscoveryCommunity (+ RandomChurn, PeriodicSimilarity),
-  // RandomWalk, EdgeWalk, DispersyBootstrapper, UDPBroadcastBootstrapper.
+  // RandomWalk, EdgeWalk, DispersyBootstrapper, UDPBroadcastBootstrapper, and the on_start
+  // methods walk_to(address) and bootstrap() of every overlay.
   static Registry Builtin();
 
   // C is constructed as C(const OverlayContext&). Replaces an entry of the same name.
@@ -111,15 +112,20 @@ class Registry {
   // A strategy every overlay can use (as RandomWalk and EdgeWalk).
   void AddStrategy(std::string name, StrategyFactory factory);
   void AddBootstrapper(std::string name, BootstrapperFactory factory);
+  // An on_start method every overlay has (as walk_to).
+  void AddOnStart(std::string name, OnStartFunction function);
 
   const OverlayEntry* FindOverlay(std::string_view name) const;
   // The general strategies first, then those `overlay_class` offers; null if neither has it.
   const StrategyFactory* FindStrategy(std::string_view overlay_class, std::string_view name) const;
   const BootstrapperFactory* FindBootstrapper(std::string_view name) const;
+  // The general on_start methods first, then those of `overlay_class`.
+  const OnStartFunction* FindOnStart(std::string_view overlay_class, std::string_view name) const;
 
   std::vector<std::string> OverlayNames() const;
   std::vector<std::string> StrategyNames(std::string_view overlay_class) const;
   std::vector<std::string> BootstrapperNames() const;
+  std::vector<std::string> OnStartNames(std::string_view overlay_class) const;
 
   // Why `name` cannot be loaded: py-ipv8 overlays ringv8 does not implement get a specific
   // message, anything else the list of known names.
@@ -129,6 +135,7 @@ class Registry {
   std::map<std::string, OverlayEntry, std::less<>> overlays_;
   std::map<std::string, StrategyFactory, std::less<>> strategies_;
   std::map<std::string, BootstrapperFactory, std::less<>> bootstrappers_;
+  std::map<std::string, OnStartFunction, std::less<>> on_start_;
 };
 
 // Refuses `init` keys outside `accepted` (std::invalid_argument listing them).

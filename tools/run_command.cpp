@@ -118,7 +118,12 @@ int Run(const RunOptions& options) {
                node->overlay_count(), node->strategy_count());
 
   StopOnSignals signals(*opened.loop);
-  node->Start();
+  try {
+    node->Start();
+  } catch (const node::ConfigError& e) {
+    spdlog::error("configuration: {}", e.what());
+    return kExitUsage;
+  }
   const bool tty = isatty(STDERR_FILENO) == 1;
   StatusLine status(*node);
   // On a terminal one refreshing line; otherwise a log line now and then.
