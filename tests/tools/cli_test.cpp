@@ -11,30 +11,11 @@
 #include <nlohmann/json.hpp>
 
 #include "overlay/hex.h"
+#include "tests/tools/ringv8_binary.h"
 #include "overlay/keys.h"
 
 namespace ringv8::tools {
 namespace {
-
-struct Output {
-  int exit_code = -1;
-  std::string stdout_text;
-};
-
-// Runs `ringv8 <args>` through the shell (stderr discarded) and collects stdout.
-Output Ringv8(const std::string& args) {
-  std::string command = std::string(RINGV8_BINARY) + " " + args + " 2>/dev/null";
-  FILE* pipe = popen(command.c_str(), "r");
-  Output out;
-  if (pipe == nullptr) return out;
-  std::array<char, 4096> buffer;
-  size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
-    out.stdout_text.append(buffer.data(), n);
-  int status = pclose(pipe);
-  out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
 
 class CliTest : public ::testing::Test {
  protected:
@@ -49,7 +30,8 @@ class CliTest : public ::testing::Test {
 
 TEST_F(CliTest, HelpWorksForEverySubcommand) {
   for (const char* args :
-       {"--help", "version --help", "keygen --help", "decode --help", "bench --help",
+       {"--help", "version --help", "keygen --help", "decode --help", "run --help",
+        "swarm --help", "bench --help",
         "bench endpoint --help", "bench sink --help", "bench echo --help"}) {
     Output out = Ringv8(args);
     EXPECT_EQ(out.exit_code, 0) << args;

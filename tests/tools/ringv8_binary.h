@@ -1,0 +1,56 @@
+// Running the real ringv8 binary from tests: a blocking run, or a started process whose output is
+// collected later (for tests where two processes talk to each other).
+#ifndef RINGV8_TESTS_TOOLS_RINGV8_BINARY_H_
+#define RINGV8_TESTS_TOOLS_RINGV8_BINARY_H_
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <string>
+
+namespace ringv8::tools {
+
+struct Output {
+  int exit_code = -1;
+  std::string stdout_text;
+};
+
+// `ringv8 <args>` through the shell, started at once; Wait() collects stdout and the exit code.
+// stderr is discarded unless `with_stderr`, which merges it into the output.
+class Ringv8Process {
+ public:
+  explicit Ringv8Process(const std::string& args, bool with_stderr = false) {
+    const std::string command =
+        std::string(RINGV8_BINARY) + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
+    pipe_ = popen(command.c_str(), "r");
+  }
+  ~Ringv8Process() { Wait(); }
+  Ringv8Process(const Ringv8Process&) = delete;
+  Ringv8Process& operator=(const Ringv8Process&) = delete;
+
+  Output Wait() {
+    if (pipe_ == nullptr) return out_;
+    std::array<char, 4096> buffer;
+    size_t n;
+    while ((n = fread(buffer.data(), 1, buffer.size(), pipe_)) > 0) {
+      out_.stdout_text.append(buffer.data(), n);
+    }
+    int status = pclose(pipe_);
+    pipe_ = nullptr;
+    out_.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return out_;
+  }
+
+ private:
+  FILE* pipe_ = nullptr;
+  Output out_;
+};
+
+inline Output Ringv8(const std::string& args, bool with_stderr = false) {
+  return Ringv8Process(args, with_stderr).Wait();
+}
+
+}  // namespace ringv8::tools
+
+#endif  // RINGV8_TESTS_TOOLS_RINGV8_BINARY_H_
