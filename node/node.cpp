@@ -287,6 +287,16 @@ void Node::LoadOverlay(const OverlayConfig& config, const Registry& registry, si
   }
 }
 
+OverlayContext Node::Context(const json& initialize, const std::string& key_alias) {
+  auto it = key_alias.empty() ? identities_.begin() : identities_.find(key_alias);
+  if (it == identities_.end()) {
+    throw std::invalid_argument(fmt::format("no key with alias '{}'", key_alias));
+  }
+  const uint64_t seed = options_.seed == 0 ? 0 : options_.seed * 1000 + overlays_.size() + 1;
+  return OverlayContext{it->second.peer, it->second.key, *endpoint_, network_, loop_,
+                        ReadSettings(initialize, "initialize", seed), initialize};
+}
+
 overlay::Community& Node::AddOverlay(std::unique_ptr<overlay::Community> overlay,
                                      std::string class_name) {
   overlays_.push_back({std::move(class_name), std::move(overlay)});

@@ -67,6 +67,11 @@ class Node {
   void Stop();
   bool running() const { return running_; }
 
+  // What an overlay built in code is constructed from: the identity of `key_alias` (empty: the
+  // first key), the node's endpoint, network and loop, and settings from `initialize`, which must
+  // outlive the construction:
+  //   node.AddOverlay(std::make_unique<HelloCommunity>(node.Context({})), "HelloCommunity");
+  OverlayContext Context(const nlohmann::json& initialize, const std::string& key_alias = "");
   // Adds an overlay built in code (py-ipv8's ipv8.overlays.append). Returns it.
   overlay::Community& AddOverlay(std::unique_ptr<overlay::Community> overlay,
                                  std::string class_name);
