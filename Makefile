@@ -10,7 +10,6 @@ BUILD_DIR ?= build
 ASAN_DIR  ?= build-asan
 JOBS      ?= $(shell nproc)
 RINGV8    := $(BUILD_DIR)/tools/ringv8
-RUN_KEY   ?= $(BUILD_DIR)/ringv8.key
 SOURCES    = $(shell git ls-files '*.cpp' '*.h' 2>/dev/null)
 
 .PHONY: all deps build run test bench asan format clean
@@ -26,16 +25,10 @@ $(BUILD_DIR)/CMakeCache.txt: | deps
 build: deps $(BUILD_DIR)/CMakeCache.txt
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-# Until `ringv8 swarm` exists (the node issue), the main job shows the node's identity: it creates
-# the key a node would use (once) and prints it, decodes and verifies an introduction-request made
-# by py-ipv8 (spec section 11.4, P1), and measures the loopback receive rate of both endpoints.
-SAMPLE_PACKET = 00027e313685c1912a141279f8248fc8db5899c5df5af6004a4c69624e61434c504b3aa4e09292b651c278b9772c569f5fa9bb13d906b46ab68c9df9dc2b4409f8a2098a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c0000000000000001020202021b58c0a8010a1f9a010101011f9a010001b63b2a3146fad48ff8d6b0b4d83f813d8707f826a69fd30531dd4bd5e55cc7fce464ce1993f3c67c1c3c0e056b1ebe057885ae3fc77d74b37dc914c173e72106
+# The main job: a bootstrap node and 200 real nodes on loopback in 20 communities, until every
+# community has converged (exit 1 if not within 60 s). `ringv8 swarm --help` for the knobs.
 run: build
-	@$(RINGV8) version
-	@test -f $(RUN_KEY) || $(RINGV8) keygen --out $(RUN_KEY) >/dev/null
-	@$(RINGV8) keygen --show $(RUN_KEY)
-	@$(RINGV8) decode $(SAMPLE_PACKET)
-	@$(RINGV8) bench endpoint --seconds 0.5 --rounds 1 --payload 64
+	@$(RINGV8) swarm
 
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)

@@ -28,7 +28,18 @@ struct RunOptions {
   double status_interval = 1.0;
   std::string backend = "auto";
   bool skip_unknown = false;
+  bool log_level_given = false;  // --log-level on the command line wins over logger.level.
 };
+
+// py-ipv8's logging levels to spdlog's.
+spdlog::level::level_enum LevelOf(const std::string& level) {
+  if (level == "CRITICAL") return spdlog::level::critical;
+  if (level == "ERROR") return spdlog::level::err;
+  if (level == "WARNING") return spdlog::level::warn;
+  if (level == "DEBUG") return spdlog::level::debug;
+  if (level == "NOTSET") return spdlog::level::trace;
+  return spdlog::level::info;
+}
 
 uint64_t TotalDrops(node::Node& node) {
   const EndpointStats& s = node.endpoint().stats();
@@ -84,6 +95,7 @@ int Run(const RunOptions& options) {
   try {
     config = LoadRunConfig(options);
     if (options.port >= 0) config.SetPort(static_cast<uint16_t>(options.port));
+    if (!options.log_level_given) spdlog::set_level(LevelOf(config.log_level));
   } catch (const node::ConfigError& e) {
     spdlog::error("configuration: {}", e.what());
     return kExitUsage;
@@ -181,7 +193,11 @@ void AddRunCommand(CLI::App& app, RunFunction* run) {
   cmd->add_flag("--skip-unknown", options->skip_unknown,
                 "Skip overlay classes ringv8 does not have (e.g. HiddenTunnelCommunity) instead "
                 "of refusing the configuration");
-  cmd->callback([run, options] { *run = [options] { return Run(*options); }; });
+  CLI::Option* log_level = app.get_option("--log-level");
+  cmd->callback([run, options, log_level] {
+    options->log_level_given = log_level->count() > 0;
+    *run = [options] { return Run(*options); };
+  });
 }
 
 }  // namespace ringv8::tools

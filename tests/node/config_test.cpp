@@ -123,8 +123,7 @@ TEST_F(ConfigTest, EveryExampleInConfigsLoads) {
     for (overlay::Community* c : node->GetOverlays<overlay::Community>()) {
       EXPECT_FALSE(c->bootstrappers().empty()) << node->ClassOf(*c);
     }
-    node->Start();
-    loop_->RunFor(std::chrono::seconds(2));
+    // Not started: their bootstrappers would resolve public names and broadcast on the LAN.
     node->Stop();
     ++loaded;
   }
