@@ -121,7 +121,9 @@ const Registry& BuiltinRegistry() {
   return registry;
 }
 
-json DropsJson(const EndpointStats& s) {
+}  // namespace
+
+std::map<std::string, uint64_t> EndpointDrops(const EndpointStats& s) {
   return {{"kernel_drops", s.kernel_drops.value()},
           {"truncated", s.truncated.value()},
           {"buffer_exhausted", s.buffer_exhausted.value()},
@@ -134,7 +136,18 @@ json DropsJson(const EndpointStats& s) {
           {"send_discarded", s.send_discarded.value()}};
 }
 
-}  // namespace
+void AddCommunityDrops(const overlay::CommunityStats& s, std::map<std::string, uint64_t>* out) {
+  auto add = [&](std::string name, uint64_t n) {
+    if (n != 0) (*out)[std::move(name)] += n;
+  };
+  for (int e = 0; e < overlay::kWireErrorCount; ++e) {
+    add(std::string(overlay::WireErrorName(static_cast<overlay::WireError>(e))), s.drops[e]);
+  }
+  add("unknown_message", s.unknown_message);
+  add("deprecated_message", s.deprecated_message);
+  add("peer_limit", s.peer_limit);
+  add("send_failures", s.send_failures);
+}
 
 EndpointOptions EndpointOptionsFor(const NodeConfig& config, EndpointOptions base) {
   base.ipv4.reset();
@@ -382,11 +395,7 @@ json Node::Status() const {
   status["addresses"] = addresses;
 
   json overlays = json::array();
-  json overlay_drops = json::object();
-  auto add_drop = [&](const std::string& name, uint64_t n) {
-    if (n == 0) return;
-    overlay_drops[name] = overlay_drops.value(name, uint64_t{0}) + n;
-  };
+  std::map<std::string, uint64_t> overlay_drops;
   for (const LoadedOverlay& o : overlays_) {
     const overlay::Community& c = *o.community;
     json peers = json::array();
@@ -399,14 +408,7 @@ json Node::Status() const {
                         {"community_id", overlay::ToHex(c.community_id())},
                         {"peers", peers},
                         {"walkable", c.GetWalkableAddresses().size()}});
-    const overlay::CommunityStats& s = c.stats();
-    for (int e = 0; e < overlay::kWireErrorCount; ++e) {
-      add_drop(std::string(overlay::WireErrorName(static_cast<overlay::WireError>(e))), s.drops[e]);
-    }
-    add_drop("unknown_message", s.unknown_message);
-    add_drop("deprecated_message", s.deprecated_message);
-    add_drop("peer_limit", s.peer_limit);
-    add_drop("send_failures", s.send_failures);
+    AddCommunityDrops(c.stats(), &overlay_drops);
   }
   status["overlays"] = overlays;
 
@@ -429,7 +431,7 @@ json Node::Status() const {
   status["packets_out"] = stats.packets_out.value();
   status["bytes_in"] = stats.bytes_in.value();
   status["bytes_out"] = stats.bytes_out.value();
-  json drops = DropsJson(stats);
+  json drops(EndpointDrops(stats));
   drops["overlays"] = overlay_drops;
   status["drops"] = drops;
   status["backend"] = endpoint_->backend_name();

@@ -154,6 +154,11 @@ class Node {
   nlohmann::json final_status_;
 };
 
+// Drop counters by reason, as Status() reports them: every endpoint reason (zeros included), and
+// the nonzero overlay reasons (wire errors by WireErrorName, unknown_message, peer_limit, ...).
+std::map<std::string, uint64_t> EndpointDrops(const EndpointStats& stats);
+void AddCommunityDrops(const overlay::CommunityStats& stats, std::map<std::string, uint64_t>* out);
+
 // `base` with the addresses of config.interfaces (UDPIPv4, UDPIPv6) and py-ipv8's port rule (the
 // next free port when one is taken). Throws ConfigError for an IP that does not parse.
 EndpointOptions EndpointOptionsFor(const NodeConfig& config, EndpointOptions base = {});

@@ -42,13 +42,14 @@ spdlog::level::level_enum LevelOf(const std::string& level) {
 }
 
 uint64_t TotalDrops(node::Node& node) {
-  const EndpointStats& s = node.endpoint().stats();
-  uint64_t drops = s.receive_drops() + s.buffer_exhausted.value() + s.send_queue_full.value() +
-                   s.send_too_large.value() + s.send_errors.value();
+  std::map<std::string, uint64_t> drops = node::EndpointDrops(node.endpoint().stats());
+  drops.erase("buffer_exhausted");  // Not a loss: the datagrams wait in the socket.
   for (overlay::Community* c : node.GetOverlays<overlay::Community>()) {
-    drops += c->stats().total_drops();
+    node::AddCommunityDrops(c->stats(), &drops);
   }
-  return drops;
+  uint64_t total = 0;
+  for (const auto& [reason, n] : drops) total += n;
+  return total;
 }
 
 // "DiscoveryCommunity 12/20, Community 7e3136.. 4 | in 120/s out 130/s | drops 0 | lag 0.1 ms"

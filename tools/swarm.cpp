@@ -103,23 +103,11 @@ struct Counters {
     packets_out += s.packets_out.value();
     bytes_in += s.bytes_in.value();
     bytes_out += s.bytes_out.value();
-    Add("kernel_drops", s.kernel_drops.value());
-    Add("truncated", s.truncated.value());
-    Add("too_short", s.too_short.value());
-    Add("unknown_prefix", s.unknown_prefix.value());
-    Add("receive_errors", s.receive_errors.value());
-    Add("send_queue_full", s.send_queue_full.value());
-    Add("send_too_large", s.send_too_large.value());
-    Add("send_errors", s.send_errors.value());
-  }
-  void AddCommunity(const overlay::CommunityStats& s) {
-    for (int e = 0; e < overlay::kWireErrorCount; ++e) {
-      Add(std::string(overlay::WireErrorName(static_cast<overlay::WireError>(e))), s.drops[e]);
+    for (const auto& [reason, n] : node::EndpointDrops(s)) {
+      if (reason != "buffer_exhausted" && reason != "send_discarded") Add(reason, n);
     }
-    Add("unknown_message", s.unknown_message);
-    Add("peer_limit", s.peer_limit);
-    Add("send_failures", s.send_failures);
   }
+  void AddCommunity(const overlay::CommunityStats& s) { node::AddCommunityDrops(s, &drops); }
   void Add(const std::string& reason, uint64_t n) {
     if (n != 0) drops[reason] += n;
   }
