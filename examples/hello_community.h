@@ -34,8 +34,9 @@ struct Hello {
 class HelloCommunity : public ringv8::overlay::Community {
  public:
   // "ringv8 hello example" is 20 bytes: the community id.
-  static constexpr ringv8::overlay::CommunityId kCommunityId = {
-      'r', 'i', 'n', 'g', 'v', '8', ' ', 'h', 'e', 'l', 'l', 'o', ' ', 'e', 'x', 'a', 'm', 'p', 'l', 'e'};
+  static constexpr ringv8::overlay::CommunityId kCommunityId = {'r', 'i', 'n', 'g', 'v', '8', ' ',
+                                                                'h', 'e', 'l', 'l', 'o', ' ', 'e',
+                                                                'x', 'a', 'm', 'p', 'l', 'e'};
 
   // `initialize.greeting` (optional) is what this node says.
   explicit HelloCommunity(const ringv8::node::OverlayContext& context);

@@ -114,8 +114,9 @@ InterfaceConfig ReadInterface(const json& value, const std::string& path) {
   InterfaceConfig out;
   out.interface = r.String("interface", "", /*required=*/true);
   if (out.interface != "UDPIPv4" && out.interface != "UDPIPv6") {
-    throw ConfigError(Join(path, "interface"),
-                      fmt::format("unknown interface '{}' (known: UDPIPv4, UDPIPv6)", out.interface));
+    throw ConfigError(
+        Join(path, "interface"),
+        fmt::format("unknown interface '{}' (known: UDPIPv4, UDPIPv6)", out.interface));
   }
   out.ip = r.String("ip", out.interface == "UDPIPv4" ? "0.0.0.0" : "::");
   out.port = static_cast<uint16_t>(r.Integer("port", 8090, 0, 65535));
@@ -192,8 +193,8 @@ NodeConfig NodeConfig::FromJson(const json& document) {
   NodeConfig out;
   if (const json* interfaces = r.Find("interfaces")) {
     if (!interfaces->is_array()) {
-      throw ConfigError("interfaces", fmt::format("must be an array, not {}",
-                                                  TypeName(*interfaces)));
+      throw ConfigError("interfaces",
+                        fmt::format("must be an array, not {}", TypeName(*interfaces)));
     }
     for (size_t i = 0; i < interfaces->size(); ++i) {
       out.interfaces.push_back(ReadInterface((*interfaces)[i], Index("interfaces", i)));

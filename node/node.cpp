@@ -81,9 +81,9 @@ overlay::PrivateKey LoadKey(const KeyConfig& config, const std::string& working_
                                   "(ringv8 verifies EC keys but does not sign with them)",
                                   config.generation));
   } else {
-    throw ConfigError(Join(config.path, "generation"),
-                      fmt::format("unknown key generation '{}' (known: curve25519)",
-                                  config.generation));
+    throw ConfigError(
+        Join(config.path, "generation"),
+        fmt::format("unknown key generation '{}' (known: curve25519)", config.generation));
   }
   if (!file.empty()) {
     if (std::error_code error = overlay::SaveKeyFile(file, *key, /*overwrite=*/false)) {
@@ -252,13 +252,14 @@ void Node::LoadOverlay(const OverlayConfig& config, const Registry& registry, si
   }
   for (size_t i = 0; i < config.on_start.size(); ++i) {
     const json& call = config.on_start[i];
-    const std::string method = call.is_string() ? call.get<std::string>() : call[0].get<std::string>();
+    const std::string method =
+        call.is_string() ? call.get<std::string>() : call[0].get<std::string>();
     const std::string path = fmt::format("{}.on_start[{}]", config.path, i);
     const OnStartFunction* function = registry.FindOnStart(config.class_name, method);
     if (function == nullptr) {
-      throw ConfigError(path, fmt::format("{} has no on_start method '{}' (known: {})",
-                                          config.class_name, method,
-                                          fmt::join(registry.OnStartNames(config.class_name), ", ")));
+      throw ConfigError(
+          path, fmt::format("{} has no on_start method '{}' (known: {})", config.class_name, method,
+                            fmt::join(registry.OnStartNames(config.class_name), ", ")));
     }
     json args = call.is_string() ? json::array() : json(call.begin() + 1, call.end());
     on_start_.push_back({*function, std::move(args), nullptr, path});
@@ -268,13 +269,10 @@ void Node::LoadOverlay(const OverlayConfig& config, const Registry& registry, si
   Identity& identity = identities_.at(config.key);
   const std::string initialize_path = Join(config.path, "initialize");
   const uint64_t seed = options_.seed == 0 ? 0 : options_.seed * 1000 + index + 1;
-  OverlayContext context{identity.peer,
-                         identity.key,
-                         *endpoint_,
-                         network_,
-                         loop_,
-                         ReadSettings(config.initialize, initialize_path, seed),
-                         config.initialize};
+  OverlayContext context{
+      identity.peer,    identity.key, *endpoint_,
+      network_,         loop_,        ReadSettings(config.initialize, initialize_path, seed),
+      config.initialize};
   std::unique_ptr<overlay::Community> community =
       AtPath(initialize_path, [&] { return entry->factory(context); });
   for (const LoadedOverlay& other : overlays_) {
@@ -306,8 +304,10 @@ OverlayContext Node::Context(const json& initialize, const std::string& key_alia
     throw std::invalid_argument(fmt::format("no key with alias '{}'", key_alias));
   }
   const uint64_t seed = options_.seed == 0 ? 0 : options_.seed * 1000 + overlays_.size() + 1;
-  return OverlayContext{it->second.peer, it->second.key, *endpoint_, network_, loop_,
-                        ReadSettings(initialize, "initialize", seed), initialize};
+  return OverlayContext{it->second.peer, it->second.key,
+                        *endpoint_,      network_,
+                        loop_,           ReadSettings(initialize, "initialize", seed),
+                        initialize};
 }
 
 overlay::Community& Node::AddOverlay(std::unique_ptr<overlay::Community> overlay,
@@ -320,8 +320,8 @@ void Node::AddStrategy(overlay::Community& overlay,
                        std::unique_ptr<strategies::DiscoveryStrategy> strategy, int target_peers) {
   auto handle = scheduler_->Add(strategy.get(), target_peers);
   if (handle == 0) {
-    throw std::length_error(fmt::format("the step scheduler is full ({} strategies)",
-                                        scheduler_->size()));
+    throw std::length_error(
+        fmt::format("the step scheduler is full ({} strategies)", scheduler_->size()));
   }
   strategies_.push_back({&overlay, std::move(strategy), handle});
 }

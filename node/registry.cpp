@@ -58,8 +58,7 @@ Address ReadAddress(const json& value, const std::string& path) {
   std::optional<Address> address;
   if (value.is_string()) {
     address = Address::Parse(value.get<std::string>());
-  } else if (value.is_array() && value.size() == 2 && value[0].is_string() &&
-             IsPort(value[1])) {
+  } else if (value.is_array() && value.size() == 2 && value[0].is_string() && IsPort(value[1])) {
     address = Address::ParseIp(value[0].get<std::string>(), value[1].get<uint16_t>());
   }
   if (!address) throw ConfigError(path, "must be [\"ip\", port] or \"ip:port\"");
@@ -67,8 +66,7 @@ Address ReadAddress(const json& value, const std::string& path) {
 }
 
 std::pair<std::string, uint16_t> ReadHostPort(const json& value, const std::string& path) {
-  if (value.is_array() && value.size() == 2 && value[0].is_string() &&
-      IsPort(value[1])) {
+  if (value.is_array() && value.size() == 2 && value[0].is_string() && IsPort(value[1])) {
     return {value[0].get<std::string>(), value[1].get<uint16_t>()};
   }
   if (value.is_string()) {
@@ -140,9 +138,10 @@ void RequireOnlyKeys(std::string_view what, const json& init,
   }
   for (const auto& [key, value] : init.items()) {
     if (std::find(accepted.begin(), accepted.end(), key) == accepted.end()) {
-      throw ConfigError(key, fmt::format("{} does not take '{}' (accepted: {})", what, key,
-                                         accepted.empty() ? std::string("none")
-                                                          : fmt::format("{}", fmt::join(accepted, ", "))));
+      throw ConfigError(
+          key, fmt::format("{} does not take '{}' (accepted: {})", what, key,
+                           accepted.empty() ? std::string("none")
+                                            : fmt::format("{}", fmt::join(accepted, ", "))));
     }
   }
 }

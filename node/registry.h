@@ -61,7 +61,8 @@ using StrategyFactory = std::function<std::unique_ptr<strategies::DiscoveryStrat
 using BootstrapperFactory =
     std::function<std::unique_ptr<overlay::Bootstrapper>(const nlohmann::json& init)>;
 // An `on_start` call: py-ipv8 calls the overlay's method by name with the given arguments.
-using OnStartFunction = std::function<void(overlay::Community& overlay, const nlohmann::json& args)>;
+using OnStartFunction =
+    std::function<void(overlay::Community& overlay, const nlohmann::json& args)>;
 
 struct OverlayEntry {
   CommunityFactory factory;
@@ -79,7 +80,8 @@ class OverlayRegistration {
   template <typename S>
   OverlayRegistration& Strategy(std::string name);
   // fn(C&, args): args is the on_start entry's argument array.
-  OverlayRegistration& OnStart(std::string name, std::function<void(C&, const nlohmann::json&)> fn) {
+  OverlayRegistration& OnStart(std::string name,
+                               std::function<void(C&, const nlohmann::json&)> fn) {
     entry_.on_start[std::move(name)] = [fn = std::move(fn)](overlay::Community& overlay,
                                                             const nlohmann::json& args) {
       fn(static_cast<C&>(overlay), args);

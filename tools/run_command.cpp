@@ -67,11 +67,11 @@ class StatusLine {
       if (name == "Community") name += " " + overlay::ToHex(c->community_id()).substr(0, 6) + "..";
       peers += fmt::format("{} {}", name, c->GetPeers().size());
     }
-    return fmt::format("peers: {} | in {:.0f}/s out {:.0f}/s | drops {} | lag {:.1f} ms",
-                       peers.empty() ? "no overlays" : peers, (in_ - in) / seconds,
-                       (out_ - out) / seconds, TotalDrops(node_),
-                       std::chrono::duration<double, std::milli>(node_.scheduler().last_lag())
-                           .count());
+    return fmt::format(
+        "peers: {} | in {:.0f}/s out {:.0f}/s | drops {} | lag {:.1f} ms",
+        peers.empty() ? "no overlays" : peers, (in_ - in) / seconds, (out_ - out) / seconds,
+        TotalDrops(node_),
+        std::chrono::duration<double, std::milli>(node_.scheduler().last_lag()).count());
   }
 
  private:
@@ -126,9 +126,9 @@ int Run(const RunOptions& options) {
   }
   std::string addresses;
   for (const Address& a : node->endpoint().local_addresses()) addresses += " " + a.ToString();
-  spdlog::info("node {} on{} ({}), {} overlays, {} strategies",
-               overlay::ToHex(node->key().mid()), addresses, node->endpoint().backend_name(),
-               node->overlay_count(), node->strategy_count());
+  spdlog::info("node {} on{} ({}), {} overlays, {} strategies", overlay::ToHex(node->key().mid()),
+               addresses, node->endpoint().backend_name(), node->overlay_count(),
+               node->strategy_count());
 
   StopOnSignals signals(*opened.loop);
   try {
@@ -179,8 +179,9 @@ void AddRunCommand(CLI::App& app, RunFunction* run) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--port", options->port, "UDP port of the UDPIPv4 interface (overrides the file)")
       ->check(CLI::Range(0, 65535));
-  cmd->add_option("--duration", options->duration, "Stop after this many seconds (default: run "
-                                                    "until a signal)")
+  cmd->add_option("--duration", options->duration,
+                  "Stop after this many seconds (default: run "
+                  "until a signal)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--json", options->json,
                 "At exit, print the node's state as one JSON object on stdout");

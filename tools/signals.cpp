@@ -1,9 +1,10 @@
 #include "tools/signals.h"
 
-#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
+
+#include <signal.h>
 
 namespace ringv8::tools {
 

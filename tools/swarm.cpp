@@ -1,7 +1,5 @@
 #include "tools/swarm.h"
 
-#include <time.h>
-
 #include <algorithm>
 #include <future>
 #include <latch>
@@ -13,6 +11,7 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <time.h>
 
 #include "node/node.h"
 #include "overlay/hex.h"
@@ -63,18 +62,16 @@ json BootstrapConfig(int communities) {
 
 json NodeConfigJson(const std::vector<int>& communities, const Address& bootstrap, int target) {
   json overlays = json::array();
-  overlays.push_back(
-      {{"class", "DiscoveryCommunity"},
-       {"key", "id"},
-       {"walkers",
-        {{{"strategy", "RandomChurn"}, {"peers", -1}},
-         {{"strategy", "PeriodicSimilarity"}, {"peers", -1}}}}});
-  const json bootstrapper = {
-      {"class", "DispersyBootstrapper"},
-      {"init",
-       {{"ip_addresses", {bootstrap.ToString()}},
-        {"dns_addresses", json::array()},
-        {"bootstrap_timeout", kBootstrapTimeout}}}};
+  overlays.push_back({{"class", "DiscoveryCommunity"},
+                      {"key", "id"},
+                      {"walkers",
+                       {{{"strategy", "RandomChurn"}, {"peers", -1}},
+                        {{"strategy", "PeriodicSimilarity"}, {"peers", -1}}}}});
+  const json bootstrapper = {{"class", "DispersyBootstrapper"},
+                             {"init",
+                              {{"ip_addresses", {bootstrap.ToString()}},
+                               {"dns_addresses", json::array()},
+                               {"bootstrap_timeout", kBootstrapTimeout}}}};
   for (int c : communities) {
     overlays.push_back({{"class", "Community"},
                         {"key", "id"},
@@ -163,9 +160,13 @@ class Shard {
         scheduler_.Attach(*loop_);
         for (auto& n : nodes_) n.node->Start();
         cpu_start_ = ThreadCpuSeconds();
-        loop_->CallEvery(kSnapshotInterval, [this] { Publish(); });
+        const EventLoop::TimerId publisher =
+            loop_->CallEvery(kSnapshotInterval, [this] { Publish(); });
         Publish();
         loop_->RunFor(std::chrono::hours(24 * 365));
+        // Closing io_uring endpoints runs the loop until the kernel lets go of their buffers:
+        // no timer of ours may fire while the nodes go away.
+        loop_->Cancel(publisher);
         Publish();
       }
     } catch (const std::exception& e) {
@@ -311,8 +312,8 @@ Plan MakePlan(const SwarmOptions& options) {
   Plan plan;
   plan.options = options;
   const int c = options.communities;
-  const int m = options.communities_per_node > 0 ? std::min(options.communities_per_node, c)
-                                                 : std::min(c, 5);
+  const int m =
+      options.communities_per_node > 0 ? std::min(options.communities_per_node, c) : std::min(c, 5);
   plan.options.communities_per_node = m;
   plan.members.assign(c, 0);
   plan.communities_of.resize(options.nodes);
@@ -458,47 +459,45 @@ json Swarm::Run(const std::function<void(const SwarmProgress&)>& progress, const
   json per_community = json::array();
   for (int c = 0; c < options_.communities; ++c) {
     if (converged_after[c] >= 0) times.push_back(converged_after[c]);
-    per_community.push_back({{"community_id", CommunityIdHex(c)},
-                             {"members", plan.members[c]},
-                             {"needed_peers", plan.needed[c]},
-                             {"at_target", last.at_target[c]},
-                             {"converged_after", converged_after[c] >= 0
-                                                     ? json(converged_after[c])
-                                                     : json(nullptr)}});
+    per_community.push_back(
+        {{"community_id", CommunityIdHex(c)},
+         {"members", plan.members[c]},
+         {"needed_peers", plan.needed[c]},
+         {"at_target", last.at_target[c]},
+         {"converged_after", converged_after[c] >= 0 ? json(converged_after[c]) : json(nullptr)}});
   }
   const double n = std::max(options_.nodes, 1);
   json drops(nodes.drops);
-  return {
-      {"nodes", options_.nodes},
-      {"communities", options_.communities},
-      {"communities_per_node", plan.options.communities_per_node},
-      {"target_peers", options_.target_peers},
-      {"shards", shards},
-      {"backend", shard_list.front()->backend()},
-      {"build_seconds", build_seconds},
-      {"run_seconds", run_seconds},
-      {"interrupted", interrupted},
-      {"converged", converged == options_.communities},
-      {"converged_communities", converged},
-      {"convergence_seconds",
-       {{"median", times.empty() ? json(nullptr) : json(Median(times))},
-        {"worst", converged == options_.communities
-                      ? json(*std::max_element(times.begin(), times.end()))
-                      : json(nullptr)}}},
-      {"per_node",
-       {{"packets_in", nodes.packets_in / n},
-        {"packets_out", nodes.packets_out / n},
-        {"bytes_in", nodes.bytes_in / n},
-        {"bytes_out", nodes.bytes_out / n}}},
-      {"bootstrap",
-       {{"packets_in", bootstrap_counters.packets_in},
-        {"packets_out", bootstrap_counters.packets_out},
-        {"drops", json(bootstrap_counters.drops)}}},
-      {"drops", drops},
-      {"kernel_drops", nodes.of("kernel_drops") + bootstrap_counters.of("kernel_drops")},
-      {"cpu_seconds_per_shard", cpu},
-      {"max_scheduler_lag_ms", max_lag_ms},
-      {"per_community", per_community}};
+  return {{"nodes", options_.nodes},
+          {"communities", options_.communities},
+          {"communities_per_node", plan.options.communities_per_node},
+          {"target_peers", options_.target_peers},
+          {"shards", shards},
+          {"backend", shard_list.front()->backend()},
+          {"build_seconds", build_seconds},
+          {"run_seconds", run_seconds},
+          {"interrupted", interrupted},
+          {"converged", converged == options_.communities},
+          {"converged_communities", converged},
+          {"convergence_seconds",
+           {{"median", times.empty() ? json(nullptr) : json(Median(times))},
+            {"worst", converged == options_.communities
+                          ? json(*std::max_element(times.begin(), times.end()))
+                          : json(nullptr)}}},
+          {"per_node",
+           {{"packets_in", nodes.packets_in / n},
+            {"packets_out", nodes.packets_out / n},
+            {"bytes_in", nodes.bytes_in / n},
+            {"bytes_out", nodes.bytes_out / n}}},
+          {"bootstrap",
+           {{"packets_in", bootstrap_counters.packets_in},
+            {"packets_out", bootstrap_counters.packets_out},
+            {"drops", json(bootstrap_counters.drops)}}},
+          {"drops", drops},
+          {"kernel_drops", nodes.of("kernel_drops") + bootstrap_counters.of("kernel_drops")},
+          {"cpu_seconds_per_shard", cpu},
+          {"max_scheduler_lag_ms", max_lag_ms},
+          {"per_community", per_community}};
 }
 
 }  // namespace ringv8::tools

@@ -38,11 +38,11 @@ struct SwarmOptions {
 
 // What the live view shows, once a second.
 struct SwarmProgress {
-  double elapsed = 0;                   // Seconds since the nodes started.
-  std::vector<int> at_target;           // Per community: members at their target.
-  std::vector<int> members;             // Per community.
+  double elapsed = 0;          // Seconds since the nodes started.
+  std::vector<int> at_target;  // Per community: members at their target.
+  std::vector<int> members;    // Per community.
   uint64_t packets_in = 0, packets_out = 0, drops = 0, kernel_drops = 0;
-  double max_lag_ms = 0;                // The largest scheduler lag over the shards.
+  double max_lag_ms = 0;  // The largest scheduler lag over the shards.
 };
 
 class Swarm {

@@ -21,9 +21,10 @@ using ::testing::HasSubstr;
 
 class ConfigTest : public ::testing::Test {
  protected:
-  ConfigTest() : loop_(*EventLoop::Create({.backend = EventLoop::Backend::kEpoll,
-                                           .virtual_clock = &clock_})),
-                 net_(*loop_) {
+  ConfigTest()
+      : loop_(
+            *EventLoop::Create({.backend = EventLoop::Backend::kEpoll, .virtual_clock = &clock_})),
+        net_(*loop_) {
     EndpointOptions options;
     options.ipv4 = Address::ParseIp("10.0.0.1", 8090);
     endpoint_ = std::move(*net_.Open(options));
@@ -34,9 +35,8 @@ class ConfigTest : public ::testing::Test {
   ~ConfigTest() override { std::filesystem::remove_all(directory_); }
 
   std::unique_ptr<Node> Build(const NodeConfig& config, bool skip_unknown = false) {
-    return std::make_unique<Node>(*loop_, config,
-                                  NodeOptions{.skip_unknown = skip_unknown,
-                                              .endpoint = endpoint_.get()});
+    return std::make_unique<Node>(
+        *loop_, config, NodeOptions{.skip_unknown = skip_unknown, .endpoint = endpoint_.get()});
   }
   // The ConfigError that loading `document` into a node throws.
   ConfigError ErrorOf(const json& document) {
@@ -171,11 +171,20 @@ TEST_F(ConfigTest, ErrorsNameTheJsonPath) {
   const std::vector<ErrorCase> cases = {
       {"not an object", [](json& d) { d = json::array(); }, "", "must be an object"},
       {"interfaces type", [](json& d) { d["interfaces"] = 3; }, "interfaces", "must be an array"},
-      {"interface name", [](json& d) { d["interfaces"] = {{{"interface", "TCP"}}}; },
+      {"interface name",
+       [](json& d) {
+         d["interfaces"] = {{{"interface", "TCP"}}};
+       },
        "interfaces[0].interface", "unknown interface 'TCP'"},
-      {"port range", [](json& d) { d["interfaces"] = {{{"interface", "UDPIPv4"}, {"port", 70000}}}; },
+      {"port range",
+       [](json& d) {
+         d["interfaces"] = {{{"interface", "UDPIPv4"}, {"port", 70000}}};
+       },
        "interfaces[0].port", "must be in [0, 65535]"},
-      {"bad ip", [](json& d) { d["interfaces"] = {{{"interface", "UDPIPv4"}, {"ip", "::1"}}}; },
+      {"bad ip",
+       [](json& d) {
+         d["interfaces"] = {{{"interface", "UDPIPv4"}, {"ip", "::1"}}};
+       },
        "interfaces[0].ip", "is not an IPv4 address"},
       {"key alias", [](json& d) { d["keys"][0].erase("alias"); }, "keys[0].alias", "is required"},
       {"duplicate alias", [](json& d) { d["keys"].push_back(d["keys"][0]); }, "keys[1].alias",
@@ -188,30 +197,41 @@ TEST_F(ConfigTest, ErrorsNameTheJsonPath) {
        "not valid base64"},
       {"short bin", [](json& d) { d["keys"][0]["bin"] = "TGliTmFDTFNLOg=="; }, "keys[0].bin",
        "not a curve25519 private key"},
-      {"log level", [](json& d) { d["logger"] = {{"level", "LOUD"}}; }, "logger.level",
-       "unknown level 'LOUD'"},
+      {"log level",
+       [](json& d) {
+         d["logger"] = {{"level", "LOUD"}};
+       },
+       "logger.level", "unknown level 'LOUD'"},
       {"walker interval", [](json& d) { d["walker_interval"] = -1; }, "walker_interval",
        "must be a number of seconds"},
       {"overlay class missing", [](json& d) { d["overlays"][0].erase("class"); },
        "overlays[0].class", "is required"},
       {"unknown overlay", [](json& d) { d["overlays"][0]["class"] = "FooCommunity"; },
-       "overlays[0].class", "unknown overlay class 'FooCommunity' (known: Community, "
-                            "DiscoveryCommunity)"},
+       "overlays[0].class",
+       "unknown overlay class 'FooCommunity' (known: Community, "
+       "DiscoveryCommunity)"},
       {"py-ipv8 overlay", [](json& d) { d["overlays"][0]["class"] = "DHTDiscoveryCommunity"; },
-       "overlays[0].class", "DHTDiscoveryCommunity is a py-ipv8 overlay that ringv8 does not "
-                            "implement"},
+       "overlays[0].class",
+       "DHTDiscoveryCommunity is a py-ipv8 overlay that ringv8 does not "
+       "implement"},
       {"unknown key alias", [](json& d) { d["overlays"][0]["key"] = "other"; }, "overlays[0].key",
        "no key with alias 'other'"},
       {"walkers type", [](json& d) { d["overlays"][0]["walkers"] = json::object(); },
        "overlays[0].walkers", "must be an array"},
       {"peers type", [](json& d) { d["overlays"][0]["walkers"][0]["peers"] = "20"; },
        "overlays[0].walkers[0].peers", "must be an integer, not string"},
-      {"unknown strategy", [](json& d) { d["overlays"][0]["walkers"][0]["strategy"] = "PingChurn"; },
+      {"unknown strategy",
+       [](json& d) { d["overlays"][0]["walkers"][0]["strategy"] = "PingChurn"; },
        "overlays[0].walkers[0].strategy", "unknown strategy 'PingChurn' for DiscoveryCommunity"},
-      {"strategy init key", [](json& d) { d["overlays"][0]["walkers"][0]["init"] = {{"speed", 1}}; },
+      {"strategy init key",
+       [](json& d) {
+         d["overlays"][0]["walkers"][0]["init"] = {{"speed", 1}};
+       },
        "overlays[0].walkers[0].init", "unknown init key 'speed'"},
       {"strategy init value",
-       [](json& d) { d["overlays"][0]["walkers"][0]["init"] = {{"timeout", "3"}}; },
+       [](json& d) {
+         d["overlays"][0]["walkers"][0]["init"] = {{"timeout", "3"}};
+       },
        "overlays[0].walkers[0].init", "init.timeout must be a number"},
       {"discovery-only strategy",
        [](json& d) {
@@ -221,13 +241,17 @@ TEST_F(ConfigTest, ErrorsNameTheJsonPath) {
        },
        "overlays[0].walkers[0].strategy", "unknown strategy 'RandomChurn' for Community"},
       {"unknown bootstrapper",
-       [](json& d) { d["overlays"][0]["bootstrappers"] = {{{"class", "DNSBootstrapper"}}}; },
+       [](json& d) {
+         d["overlays"][0]["bootstrappers"] = {{{"class", "DNSBootstrapper"}}};
+       },
        "overlays[0].bootstrappers[0].class", "unknown bootstrapper 'DNSBootstrapper'"},
       {"bootstrapper address",
        [](json& d) {
          d["overlays"][0]["bootstrappers"] = {
              {{"class", "DispersyBootstrapper"},
-              {"init", {{"ip_addresses", json::array({json::array({"1.2.3.4", 6421}), json::array({"1.2.3", 6421})})}}}}};
+              {"init",
+               {{"ip_addresses",
+                 json::array({json::array({"1.2.3.4", 6421}), json::array({"1.2.3", 6421})})}}}}};
        },
        "overlays[0].bootstrappers[0].init.ip_addresses[1]", "must be [\"ip\", port]"},
       {"bootstrapper init key",
@@ -236,12 +260,20 @@ TEST_F(ConfigTest, ErrorsNameTheJsonPath) {
              {{"class", "UDPBroadcastBootstrapper"}, {"init", {{"port", 1}}}}};
        },
        "overlays[0].bootstrappers[0].init.port", "does not take 'port'"},
-      {"max_peers", [](json& d) { d["overlays"][0]["initialize"] = {{"max_peers", -2}}; },
+      {"max_peers",
+       [](json& d) {
+         d["overlays"][0]["initialize"] = {{"max_peers", -2}};
+       },
        "overlays[0].initialize.max_peers", "must be an integer >= -1"},
-      {"anonymize", [](json& d) { d["overlays"][0]["initialize"] = {{"anonymize", true}}; },
+      {"anonymize",
+       [](json& d) {
+         d["overlays"][0]["initialize"] = {{"anonymize", true}};
+       },
        "overlays[0].initialize.anonymize", "TunnelEndpoint"},
       {"unknown initialize key",
-       [](json& d) { d["overlays"][0]["initialize"] = {{"min_circuits", 1}}; },
+       [](json& d) {
+         d["overlays"][0]["initialize"] = {{"min_circuits", 1}};
+       },
        "overlays[0].initialize.min_circuits", "DiscoveryCommunity does not take 'min_circuits'"},
       {"community id missing", [](json& d) { d["overlays"][0]["class"] = "Community"; },
        "overlays[0].initialize.community_id", "is required for the plain Community"},
@@ -255,7 +287,10 @@ TEST_F(ConfigTest, ErrorsNameTheJsonPath) {
        "overlays[1].class", "is already served by another overlay"},
       {"on_start shape", [](json& d) { d["overlays"][0]["on_start"] = {42}; },
        "overlays[0].on_start[0]", "an array starting with a string"},
-      {"on_start method", [](json& d) { d["overlays"][0]["on_start"] = json::array({json::array({"build_tunnels", 1})}); },
+      {"on_start method",
+       [](json& d) {
+         d["overlays"][0]["on_start"] = json::array({json::array({"build_tunnels", 1})});
+       },
        "overlays[0].on_start[0]", "no on_start method 'build_tunnels' (known: bootstrap, walk_to)"},
   };
   for (const ErrorCase& c : cases) {

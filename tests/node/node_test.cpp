@@ -1,9 +1,10 @@
 // Node on the in-memory network with a virtual clock: nodes built from configurations discover
 // each other; strategies and overlays come and go; Stop is clean.
+#include "node/node.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "node/node.h"
 #include "overlay/discovery_community.h"
 #include "ring/memory_endpoint.h"
 #include "strategies/random_walk.h"
@@ -31,8 +32,8 @@ json PlainCommunityConfig(const json& on_start = json::array()) {
 class NodeTest : public ::testing::Test {
  protected:
   NodeTest()
-      : loop_(*EventLoop::Create({.backend = EventLoop::Backend::kEpoll,
-                                  .virtual_clock = &clock_})),
+      : loop_(
+            *EventLoop::Create({.backend = EventLoop::Backend::kEpoll, .virtual_clock = &clock_})),
         net_(*loop_) {}
 
   MemoryEndpoint& Endpoint(const char* ip) {
@@ -152,20 +153,18 @@ TEST_F(NodeTest, CustomOverlayFromTheRegistry) {
   Registry registry = Registry::Builtin();
   registry.AddOverlay<CountingCommunity>("CountingCommunity")
       .Strategy<CountingStrategy>("CountingStrategy")
-      .OnStart("start_counting", [](CountingCommunity& c, const json& args) {
-        c.started += args.at(0).get<int>();
-      });
-  json document = {
-      {"keys", {{{"alias", "id"}, {"generation", "curve25519"}}}},
-      {"walker_interval", 0.25},
-      {"overlays",
-       {{{"class", "CountingCommunity"},
-         {"key", "id"},
-         {"walkers",
-          {{{"strategy", "CountingStrategy"}, {"peers", -1}, {"init", {{"step", 3}}}},
-           {{"strategy", "RandomWalk"}, {"peers", 20}}}},
-         {"initialize", {{"label", "hello"}, {"max_peers", 5}}},
-         {"on_start", json::array({json::array({"start_counting", 2})})}}}}};
+      .OnStart("start_counting",
+               [](CountingCommunity& c, const json& args) { c.started += args.at(0).get<int>(); });
+  json document = {{"keys", {{{"alias", "id"}, {"generation", "curve25519"}}}},
+                   {"walker_interval", 0.25},
+                   {"overlays",
+                    {{{"class", "CountingCommunity"},
+                      {"key", "id"},
+                      {"walkers",
+                       {{{"strategy", "CountingStrategy"}, {"peers", -1}, {"init", {{"step", 3}}}},
+                        {{"strategy", "RandomWalk"}, {"peers", 20}}}},
+                      {"initialize", {{"label", "hello"}, {"max_peers", 5}}},
+                      {"on_start", json::array({json::array({"start_counting", 2})})}}}}};
   MemoryEndpoint& endpoint = Endpoint("10.0.0.1");
   auto node = Build(document, endpoint, {.registry = &registry});
   auto* counting = node->GetOverlay<CountingCommunity>();

@@ -11,8 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "overlay/hex.h"
-#include "tests/tools/ringv8_binary.h"
 #include "overlay/keys.h"
+#include "tests/tools/ringv8_binary.h"
 
 namespace ringv8::tools {
 namespace {
@@ -30,9 +30,8 @@ class CliTest : public ::testing::Test {
 
 TEST_F(CliTest, HelpWorksForEverySubcommand) {
   for (const char* args :
-       {"--help", "version --help", "keygen --help", "decode --help", "run --help",
-        "swarm --help", "bench --help",
-        "bench endpoint --help", "bench sink --help", "bench echo --help"}) {
+       {"--help", "version --help", "keygen --help", "decode --help", "run --help", "swarm --help",
+        "bench --help", "bench endpoint --help", "bench sink --help", "bench echo --help"}) {
     Output out = Ringv8(args);
     EXPECT_EQ(out.exit_code, 0) << args;
     EXPECT_NE(out.stdout_text.find("Usage:"), std::string::npos) << args;

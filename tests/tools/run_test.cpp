@@ -67,8 +67,10 @@ json CustomCommunityNode(int port, int peer_port, const std::string& key_file) {
 
 TEST_F(RunTest, TwoProcessesInACustomCommunityDiscoverEachOther) {
   const int a_port = FreeUdpPort(), b_port = FreeUdpPort();
-  const std::string a_config = Write("a.json", CustomCommunityNode(a_port, b_port, dir_ + "/a.key"));
-  const std::string b_config = Write("b.json", CustomCommunityNode(b_port, a_port, dir_ + "/b.key"));
+  const std::string a_config =
+      Write("a.json", CustomCommunityNode(a_port, b_port, dir_ + "/a.key"));
+  const std::string b_config =
+      Write("b.json", CustomCommunityNode(b_port, a_port, dir_ + "/b.key"));
   Ringv8Process a("run --config " + a_config + " --duration 5 --json");
   std::this_thread::sleep_for(std::chrono::seconds(1));  // a is up before b walks to it.
   Ringv8Process b("run --config " + b_config + " --duration 3 --json --backend mmsg");
@@ -85,8 +87,7 @@ TEST_F(RunTest, TwoProcessesInACustomCommunityDiscoverEachOther) {
   ASSERT_EQ(b_json["overlays"][0]["peers"].size(), 1u) << b_out.stdout_text;
   EXPECT_EQ(a_json["overlays"][0]["peers"][0]["mid"], b_json["mid"]);
   EXPECT_EQ(b_json["overlays"][0]["peers"][0]["mid"], a_json["mid"]);
-  EXPECT_EQ(b_json["overlays"][0]["peers"][0]["address"],
-            "127.0.0.1:" + std::to_string(a_port));
+  EXPECT_EQ(b_json["overlays"][0]["peers"][0]["address"], "127.0.0.1:" + std::to_string(a_port));
   EXPECT_EQ(b_json["backend"], "mmsg");
   EXPECT_GT(a_json["messages_in"]["246"].get<int>(), 0);
   EXPECT_GT(b_json["messages_in"]["245"].get<int>(), 0);
@@ -124,7 +125,8 @@ TEST_F(RunTest, ConfigurationErrorsExitWith2AndNameThePath) {
 TEST_F(RunTest, SigtermStopsTheNodeAndPrintsItsState) {
   const std::string config = Write("a.json", CustomCommunityNode(0, 1, dir_ + "/a.key"));
   // No --duration: only the signal ends it. The shell reports ringv8's own exit status.
-  Output out = Ringv8("run --config " + config + " --json & pid=$!; sleep 1; kill -TERM $pid; "
+  Output out = Ringv8("run --config " + config +
+                      " --json & pid=$!; sleep 1; kill -TERM $pid; "
                       "wait $pid");
   EXPECT_EQ(out.exit_code, 0);
   EXPECT_TRUE(json::parse(out.stdout_text).contains("mid"));
