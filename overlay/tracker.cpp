@@ -1,0 +1,254 @@
+#include "overlay/tracker.h"
+
+#include <algorithm>
+
+#include "overlay/community.h"  // internal::PacketBuffer
+#include "overlay/payloads.h"
+#include "overlay/wire_error.h"
+
+namespace ringv8::overlay {
+
+namespace {
+
+constexpr Duration kTickInterval = std::chrono::milliseconds(250);
+
+ServiceId ServiceOf(Bytes prefix) {
+  ServiceId service;
+  std::copy(prefix.begin() + 2, prefix.begin() + kPrefixSize, service.begin());
+  return service;
+}
+
+Prefix PrefixOf(Bytes prefix) {
+  Prefix out;
+  std::copy(prefix.begin(), prefix.begin() + kPrefixSize, out.begin());
+  return out;
+}
+
+std::string ReasonOf(const std::error_code& error) {
+  if (error.category() == WireErrorCategory()) {
+    return std::string(WireErrorName(static_cast<WireError>(error.value())));
+  }
+  return "other";
+}
+
+}  // namespace
+
+Tracker::Tracker(TrackerTable& table, const PrivateKey& key, Endpoint& endpoint, EventLoop& loop,
+                 const TrackerOptions& options)
+    : table_(table),
+      key_(key),
+      endpoint_(endpoint),
+      loop_(loop),
+      options_(options),
+      random_(options.seed != 0 ? options.seed : std::random_device()()) {
+  endpoint_.AddCatchAllListener(this);
+  ticker_ = loop_.CallEvery(kTickInterval, [this] { Tick(); });
+}
+
+Tracker::~Tracker() {
+  loop_.Cancel(ticker_);
+  endpoint_.RemoveCatchAllListener(this);
+}
+
+template <typename P>
+void Tracker::SendSigned(const Address& to, const Prefix& prefix, const P& payload, uint64_t gt) {
+  PacketBuilder builder(internal::PacketBuffer(), prefix, P::kMessageId);
+  builder.Auth(key_.public_key());
+  builder.GlobalTime(gt);
+  builder.Write(payload);
+  auto packet = builder.FinishSigned(key_);
+  if (!packet || endpoint_.Send(to, *packet)) Drop("send_failed");
+}
+
+template <typename P>
+void Tracker::SendUnsigned(const Address& to, const Prefix& prefix, const P& payload,
+                           uint64_t gt) {
+  PacketBuilder builder(internal::PacketBuffer(), prefix, P::kMessageId);
+  builder.GlobalTime(gt);
+  builder.Write(payload);
+  auto packet = builder.FinishUnsigned();
+  if (!packet || endpoint_.Send(to, *packet)) Drop("send_failed");
+}
+
+bool Tracker::TakeToken(const Address& source) {
+  if (options_.responses_per_second <= 0) return true;
+  const TimePoint now = loop_.Now();
+  auto it = buckets_.find(source);
+  if (it == buckets_.end()) {
+    if (buckets_.size() >= options_.max_sources) {
+      buckets_.erase(buckets_.begin());  // An arbitrary one: the table stays bounded.
+      Drop("bucket_evicted");
+    }
+    it = buckets_.emplace(source, Bucket{options_.response_burst, now}).first;
+  }
+  Bucket& b = it->second;
+  const double elapsed = std::chrono::duration<double>(now - b.last).count();
+  b.tokens = std::min(options_.response_burst, b.tokens + elapsed * options_.responses_per_second);
+  b.last = now;
+  if (b.tokens < 1.0) return false;
+  b.tokens -= 1.0;
+  return true;
+}
+
+void Tracker::OnPacket(const Address& source, std::span<const uint8_t> datagram) {
+  switch (datagram[kPrefixSize]) {  // The endpoint delivers at least prefix + id.
+    case IntroductionRequestPayload::kMessageId:
+      return OnRequest<IntroductionRequestPayload>(source, datagram, false);
+    case NewIntroductionRequestPayload::kMessageId:
+      return OnRequest<NewIntroductionRequestPayload>(source, datagram, true);
+    case IntroductionResponsePayload::kMessageId:
+      return OnResponse<IntroductionResponsePayload>(source, datagram);
+    case NewIntroductionResponsePayload::kMessageId:
+      return OnResponse<NewIntroductionResponsePayload>(source, datagram);
+    default:
+      return Drop("unknown_message");  // Punctures, pings and community messages.
+  }
+}
+
+template <typename RequestP>
+void Tracker::OnRequest(const Address& source, Bytes datagram, bool new_style) {
+  if (!TakeToken(source)) return Drop("rate_limited");
+  auto decoded = DecodePacket<RequestP>(datagram);
+  if (!decoded) return Drop(ReasonOf(decoded.error()));
+  const RequestP& request = decoded->payload;
+  const ServiceId service = ServiceOf(decoded->view.prefix);
+  const Prefix prefix = PrefixOf(decoded->view.prefix);
+  ++stats_.requests;
+
+  TrackerPeer peer;
+  peer.mid = ComputeMid(decoded->view.public_key_bin);
+  peer.address = source;
+  peer.lan_address = request.source_lan_address;
+  peer.new_style = new_style || request.supports_new_style;
+  peer.last_seen = loop_.Now();
+  if (!table_.Upsert(service, peer)) Drop("table_full");
+
+  // Liveness bookkeeping for the peers this shard hears (a verified request may move a peer).
+  auto local = local_.find(peer.mid);
+  if (local == local_.end() && local_.size() < options_.max_local_peers) {
+    local = local_.emplace(peer.mid, LocalPeer{}).first;
+    local->second.next_ping = loop_.Now() + options_.ping_interval;
+  }
+  if (local != local_.end()) {
+    local->second.address = source;
+    auto& services = local->second.services;
+    if (std::find(services.begin(), services.end(), service) == services.end()) {
+      services.push_back(service);
+    }
+  } else {
+    Drop("local_peers_full");
+  }
+
+  const uint16_t gt = static_cast<uint16_t>(++global_time_ % 65536);
+  std::optional<TrackerPeer> introduced = table_.PickOther(service, peer.mid, random_());
+  Address lan_intro, wan_intro;
+  if (introduced) {
+    lan_intro = introduced->lan_address;
+    wan_intro = introduced->address;
+    const bool new_puncture =
+        new_style || !request.destination_address.is_v4() || !source.is_v4();
+    if (new_puncture) {
+      SendUnsigned(introduced->address, prefix,
+                   NewPunctureRequestPayload{request.destination_address, source,
+                                             request.identifier},
+                   global_time_);
+    } else {
+      SendUnsigned(introduced->address, prefix,
+                   PunctureRequestPayload{request.destination_address, source,
+                                          request.identifier},
+                   global_time_);
+    }
+    ++stats_.punctures;
+    ++stats_.introductions;
+  }
+  const Address me = endpoint_.local_addresses().empty() ? Address()
+                                                           : endpoint_.local_addresses().front();
+  if (new_style) {
+    NewIntroductionResponsePayload response;
+    response.destination_address = source;
+    response.source_lan_address = me;
+    response.source_wan_address = me;
+    response.lan_introduction_address = lan_intro;
+    response.wan_introduction_address = wan_intro;
+    response.identifier = request.identifier;
+    response.intro_supports_new_style = introduced && introduced->new_style;
+    SendSigned(source, prefix, response, gt);
+  } else {
+    IntroductionResponsePayload response;
+    response.destination_address = source;
+    response.source_lan_address = me;
+    response.source_wan_address = me;
+    response.lan_introduction_address = lan_intro;
+    response.wan_introduction_address = wan_intro;
+    response.identifier = request.identifier;
+    response.supports_new_style = true;
+    response.intro_supports_new_style = introduced && introduced->new_style;
+    SendSigned(source, prefix, response, gt);
+  }
+  ++stats_.responses;
+}
+
+template <typename ResponseP>
+void Tracker::OnResponse(const Address& /*source*/, Bytes datagram) {
+  auto decoded = DecodePacket<ResponseP>(datagram);
+  if (!decoded) return Drop(ReasonOf(decoded.error()));
+  auto local = local_.find(ComputeMid(decoded->view.public_key_bin));
+  if (local == local_.end() || !local->second.pending ||
+      local->second.pending->identifier != decoded->payload.identifier) {
+    return Drop("unexpected_response");
+  }
+  const ServiceId service = local->second.pending->service;
+  local->second.pending.reset();
+  ++stats_.ping_answers;
+  if constexpr (std::is_same_v<ResponseP, IntroductionResponsePayload>) {
+    if (decoded->payload.peer_limit_reached) {
+      ++stats_.limit_removals;
+      DropService(local->first, local->second, service);
+      if (local->second.services.empty()) {
+        local_.erase(local);
+        ++stats_.forgotten;
+      }
+    }
+  }
+}
+
+void Tracker::DropService(const Mid& mid, LocalPeer& local, const ServiceId& service) {
+  table_.Remove(service, mid);
+  std::erase(local.services, service);
+}
+
+void Tracker::Tick() {
+  const TimePoint now = loop_.Now();
+  for (auto it = local_.begin(); it != local_.end();) {
+    LocalPeer& peer = it->second;
+    if (peer.pending && peer.pending->deadline <= now) {
+      ++stats_.ping_timeouts;
+      DropService(it->first, peer, peer.pending->service);
+      peer.pending.reset();
+    }
+    if (!peer.pending && now >= peer.next_ping) {
+      // Services the table no longer holds for it (evicted) are not ours to ping.
+      std::erase_if(peer.services,
+                    [&](const ServiceId& service) { return !table_.Contains(service, it->first); });
+    }
+    if (peer.services.empty()) {
+      it = local_.erase(it);
+      ++stats_.forgotten;
+      continue;
+    }
+    if (!peer.pending && now >= peer.next_ping) {
+      const ServiceId service = peer.services[peer.next_service++ % peer.services.size()];
+      const uint16_t identifier = static_cast<uint16_t>(++global_time_ % 65536);
+      IntroductionRequestPayload ping;
+      ping.destination_address = peer.address;
+      ping.identifier = identifier;
+      SendSigned(peer.address, MakePrefix(service), ping, identifier);
+      peer.pending = Pending{service, identifier, now + options_.ping_timeout};
+      peer.next_ping = now + options_.ping_interval;
+      ++stats_.pings;
+    }
+    ++it;
+  }
+}
+
+}  // namespace ringv8::overlay
