@@ -61,8 +61,7 @@ void Tracker::SendSigned(const Address& to, const Prefix& prefix, const P& paylo
 }
 
 template <typename P>
-void Tracker::SendUnsigned(const Address& to, const Prefix& prefix, const P& payload,
-                           uint64_t gt) {
+void Tracker::SendUnsigned(const Address& to, const Prefix& prefix, const P& payload, uint64_t gt) {
   PacketBuilder builder(internal::PacketBuffer(), prefix, P::kMessageId);
   builder.GlobalTime(gt);
   builder.Write(payload);
@@ -145,24 +144,22 @@ void Tracker::OnRequest(const Address& source, Bytes datagram, bool new_style) {
   if (introduced) {
     lan_intro = introduced->lan_address;
     wan_intro = introduced->address;
-    const bool new_puncture =
-        new_style || !request.destination_address.is_v4() || !source.is_v4();
+    const bool new_puncture = new_style || !request.destination_address.is_v4() || !source.is_v4();
     if (new_puncture) {
-      SendUnsigned(introduced->address, prefix,
-                   NewPunctureRequestPayload{request.destination_address, source,
-                                             request.identifier},
-                   global_time_);
+      SendUnsigned(
+          introduced->address, prefix,
+          NewPunctureRequestPayload{request.destination_address, source, request.identifier},
+          global_time_);
     } else {
       SendUnsigned(introduced->address, prefix,
-                   PunctureRequestPayload{request.destination_address, source,
-                                          request.identifier},
+                   PunctureRequestPayload{request.destination_address, source, request.identifier},
                    global_time_);
     }
     ++stats_.punctures;
     ++stats_.introductions;
   }
-  const Address me = endpoint_.local_addresses().empty() ? Address()
-                                                           : endpoint_.local_addresses().front();
+  const Address me =
+      endpoint_.local_addresses().empty() ? Address() : endpoint_.local_addresses().front();
   if (new_style) {
     NewIntroductionResponsePayload response;
     response.destination_address = source;

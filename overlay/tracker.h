@@ -54,9 +54,9 @@ struct TrackerStats {
   uint64_t punctures = 0;      // Puncture-requests sent.
   uint64_t pings = 0;          // Liveness requests sent.
   uint64_t ping_answers = 0;
-  uint64_t ping_timeouts = 0;   // Services dropped for silence.
-  uint64_t limit_removals = 0;  // Services dropped for peer_limit_reached.
-  uint64_t forgotten = 0;       // Peers without services left.
+  uint64_t ping_timeouts = 0;             // Services dropped for silence.
+  uint64_t limit_removals = 0;            // Services dropped for peer_limit_reached.
+  uint64_t forgotten = 0;                 // Peers without services left.
   std::map<std::string, uint64_t> drops;  // By reason.
 };
 

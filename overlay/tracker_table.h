@@ -65,8 +65,8 @@ class TrackerTable {
   bool Contains(const ServiceId& service, const Mid& mid) const;
   size_t PeersIn(const ServiceId& service) const;
   // Calls fn(service, peers) for every service, one stripe at a time (for /services).
-  void ForEach(const std::function<void(const ServiceId&, const std::vector<TrackerPeer>&)>& fn)
-      const;
+  void ForEach(
+      const std::function<void(const ServiceId&, const std::vector<TrackerPeer>&)>& fn) const;
 
   Stats stats() const;
   const TrackerLimits& limits() const { return limits_; }
@@ -80,7 +80,7 @@ class TrackerTable {
     }
   };
   struct Service {
-    std::vector<TrackerPeer> peers;                  // Dense, for O(1) random picks.
+    std::vector<TrackerPeer> peers;                    // Dense, for O(1) random picks.
     std::unordered_map<Mid, uint32_t, MidHash> index;  // mid -> position in peers.
   };
   struct Stripe {

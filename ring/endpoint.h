@@ -54,6 +54,9 @@ struct EndpointOptions {
   uint32_t send_queue_capacity = 4096;
   // SO_RCVBUF / SO_SNDBUF (the FORCE variants where permitted).
   int socket_buffer_bytes = 8 << 20;
+  // SO_REUSEPORT: several endpoints (shards) bind the same port; the kernel spreads the peers
+  // over them by source address.
+  bool reuse_port = false;
 };
 
 class Endpoint {

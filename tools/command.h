@@ -22,6 +22,7 @@ void AddDecodeCommand(CLI::App& app, RunFunction* run);
 void AddBenchCommand(CLI::App& app, RunFunction* run);
 void AddRunCommand(CLI::App& app, RunFunction* run);
 void AddSwarmCommand(CLI::App& app, RunFunction* run);
+void AddTrackerCommand(CLI::App& app, RunFunction* run);
 
 }  // namespace ringv8::tools
 

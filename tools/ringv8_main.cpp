@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   AddDecodeCommand(app, &run);
   AddRunCommand(app, &run);
   AddSwarmCommand(app, &run);
+  AddTrackerCommand(app, &run);
   AddBenchCommand(app, &run);
 
   try {

@@ -29,6 +29,11 @@ Result<UdpSocket> OpenUdpSocket(const Address& bind, const EndpointOptions& opti
   int one = 1;
   if (family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
   setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+  if (options.reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
+    const int error = errno;
+    close(fd);
+    return Unexpected{Errno(error)};
+  }
   SetBufferSize(fd, SO_RCVBUFFORCE, SO_RCVBUF, options.socket_buffer_bytes);
   SetBufferSize(fd, SO_SNDBUFFORCE, SO_SNDBUF, options.socket_buffer_bytes);
 

@@ -1,0 +1,94 @@
+// `ringv8 tracker` end to end on loopback: nodes (`ringv8 run`) in two communities bootstrap
+// through it and find only the peers of their own community.
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/tools/ringv8_binary.h"
+
+namespace ringv8::tools {
+namespace {
+
+using nlohmann::json;
+
+int FreeUdpPort() {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+json NodeIn(const std::string& community_id, int tracker_port) {
+  return {{"interfaces", {{{"interface", "UDPIPv4"}, {"ip", "127.0.0.1"}, {"port", 0}}}},
+          {"keys", {{{"alias", "me"}, {"generation", "curve25519"}}}},
+          {"overlays",
+           {{{"class", "Community"},
+             {"key", "me"},
+             {"walkers", {{{"strategy", "RandomWalk"}, {"peers", 20}}}},
+             {"bootstrappers",
+              {{{"class", "DispersyBootstrapper"},
+                {"init",
+                 {{"ip_addresses", {"127.0.0.1:" + std::to_string(tracker_port)}},
+                  {"dns_addresses", json::array()},
+                  {"bootstrap_timeout", 1.0}}}}}},
+             {"initialize", {{"community_id", community_id}}}}}}};
+}
+
+TEST(TrackerCliTest, NodesOfTwoCommunitiesFindOnlyTheirOwn) {
+  char dir[] = "/tmp/ringv8-tracker-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string x = std::string(40, 'a'), y = std::string(40, 'b');
+  const int port = FreeUdpPort();
+  std::vector<std::string> configs;
+  for (const auto& [name, id] : {std::pair{"x1", x}, {"x2", x}, {"y1", y}}) {
+    configs.push_back(std::string(dir) + "/" + name + ".json");
+    std::ofstream(configs.back()) << NodeIn(id, port).dump();
+  }
+  Ringv8Process tracker("tracker --port " + std::to_string(port) +
+                        " --shards 2 --duration 7 --json");
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  std::vector<std::unique_ptr<Ringv8Process>> nodes;
+  for (const std::string& config : configs) {
+    nodes.push_back(std::make_unique<Ringv8Process>("run --config " + config +
+                                                    " --duration 4 "
+                                                    "--json"));
+  }
+  std::vector<json> results;
+  for (auto& node : nodes) {
+    Output out = node->Wait();
+    ASSERT_EQ(out.exit_code, 0);
+    results.push_back(json::parse(out.stdout_text));
+  }
+  Output tracker_out = tracker.Wait();
+  ASSERT_EQ(tracker_out.exit_code, 0);
+  json t = json::parse(tracker_out.stdout_text);
+  (void)system((std::string("rm -rf ") + dir).c_str());
+
+  auto peers_of = [](const json& node) {
+    std::vector<std::string> mids;
+    for (const json& peer : node["overlays"][0]["peers"]) mids.push_back(peer["mid"]);
+    return mids;
+  };
+  EXPECT_EQ(peers_of(results[0]), std::vector<std::string>{results[1]["mid"]});
+  EXPECT_EQ(peers_of(results[1]), std::vector<std::string>{results[0]["mid"]});
+  EXPECT_TRUE(peers_of(results[2]).empty());  // Alone in its community; the tracker is no peer.
+  EXPECT_GE(t["requests"].get<int>(), 3);
+  EXPECT_GE(t["introductions"].get<int>(), 1);
+  EXPECT_EQ(t["services"], 2);
+  EXPECT_EQ(t["per_shard"].size(), 2u);
+}
+
+}  // namespace
+}  // namespace ringv8::tools
