@@ -348,8 +348,9 @@ int Serve(const BenchOptions& options, bool echo) {
 
 void AddBenchCommand(CLI::App& app, RunFunction* run) {
   static BenchOptions options;
-  auto* bench = app.add_subcommand("bench", "Benchmarks: endpoint, sink, echo");
+  auto* bench = app.add_subcommand("bench", "Benchmarks: endpoint, sink, echo, tracker");
   bench->require_subcommand(1);
+  AddBenchTrackerCommand(*bench, run);
 
   auto* endpoint = bench->add_subcommand(
       "endpoint",

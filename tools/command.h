@@ -23,6 +23,8 @@ void AddBenchCommand(CLI::App& app, RunFunction* run);
 void AddRunCommand(CLI::App& app, RunFunction* run);
 void AddSwarmCommand(CLI::App& app, RunFunction* run);
 void AddTrackerCommand(CLI::App& app, RunFunction* run);
+// `ringv8 bench tracker`, under the bench subcommand.
+void AddBenchTrackerCommand(CLI::App& bench, RunFunction* run);
 
 }  // namespace ringv8::tools
 
