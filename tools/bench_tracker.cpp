@@ -59,7 +59,8 @@ double CryptoCeilingPerCore() {
   const overlay::PrivateKey key = overlay::PrivateKey::Generate();
   overlay::IntroductionRequestPayload request;
   auto packet = overlay::EncodePacketToVector(overlay::MakePrefix({1}), key, 1, request);
-  auto view = overlay::ParsePacket(*packet, overlay::LayoutOf<overlay::IntroductionRequestPayload>());
+  auto view =
+      overlay::ParsePacket(*packet, overlay::LayoutOf<overlay::IntroductionRequestPayload>());
   std::vector<uint8_t> response(150, 7);
   int n = 0;
   const auto start = Clock::now();
@@ -164,9 +165,8 @@ int RunBenchTracker(const BenchTrackerOptions& o) {
           continue;
         }
         if (id != overlay::IntroductionResponsePayload::kMessageId || !peers[i].sent) continue;
-        auto view = overlay::ParsePacket(
-            overlay::Bytes(buffer, static_cast<size_t>(size)),
-            overlay::LayoutOf<overlay::IntroductionResponsePayload>());
+        auto view = overlay::ParsePacket(overlay::Bytes(buffer, static_cast<size_t>(size)),
+                                         overlay::LayoutOf<overlay::IntroductionResponsePayload>());
         if (!view) continue;
         auto payload = overlay::DecodePayload<overlay::IntroductionResponsePayload>(view->payload);
         if (!payload) continue;
@@ -196,23 +196,23 @@ int RunBenchTracker(const BenchTrackerOptions& o) {
   int registered = 0;
   const auto registration_deadline = Clock::now() + std::chrono::seconds(30);
   while (registered < o.peers && Clock::now() < registration_deadline) {
-    while (sent - registered < static_cast<uint64_t>(o.window) && sent < static_cast<uint64_t>(o.peers)) {
+    while (sent - registered < static_cast<uint64_t>(o.window) &&
+           sent < static_cast<uint64_t>(o.peers)) {
       send_from(static_cast<int>(sent));
     }
     receive(10);
     expire();
-    registered = static_cast<int>(std::count_if(peers.begin(), peers.end(), [](const BenchPeer& p) {
-      return !p.sent && p.next > 0;
-    }));
+    registered = static_cast<int>(std::count_if(
+        peers.begin(), peers.end(), [](const BenchPeer& p) { return !p.sent && p.next > 0; }));
   }
   idle.clear();
   for (int i = 0; i < o.peers; ++i) {
     if (!peers[i].sent) idle.push_back(i);
   }
 
-  spdlog::info("timed phase: {} s, {}", o.duration,
-               o.rate > 0 ? fmt::format("{} requests/s", o.rate)
-                          : fmt::format("window {}", o.window));
+  spdlog::info(
+      "timed phase: {} s, {}", o.duration,
+      o.rate > 0 ? fmt::format("{} requests/s", o.rate) : fmt::format("window {}", o.window));
   timed = true;
   sent = 0;
   const auto start = Clock::now();
@@ -252,7 +252,8 @@ int RunBenchTracker(const BenchTrackerOptions& o) {
       {"requests_sent", sent},
       {"responses", responses},
       {"responses_per_second", responses / seconds},
-      {"latency_us", {{"p50", Percentile(latencies_us, 0.5)}, {"p99", Percentile(latencies_us, 0.99)}}},
+      {"latency_us",
+       {{"p50", Percentile(latencies_us, 0.5)}, {"p99", Percentile(latencies_us, 0.99)}}},
       {"timeouts", timeouts},
       {"send_errors", send_errors},
       {"introductions_named", named},

@@ -13,6 +13,7 @@
 #include "ring/open_endpoint.h"
 #include "tools/command.h"
 #include "tools/signals.h"
+#include "tools/systemd_notify.h"
 
 namespace ringv8::tools {
 
@@ -137,6 +138,7 @@ int Run(const RunOptions& options) {
     spdlog::error("configuration: {}", e.what());
     return kExitUsage;
   }
+  NotifyReady(fmt::format("node {} on{}", overlay::ToHex(node->key().mid()), addresses));
   const bool tty = isatty(STDERR_FILENO) == 1;
   StatusLine status(*node);
   // On a terminal one refreshing line; otherwise a log line now and then.
@@ -145,6 +147,7 @@ int Run(const RunOptions& options) {
   if (interval > 0) {
     timer = opened.loop->CallEvery(Seconds(interval), [&] {
       std::string line = status.Next(interval);
+      NotifyStatus(line);
       if (tty) {
         std::fprintf(stderr, "\r\033[K%s", line.c_str());
         std::fflush(stderr);
@@ -158,6 +161,7 @@ int Run(const RunOptions& options) {
   opened.loop->RunFor(run_for);
   if (timer != 0) opened.loop->Cancel(timer);
   if (tty && interval > 0) std::fprintf(stderr, "\n");
+  NotifyStopping();
   if (int signal = signals.received()) spdlog::info("stopping on signal {}", signal);
 
   node->Stop();

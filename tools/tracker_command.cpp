@@ -19,6 +19,7 @@
 #include "ring/open_endpoint.h"
 #include "tools/command.h"
 #include "tools/signals.h"
+#include "tools/systemd_notify.h"
 #include "tools/tracker_server.h"
 
 namespace ringv8::tools {
@@ -79,6 +80,7 @@ int Run(const TrackerCommandOptions& o) {
   spdlog::info("tracker {} on port {} ({} shards, {})", overlay::ToHex(key->mid()), server.port(),
                options.shards, server.backend());
   StopOnSignals signals(**loop);
+  NotifyReady(fmt::format("tracker on port {} ({} shards)", server.port(), options.shards));
   const bool tty = isatty(STDERR_FILENO) == 1;
   const auto start = std::chrono::steady_clock::now();
   uint64_t last_in = 0;
@@ -90,14 +92,16 @@ int Run(const TrackerCommandOptions& o) {
     (*loop)->RunFor(Seconds(wait));
     auto [in, out] = server.packets();
     const auto t = server.table().stats();
-    std::string line = fmt::format(
-        "in {:.0f} pkt/s, out {} in all | {} entries in {} services | evicted {}",
-        (in - last_in) / std::max(wait, 1e-3), out, t.entries, t.services,
-        t.evicted_service_full + t.evicted_table_full);
+    std::string line =
+        fmt::format("in {:.0f} pkt/s, out {} in all | {} entries in {} services | evicted {}",
+                    (in - last_in) / std::max(wait, 1e-3), out, t.entries, t.services,
+                    t.evicted_service_full + t.evicted_table_full);
     last_in = in;
+    NotifyStatus(line);
     if (tty) std::fprintf(stderr, "\r\033[K%s", line.c_str());
   }
   if (tty) std::fprintf(stderr, "\n");
+  NotifyStopping();
   if (int s = signals.received()) spdlog::info("stopping on signal {}", s);
   server.Stop();
   if (o.json) std::cout << server.Result().dump() << std::endl;

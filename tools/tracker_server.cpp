@@ -1,7 +1,5 @@
 #include "tools/tracker_server.h"
 
-#include <time.h>
-
 #include <latch>
 #include <map>
 #include <mutex>
@@ -9,6 +7,7 @@
 #include <system_error>
 
 #include <fmt/format.h>
+#include <time.h>
 
 #include "overlay/hex.h"
 
@@ -115,9 +114,8 @@ void TrackerServer::Start() {
   for (int k = 0; k < std::max(options_.shards, 1); ++k) {
     shards_.push_back(std::make_unique<Shard>());
     std::latch bound(1);
-    threads_.emplace_back([this, k, &bound] {
-      shards_[k]->Main(k, &port_, bound, table_, key_, options_);
-    });
+    threads_.emplace_back(
+        [this, k, &bound] { shards_[k]->Main(k, &port_, bound, table_, key_, options_); });
     bound.wait();
     if (std::string error = shards_[k]->error(); !error.empty()) {
       Stop();

@@ -20,9 +20,12 @@ struct Output {
 // stderr is discarded unless `with_stderr`, which merges it into the output.
 class Ringv8Process {
  public:
-  explicit Ringv8Process(const std::string& args, bool with_stderr = false) {
-    const std::string command =
-        std::string(RINGV8_BINARY) + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
+  // `environment`: "NAME=value ..." set for this process only.
+  explicit Ringv8Process(const std::string& args, bool with_stderr = false,
+                         const std::string& environment = "") {
+    const std::string command = (environment.empty() ? "" : environment + " ") +
+                                std::string(RINGV8_BINARY) + " " + args +
+                                (with_stderr ? " 2>&1" : " 2>/dev/null");
     pipe_ = popen(command.c_str(), "r");
   }
   ~Ringv8Process() { Wait(); }
@@ -47,8 +50,9 @@ class Ringv8Process {
   Output out_;
 };
 
-inline Output Ringv8(const std::string& args, bool with_stderr = false) {
-  return Ringv8Process(args, with_stderr).Wait();
+inline Output Ringv8(const std::string& args, bool with_stderr = false,
+                     const std::string& environment = "") {
+  return Ringv8Process(args, with_stderr, environment).Wait();
 }
 
 }  // namespace ringv8::tools

@@ -2,6 +2,7 @@
 // through it and find only the peers of their own community.
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -88,6 +89,31 @@ TEST(TrackerCliTest, NodesOfTwoCommunitiesFindOnlyTheirOwn) {
   EXPECT_GE(t["introductions"].get<int>(), 1);
   EXPECT_EQ(t["services"], 2);
   EXPECT_EQ(t["per_shard"].size(), 2u);
+}
+
+// Type=notify: READY=1 once serving, STOPPING=1 at the end, through $NOTIFY_SOCKET.
+TEST(TrackerCliTest, NotifiesSystemd) {
+  char dir[] = "/tmp/ringv8-notify-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string path = std::string(dir) + "/notify";
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path.c_str());
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  Output out =
+      Ringv8("tracker --port 0 --shards 1 --duration 1.2 --json", false, "NOTIFY_SOCKET=" + path);
+  ASSERT_EQ(out.exit_code, 0);
+  std::string messages;
+  char buffer[512];
+  ssize_t n;
+  while ((n = recv(fd, buffer, sizeof(buffer), 0)) > 0) messages += std::string(buffer, n) + "|";
+  close(fd);
+  (void)system((std::string("rm -rf ") + dir).c_str());
+  EXPECT_NE(messages.find("READY=1"), std::string::npos) << messages;
+  EXPECT_NE(messages.find("STATUS="), std::string::npos) << messages;
+  EXPECT_NE(messages.find("STOPPING=1"), std::string::npos) << messages;
+  EXPECT_LT(messages.find("READY=1"), messages.find("STOPPING=1"));
 }
 
 }  // namespace
