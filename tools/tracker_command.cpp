@@ -18,6 +18,7 @@
 #include "overlay/tracker.h"
 #include "ring/open_endpoint.h"
 #include "tools/command.h"
+#include "tools/metrics_server.h"
 #include "tools/signals.h"
 #include "tools/systemd_notify.h"
 #include "tools/tracker_server.h"
@@ -39,7 +40,61 @@ struct TrackerCommandOptions {
   double burst = 200;
   size_t max_per_service = 100000;
   size_t max_entries = 4000000;
+  std::string metrics;  // ADDR:PORT, "" for none.
 };
+
+std::string TrackerMetrics(const TrackerServer& server) {
+  const json r = server.Result();
+  const json& shards = r["per_shard"];
+  PrometheusText p;
+  auto per_shard = [&](const char* key, const char* type, const std::string& help) {
+    const std::string suffix = std::string(type) == "counter" ? "_total" : "";
+    p.Family(std::string("ringv8_tracker_") + key + suffix, type, help);
+    for (size_t i = 0; i < shards.size(); ++i) {
+      p.Sample(fmt::format("shard=\"{}\"", i), shards[i].value(key, 0.0));
+    }
+  };
+  per_shard("requests", "counter", "Verified introduction-requests.");
+  per_shard("responses", "counter", "Introduction-responses sent.");
+  per_shard("introductions", "counter", "Responses that introduced a peer.");
+  per_shard("punctures", "counter", "Puncture-requests sent.");
+  per_shard("pings", "counter", "Liveness introduction-requests sent.");
+  per_shard("ping_timeouts", "counter", "Services dropped because the peer stayed silent.");
+  per_shard("packets_in", "counter", "Datagrams received.");
+  per_shard("packets_out", "counter", "Datagrams sent.");
+  per_shard("bytes_in", "counter", "Bytes received.");
+  per_shard("bytes_out", "counter", "Bytes sent.");
+  per_shard("kernel_drops", "counter", "Datagrams the kernel dropped (socket buffer full).");
+  per_shard("cpu_seconds", "counter", "CPU time of the shard thread.");
+  per_shard("peers", "gauge", "Peers the shard keeps alive.");
+  const auto t = server.table().stats();
+  p.Family("ringv8_tracker_entries", "gauge", "(peer, community) entries in the table.")
+      .Sample("", static_cast<double>(t.entries));
+  p.Family("ringv8_tracker_services", "gauge", "Communities with at least one peer.")
+      .Sample("", static_cast<double>(t.services));
+  p.Family("ringv8_tracker_drops_total", "counter", "Dropped requests and evictions by reason.");
+  const json& drops = r["drops"];
+  for (auto it = drops.begin(); it != drops.end(); ++it) {
+    p.Sample(fmt::format("reason=\"{}\"", it.key()), it.value().get<double>());
+  }
+  return p.text();
+}
+
+// The peers per community, like py-ipv8's tracker REST API (at most 100 addresses each).
+std::string TrackerServices(const TrackerServer& server) {
+  json out = json::object();
+  server.table().ForEach([&](const overlay::ServiceId& service,
+                             const std::vector<overlay::TrackerPeer>& peers) {
+    json addresses = json::array();
+    for (size_t i = 0; i < peers.size() && i < 100; ++i) {
+      addresses.push_back({{"address", peers[i].address.ToString()},
+                           {"lan_address", peers[i].lan_address.ToString()},
+                           {"mid", overlay::ToHex(peers[i].mid)}});
+    }
+    out[overlay::ToHex(service)] = {{"peers", peers.size()}, {"sample", addresses}};
+  });
+  return out.dump();
+}
 
 Result<overlay::PrivateKey> LoadOrCreateKey(const std::string& file) {
   if (file.empty()) return overlay::PrivateKey::Generate();
@@ -79,6 +134,19 @@ int Run(const TrackerCommandOptions& o) {
   }
   spdlog::info("tracker {} on port {} ({} shards, {})", overlay::ToHex(key->mid()), server.port(),
                options.shards, server.backend());
+  std::unique_ptr<MetricsServer> metrics;
+  if (!o.metrics.empty()) {
+    try {
+      metrics = std::make_unique<MetricsServer>(
+          o.metrics, [&server] { return TrackerMetrics(server); },
+          [&server] { return TrackerServices(server); });
+      spdlog::info("metrics on http://{}:{}/metrics and /services",
+                   Address::Parse(o.metrics)->IpString(), metrics->port());
+    } catch (const std::exception& e) {
+      spdlog::error("{}", e.what());
+      return kExitRuntime;
+    }
+  }
   StopOnSignals signals(**loop);
   NotifyReady(fmt::format("tracker on port {} ({} shards)", server.port(), options.shards));
   const bool tty = isatty(STDERR_FILENO) == 1;
@@ -103,6 +171,7 @@ int Run(const TrackerCommandOptions& o) {
   if (tty) std::fprintf(stderr, "\n");
   NotifyStopping();
   if (int s = signals.received()) spdlog::info("stopping on signal {}", s);
+  metrics.reset();
   server.Stop();
   if (o.json) std::cout << server.Result().dump() << std::endl;
   return kExitOk;
@@ -145,6 +214,9 @@ void AddTrackerCommand(CLI::App& app, RunFunction* run) {
   cmd->add_option("--max-entries", options.max_entries, "(peer, community) entries kept in all")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  cmd->add_option("--metrics", options.metrics,
+                  "Serve Prometheus metrics at http://ADDR:PORT/metrics and the peers per "
+                  "community at /services (e.g. 127.0.0.1:9100)");
   cmd->callback([run] { *run = [] { return Run(options); }; });
 }
 

@@ -40,28 +40,41 @@ class TrackerServer::Shard {
       }
       bound.count_down();
       counted = true;
-      timespec start{}, end{};
+      timespec start{};
       clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start);
+      // Published once a second (for --metrics and live status) and at the end.
+      auto publish = [&] {
+        timespec now{};
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+        const EndpointStats& s = opened->endpoint->stats();
+        const overlay::TrackerStats& t = tracker.stats();
+        json snapshot = {
+            {"requests", t.requests},
+            {"responses", t.responses},
+            {"introductions", t.introductions},
+            {"punctures", t.punctures},
+            {"pings", t.pings},
+            {"ping_answers", t.ping_answers},
+            {"ping_timeouts", t.ping_timeouts},
+            {"limit_removals", t.limit_removals},
+            {"peers", tracker.local_peers()},
+            {"packets_in", s.packets_in.value()},
+            {"packets_out", s.packets_out.value()},
+            {"bytes_in", s.bytes_in.value()},
+            {"bytes_out", s.bytes_out.value()},
+            {"kernel_drops", s.kernel_drops.value()},
+            {"drops", t.drops},
+            {"cpu_seconds", static_cast<double>(now.tv_sec - start.tv_sec) +
+                                static_cast<double>(now.tv_nsec - start.tv_nsec) / 1e9}};
+        std::lock_guard lock(mutex_);
+        result_ = std::move(snapshot);
+      };
+      const EventLoop::TimerId publisher =
+          opened->loop->CallEvery(std::chrono::seconds(1), publish);
       opened->loop->RunFor(std::chrono::hours(24 * 365 * 100));
-      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &end);
-      const EndpointStats& s = opened->endpoint->stats();
-      const overlay::TrackerStats& t = tracker.stats();
+      opened->loop->Cancel(publisher);  // Closing the endpoint runs the loop once more.
+      publish();
       std::lock_guard lock(mutex_);
-      result_ = {{"requests", t.requests},
-                 {"responses", t.responses},
-                 {"introductions", t.introductions},
-                 {"punctures", t.punctures},
-                 {"pings", t.pings},
-                 {"ping_answers", t.ping_answers},
-                 {"ping_timeouts", t.ping_timeouts},
-                 {"limit_removals", t.limit_removals},
-                 {"peers", tracker.local_peers()},
-                 {"packets_in", s.packets_in.value()},
-                 {"packets_out", s.packets_out.value()},
-                 {"kernel_drops", s.kernel_drops.value()},
-                 {"drops", t.drops},
-                 {"cpu_seconds", static_cast<double>(end.tv_sec - start.tv_sec) +
-                                     static_cast<double>(end.tv_nsec - start.tv_nsec) / 1e9}};
       loop_ = nullptr;
       endpoint_ = nullptr;
     } catch (const std::exception& e) {

@@ -41,7 +41,8 @@ class TrackerServer {
   const overlay::TrackerTable& table() const { return table_; }
   // Packets in and out so far, over the shards (thread-safe).
   std::pair<uint64_t, uint64_t> packets() const;
-  // After Stop: requests, responses, introductions, peers, entries, services, drops, per_shard.
+  // requests, responses, introductions, peers, entries, services, drops, per_shard: final after
+  // Stop, else as the shards last published them (once a second). Thread-safe.
   nlohmann::json Result() const;
 
  private:

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include "tests/tools/ringv8_binary.h"
@@ -19,8 +20,8 @@ namespace {
 
 using nlohmann::json;
 
-int FreeUdpPort() {
-  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+int FreePort(int type = SOCK_DGRAM) {
+  int fd = socket(AF_INET, type, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -51,14 +52,15 @@ TEST(TrackerCliTest, NodesOfTwoCommunitiesFindOnlyTheirOwn) {
   char dir[] = "/tmp/ringv8-tracker-XXXXXX";
   ASSERT_NE(mkdtemp(dir), nullptr);
   const std::string x = std::string(40, 'a'), y = std::string(40, 'b');
-  const int port = FreeUdpPort();
+  const int port = FreePort(), metrics_port = FreePort(SOCK_STREAM);
   std::vector<std::string> configs;
   for (const auto& [name, id] : {std::pair{"x1", x}, {"x2", x}, {"y1", y}}) {
     configs.push_back(std::string(dir) + "/" + name + ".json");
     std::ofstream(configs.back()) << NodeIn(id, port).dump();
   }
   Ringv8Process tracker("tracker --port " + std::to_string(port) +
-                        " --shards 2 --duration 7 --json");
+                        " --shards 2 --duration 7 --json --metrics 127.0.0.1:" +
+                        std::to_string(metrics_port));
   std::this_thread::sleep_for(std::chrono::seconds(1));
   std::vector<std::unique_ptr<Ringv8Process>> nodes;
   for (const std::string& config : configs) {
@@ -66,6 +68,21 @@ TEST(TrackerCliTest, NodesOfTwoCommunitiesFindOnlyTheirOwn) {
                                                     " --duration 4 "
                                                     "--json"));
   }
+  // While they run: the tracker's metrics and its peers per community.
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  httplib::Client http("127.0.0.1", metrics_port);
+  auto metrics = http.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(metrics->status, 200);
+  EXPECT_NE(metrics->body.find("# TYPE ringv8_tracker_requests_total counter"), std::string::npos);
+  EXPECT_NE(metrics->body.find("ringv8_tracker_entries 3"), std::string::npos) << metrics->body;
+  auto services = http.Get("/services");
+  ASSERT_TRUE(services);
+  json by_service = json::parse(services->body);
+  EXPECT_EQ(by_service.size(), 2u);
+  EXPECT_EQ(by_service[x]["peers"], 2);
+  EXPECT_EQ(by_service[y]["peers"], 1);
+
   std::vector<json> results;
   for (auto& node : nodes) {
     Output out = node->Wait();
