@@ -1,10 +1,9 @@
 #include "tools/metrics_server.h"
 
-#include <httplib.h>
-
 #include <stdexcept>
 
 #include <fmt/format.h>
+#include <httplib.h>
 
 #include "ring/address.h"
 

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <mutex>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -12,6 +13,7 @@
 #include "overlay/hex.h"
 #include "ring/open_endpoint.h"
 #include "tools/command.h"
+#include "tools/metrics_server.h"
 #include "tools/signals.h"
 #include "tools/systemd_notify.h"
 
@@ -30,7 +32,49 @@ struct RunOptions {
   std::string backend = "auto";
   bool skip_unknown = false;
   bool log_level_given = false;  // --log-level on the command line wins over logger.level.
+  std::string metrics;           // ADDR:PORT, "" for none.
 };
+
+// The node's Status() as Prometheus text.
+std::string NodeMetrics(const nlohmann::json& status, double lag_seconds) {
+  PrometheusText p;
+  p.Family("ringv8_node_peers", "gauge", "Verified peers per overlay.");
+  for (const auto& overlay : status["overlays"]) {
+    p.Sample(fmt::format("class=\"{}\",community=\"{}\"", overlay["class"].get<std::string>(),
+                         overlay["community_id"].get<std::string>()),
+             static_cast<double>(overlay["peers"].size()));
+  }
+  p.Family("ringv8_node_walkable", "gauge", "Walkable addresses per overlay.");
+  for (const auto& overlay : status["overlays"]) {
+    p.Sample(fmt::format("class=\"{}\",community=\"{}\"", overlay["class"].get<std::string>(),
+                         overlay["community_id"].get<std::string>()),
+             overlay["walkable"].get<double>());
+  }
+  for (const char* direction : {"in", "out"}) {
+    p.Family(fmt::format("ringv8_node_messages_{}_total", direction), "counter",
+             fmt::format("Packets {} by message id.", direction));
+    const auto& messages = status[fmt::format("messages_{}", direction)];
+    for (auto it = messages.begin(); it != messages.end(); ++it) {
+      p.Sample(fmt::format("id=\"{}\"", it.key()), it.value().get<double>());
+    }
+    p.Family(fmt::format("ringv8_node_packets_{}_total", direction), "counter", "Datagrams.")
+        .Sample("", status[fmt::format("packets_{}", direction)].get<double>());
+    p.Family(fmt::format("ringv8_node_bytes_{}_total", direction), "counter", "Bytes.")
+        .Sample("", status[fmt::format("bytes_{}", direction)].get<double>());
+  }
+  p.Family("ringv8_node_drops_total", "counter", "Dropped packets by reason.");
+  const auto& drops = status["drops"];
+  for (auto it = drops.begin(); it != drops.end(); ++it) {
+    if (it.value().is_number()) p.Sample(fmt::format("reason=\"{}\"", it.key()), it.value());
+  }
+  const auto& overlay_drops = drops["overlays"];
+  for (auto it = overlay_drops.begin(); it != overlay_drops.end(); ++it) {
+    p.Sample(fmt::format("reason=\"{}\"", it.key()), it.value().get<double>());
+  }
+  p.Family("ringv8_node_scheduler_lag_seconds", "gauge", "How late the last strategy step started.")
+      .Sample("", lag_seconds);
+  return p.text();
+}
 
 // py-ipv8's logging levels to spdlog's.
 spdlog::level::level_enum LevelOf(const std::string& level) {
@@ -156,10 +200,41 @@ int Run(const RunOptions& options) {
       }
     });
   }
+  // --metrics: the node's state, published on the loop once a second, served from httplib's.
+  std::mutex published_mutex;
+  std::string published;
+  auto publish = [&] {
+    std::string text = NodeMetrics(
+        node->Status(), std::chrono::duration<double>(node->scheduler().last_lag()).count());
+    std::lock_guard lock(published_mutex);
+    published = std::move(text);
+  };
+  std::unique_ptr<MetricsServer> metrics;
+  EventLoop::TimerId publisher = 0;
+  if (!options.metrics.empty()) {
+    publish();
+    try {
+      metrics = std::make_unique<MetricsServer>(
+          options.metrics,
+          [&] {
+            std::lock_guard lock(published_mutex);
+            return published;
+          },
+          nullptr);
+    } catch (const std::exception& e) {
+      spdlog::error("{}", e.what());
+      return kExitRuntime;
+    }
+    spdlog::info("metrics on http://{}:{}/metrics", Address::Parse(options.metrics)->IpString(),
+                 metrics->port());
+    publisher = opened.loop->CallEvery(std::chrono::seconds(1), publish);
+  }
   const Duration run_for =
       options.duration > 0 ? Seconds(options.duration) : std::chrono::hours(24 * 365 * 100);
   opened.loop->RunFor(run_for);
   if (timer != 0) opened.loop->Cancel(timer);
+  if (publisher != 0) opened.loop->Cancel(publisher);
+  metrics.reset();
   if (tty && interval > 0) std::fprintf(stderr, "\n");
   NotifyStopping();
   if (int signal = signals.received()) spdlog::info("stopping on signal {}", signal);
@@ -199,6 +274,8 @@ void AddRunCommand(CLI::App& app, RunFunction* run) {
   cmd->add_flag("--skip-unknown", options->skip_unknown,
                 "Skip overlay classes ringv8 does not have (e.g. HiddenTunnelCommunity) instead "
                 "of refusing the configuration");
+  cmd->add_option("--metrics", options->metrics,
+                  "Serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9101)");
   CLI::Option* log_level = app.get_option("--log-level");
   cmd->callback([run, options, log_level] {
     options->log_level_given = log_level->count() > 0;

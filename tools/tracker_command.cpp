@@ -83,16 +83,16 @@ std::string TrackerMetrics(const TrackerServer& server) {
 // The peers per community, like py-ipv8's tracker REST API (at most 100 addresses each).
 std::string TrackerServices(const TrackerServer& server) {
   json out = json::object();
-  server.table().ForEach([&](const overlay::ServiceId& service,
-                             const std::vector<overlay::TrackerPeer>& peers) {
-    json addresses = json::array();
-    for (size_t i = 0; i < peers.size() && i < 100; ++i) {
-      addresses.push_back({{"address", peers[i].address.ToString()},
-                           {"lan_address", peers[i].lan_address.ToString()},
-                           {"mid", overlay::ToHex(peers[i].mid)}});
-    }
-    out[overlay::ToHex(service)] = {{"peers", peers.size()}, {"sample", addresses}};
-  });
+  server.table().ForEach(
+      [&](const overlay::ServiceId& service, const std::vector<overlay::TrackerPeer>& peers) {
+        json addresses = json::array();
+        for (size_t i = 0; i < peers.size() && i < 100; ++i) {
+          addresses.push_back({{"address", peers[i].address.ToString()},
+                               {"lan_address", peers[i].lan_address.ToString()},
+                               {"mid", overlay::ToHex(peers[i].mid)}});
+        }
+        out[overlay::ToHex(service)] = {{"peers", peers.size()}, {"sample", addresses}};
+      });
   return out.dump();
 }
 

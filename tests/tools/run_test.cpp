@@ -9,6 +9,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include "tests/tools/ringv8_binary.h"
@@ -20,8 +21,8 @@ using nlohmann::json;
 using ::testing::HasSubstr;
 
 // A UDP port on 127.0.0.1 that was free a moment ago.
-int FreeUdpPort() {
-  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+int FreeUdpPort(int type = SOCK_DGRAM) {
+  int fd = socket(AF_INET, type, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -130,6 +131,26 @@ TEST_F(RunTest, SigtermStopsTheNodeAndPrintsItsState) {
                       "wait $pid");
   EXPECT_EQ(out.exit_code, 0);
   EXPECT_TRUE(json::parse(out.stdout_text).contains("mid"));
+}
+
+TEST_F(RunTest, MetricsWhileRunning) {
+  const std::string config = Write("a.json", CustomCommunityNode(0, 1, dir_ + "/a.key"));
+  const int port = FreeUdpPort(SOCK_STREAM);
+  Ringv8Process node("run --config " + config +
+                     " --duration 3 --metrics 127.0.0.1:" + std::to_string(port));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  httplib::Client http("127.0.0.1", port);
+  auto response = http.Get("/metrics");
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
+  EXPECT_NE(response->body.find("ringv8_node_peers{class=\"Community\",community=\"5ca1ab1e"),
+            std::string::npos)
+      << response->body;
+  EXPECT_NE(response->body.find("ringv8_node_drops_total{reason=\"kernel_drops\"} 0"),
+            std::string::npos);
+  EXPECT_NE(response->body.find("# TYPE ringv8_node_scheduler_lag_seconds gauge"),
+            std::string::npos);
+  EXPECT_EQ(node.Wait().exit_code, 0);
 }
 
 TEST_F(RunTest, SwarmOf50NodesIn5CommunitiesConverges) {

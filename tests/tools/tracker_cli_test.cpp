@@ -58,9 +58,9 @@ TEST(TrackerCliTest, NodesOfTwoCommunitiesFindOnlyTheirOwn) {
     configs.push_back(std::string(dir) + "/" + name + ".json");
     std::ofstream(configs.back()) << NodeIn(id, port).dump();
   }
-  Ringv8Process tracker("tracker --port " + std::to_string(port) +
-                        " --shards 2 --duration 7 --json --metrics 127.0.0.1:" +
-                        std::to_string(metrics_port));
+  Ringv8Process tracker(
+      "tracker --port " + std::to_string(port) +
+      " --shards 2 --duration 7 --json --metrics 127.0.0.1:" + std::to_string(metrics_port));
   std::this_thread::sleep_for(std::chrono::seconds(1));
   std::vector<std::unique_ptr<Ringv8Process>> nodes;
   for (const std::string& config : configs) {
