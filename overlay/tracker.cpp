@@ -56,8 +56,12 @@ void Tracker::SendSigned(const Address& to, const Prefix& prefix, const P& paylo
   builder.Auth(key_.public_key());
   builder.GlobalTime(gt);
   builder.Write(payload);
+  const auto start = std::chrono::steady_clock::now();
   auto packet = builder.FinishSigned(key_);
-  if (!packet || endpoint_.Send(to, *packet)) Drop("send_failed");
+  stats_.crypto_time += std::chrono::steady_clock::now() - start;
+  if (!packet || endpoint_.Send(to, *packet)) return Drop("send_failed");
+  ++stats_.packets_out[P::kMessageId];
+  stats_.bytes_out[P::kMessageId] += packet->size();
 }
 
 template <typename P>
@@ -66,7 +70,9 @@ void Tracker::SendUnsigned(const Address& to, const Prefix& prefix, const P& pay
   builder.GlobalTime(gt);
   builder.Write(payload);
   auto packet = builder.FinishUnsigned();
-  if (!packet || endpoint_.Send(to, *packet)) Drop("send_failed");
+  if (!packet || endpoint_.Send(to, *packet)) return Drop("send_failed");
+  ++stats_.packets_out[P::kMessageId];
+  stats_.bytes_out[P::kMessageId] += packet->size();
 }
 
 bool Tracker::TakeToken(const Address& source) {
@@ -90,7 +96,10 @@ bool Tracker::TakeToken(const Address& source) {
 }
 
 void Tracker::OnPacket(const Address& source, std::span<const uint8_t> datagram) {
-  switch (datagram[kPrefixSize]) {  // The endpoint delivers at least prefix + id.
+  const uint8_t id = datagram[kPrefixSize];  // The endpoint delivers at least prefix + id.
+  ++stats_.packets_in[id];
+  stats_.bytes_in[id] += datagram.size();
+  switch (id) {
     case IntroductionRequestPayload::kMessageId:
       return OnRequest<IntroductionRequestPayload>(source, datagram, false);
     case NewIntroductionRequestPayload::kMessageId:
@@ -107,7 +116,9 @@ void Tracker::OnPacket(const Address& source, std::span<const uint8_t> datagram)
 template <typename RequestP>
 void Tracker::OnRequest(const Address& source, Bytes datagram, bool new_style) {
   if (!TakeToken(source)) return Drop("rate_limited");
+  const auto start = std::chrono::steady_clock::now();
   auto decoded = DecodePacket<RequestP>(datagram);
+  stats_.crypto_time += std::chrono::steady_clock::now() - start;
   if (!decoded) return Drop(ReasonOf(decoded.error()));
   const RequestP& request = decoded->payload;
   const ServiceId service = ServiceOf(decoded->view.prefix);
@@ -187,7 +198,9 @@ void Tracker::OnRequest(const Address& source, Bytes datagram, bool new_style) {
 
 template <typename ResponseP>
 void Tracker::OnResponse(const Address& /*source*/, Bytes datagram) {
+  const auto start = std::chrono::steady_clock::now();
   auto decoded = DecodePacket<ResponseP>(datagram);
+  stats_.crypto_time += std::chrono::steady_clock::now() - start;
   if (!decoded) return Drop(ReasonOf(decoded.error()));
   auto local = local_.find(ComputeMid(decoded->view.public_key_bin));
   if (local == local_.end() || !local->second.pending ||

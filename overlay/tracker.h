@@ -20,6 +20,7 @@
 #ifndef RINGV8_OVERLAY_TRACKER_H_
 #define RINGV8_OVERLAY_TRACKER_H_
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -54,9 +55,12 @@ struct TrackerStats {
   uint64_t punctures = 0;      // Puncture-requests sent.
   uint64_t pings = 0;          // Liveness requests sent.
   uint64_t ping_answers = 0;
-  uint64_t ping_timeouts = 0;             // Services dropped for silence.
-  uint64_t limit_removals = 0;            // Services dropped for peer_limit_reached.
-  uint64_t forgotten = 0;                 // Peers without services left.
+  uint64_t ping_timeouts = 0;   // Services dropped for silence.
+  uint64_t limit_removals = 0;  // Services dropped for peer_limit_reached.
+  uint64_t forgotten = 0;       // Peers without services left.
+  Duration crypto_time{0};      // Spent verifying and signing.
+  // Packets and bytes by message id, received (whatever became of them) and sent.
+  std::array<uint64_t, 256> packets_in{}, bytes_in{}, packets_out{}, bytes_out{};
   std::map<std::string, uint64_t> drops;  // By reason.
 };
 

@@ -66,6 +66,29 @@ std::string TrackerMetrics(const TrackerServer& server) {
   per_shard("bytes_out", "counter", "Bytes sent.");
   per_shard("kernel_drops", "counter", "Datagrams the kernel dropped (socket buffer full).");
   per_shard("cpu_seconds", "counter", "CPU time of the shard thread.");
+  per_shard("crypto_seconds", "counter", "Time spent verifying and signing.");
+  for (const char* direction : {"in", "out"}) {
+    p.Family(fmt::format("ringv8_tracker_messages_{}_total", direction), "counter",
+             fmt::format("Packets {} by message id.", direction));
+    for (size_t i = 0; i < shards.size(); ++i) {
+      if (!shards[i].contains("messages")) continue;
+      const json& by_id = shards[i]["messages"][direction];
+      for (auto it = by_id.begin(); it != by_id.end(); ++it) {
+        p.Sample(fmt::format("shard=\"{}\",id=\"{}\"", i, it.key()),
+                 it.value()["packets"].get<double>());
+      }
+    }
+    p.Family(fmt::format("ringv8_tracker_message_bytes_{}_total", direction), "counter",
+             fmt::format("Bytes {} by message id.", direction));
+    for (size_t i = 0; i < shards.size(); ++i) {
+      if (!shards[i].contains("messages")) continue;
+      const json& by_id = shards[i]["messages"][direction];
+      for (auto it = by_id.begin(); it != by_id.end(); ++it) {
+        p.Sample(fmt::format("shard=\"{}\",id=\"{}\"", i, it.key()),
+                 it.value()["bytes"].get<double>());
+      }
+    }
+  }
   per_shard("peers", "gauge", "Peers the shard keeps alive.");
   const auto t = server.table().stats();
   p.Family("ringv8_tracker_entries", "gauge", "(peer, community) entries in the table.")

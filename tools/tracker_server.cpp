@@ -15,6 +15,22 @@ namespace ringv8::tools {
 
 using nlohmann::json;
 
+namespace {
+// {"in": {"246": {"packets": n, "bytes": n}}, "out": {...}}: the ids that occurred.
+json MessagesJson(const overlay::TrackerStats& t) {
+  json in = json::object(), out = json::object();
+  for (int id = 0; id < 256; ++id) {
+    if (t.packets_in[id] != 0) {
+      in[std::to_string(id)] = {{"packets", t.packets_in[id]}, {"bytes", t.bytes_in[id]}};
+    }
+    if (t.packets_out[id] != 0) {
+      out[std::to_string(id)] = {{"packets", t.packets_out[id]}, {"bytes", t.bytes_out[id]}};
+    }
+  }
+  return {{"in", in}, {"out", out}};
+}
+}  // namespace
+
 class TrackerServer::Shard {
  public:
   void Main(int index, uint16_t* port, std::latch& bound, overlay::TrackerTable& table,
@@ -64,6 +80,8 @@ class TrackerServer::Shard {
             {"bytes_out", s.bytes_out.value()},
             {"kernel_drops", s.kernel_drops.value()},
             {"drops", t.drops},
+            {"crypto_seconds", std::chrono::duration<double>(t.crypto_time).count()},
+            {"messages", MessagesJson(t)},
             {"cpu_seconds", static_cast<double>(now.tv_sec - start.tv_sec) +
                                 static_cast<double>(now.tv_nsec - start.tv_nsec) / 1e9}};
         std::lock_guard lock(mutex_);
