@@ -150,9 +150,13 @@ int RunBenchTracker(const BenchTrackerOptions& o) {
     ++sent;
   };
   bool timed = false;
-  auto receive = [&](int timeout_ms) {
+  // Waits up to `timeout` for responses (the generator sleeps instead of spinning, so that it
+  // does not take the tracker's core away on a small machine).
+  auto receive = [&](std::chrono::nanoseconds timeout) {
     epoll_event events[64];
-    int n = epoll_wait(epoll, events, 64, timeout_ms);
+    timespec wait{.tv_sec = static_cast<time_t>(timeout.count() / 1000000000),
+                  .tv_nsec = static_cast<long>(timeout.count() % 1000000000)};
+    int n = epoll_pwait2(epoll, events, 64, &wait, nullptr);
     for (int e = 0; e < n; ++e) {
       const int i = static_cast<int>(events[e].data.u32);
       uint8_t buffer[2048];
@@ -200,7 +204,7 @@ int RunBenchTracker(const BenchTrackerOptions& o) {
            sent < static_cast<uint64_t>(o.peers)) {
       send_from(static_cast<int>(sent));
     }
-    receive(10);
+    receive(std::chrono::milliseconds(10));
     expire();
     registered = static_cast<int>(std::count_if(
         peers.begin(), peers.end(), [](const BenchPeer& p) { return !p.sent && p.next > 0; }));
@@ -227,14 +231,16 @@ int RunBenchTracker(const BenchTrackerOptions& o) {
         idle.pop_front();
         send_from(i);
       }
-      receive(0);
+      const double next = (static_cast<double>(sent) + 1) / o.rate;
+      const double now = std::chrono::duration<double>(Clock::now() - start).count();
+      receive(std::chrono::nanoseconds(static_cast<int64_t>(std::max(0.0, next - now) * 1e9)));
     } else {
       while (sent - responses - timeouts < in_flight_limit && !idle.empty()) {
         int i = idle.front();
         idle.pop_front();
         send_from(i);
       }
-      receive(1);
+      receive(std::chrono::milliseconds(1));
     }
     expire();
   }
