@@ -41,6 +41,8 @@ Tracker::Tracker(TrackerTable& table, const PrivateKey& key, Endpoint& endpoint,
       loop_(loop),
       options_(options),
       random_(options.seed != 0 ? options.seed : std::random_device()()) {
+  const std::vector<Address> local = endpoint_.local_addresses();
+  if (!local.empty()) local_address_ = local.front();
   endpoint_.AddCatchAllListener(this);
   ticker_ = loop_.CallEvery(kTickInterval, [this] { Tick(); });
 }
@@ -169,29 +171,23 @@ void Tracker::OnRequest(const Address& source, Bytes datagram, bool new_style) {
     ++stats_.punctures;
     ++stats_.introductions;
   }
-  const Address me =
-      endpoint_.local_addresses().empty() ? Address() : endpoint_.local_addresses().front();
-  if (new_style) {
-    NewIntroductionResponsePayload response;
+  // The fields both response layouts share; the tracker's own address is its LAN and WAN.
+  auto answer = [&](auto response) {
     response.destination_address = source;
-    response.source_lan_address = me;
-    response.source_wan_address = me;
+    response.source_lan_address = local_address_;
+    response.source_wan_address = local_address_;
     response.lan_introduction_address = lan_intro;
     response.wan_introduction_address = wan_intro;
     response.identifier = request.identifier;
     response.intro_supports_new_style = introduced && introduced->new_style;
     SendSigned(source, prefix, response, gt);
+  };
+  if (new_style) {
+    answer(NewIntroductionResponsePayload{});
   } else {
     IntroductionResponsePayload response;
-    response.destination_address = source;
-    response.source_lan_address = me;
-    response.source_wan_address = me;
-    response.lan_introduction_address = lan_intro;
-    response.wan_introduction_address = wan_intro;
-    response.identifier = request.identifier;
     response.supports_new_style = true;
-    response.intro_supports_new_style = introduced && introduced->new_style;
-    SendSigned(source, prefix, response, gt);
+    answer(response);
   }
   ++stats_.responses;
 }

@@ -110,6 +110,7 @@ class Tracker : public EndpointListener {
   Endpoint& endpoint_;
   EventLoop& loop_;
   TrackerOptions options_;
+  Address local_address_;  // The endpoint's first socket, read once (it does not move).
   struct MidHash {
     size_t operator()(const Mid& mid) const {
       uint64_t h;

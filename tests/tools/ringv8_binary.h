@@ -3,7 +3,10 @@
 #ifndef RINGV8_TESTS_TOOLS_RINGV8_BINARY_H_
 #define RINGV8_TESTS_TOOLS_RINGV8_BINARY_H_
 
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -49,6 +52,19 @@ class Ringv8Process {
   FILE* pipe_ = nullptr;
   Output out_;
 };
+
+// A port on 127.0.0.1 that was free a moment ago (SOCK_DGRAM: UDP, SOCK_STREAM: TCP).
+inline int FreePort(int type = SOCK_DGRAM) {
+  int fd = socket(AF_INET, type, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
 
 inline Output Ringv8(const std::string& args, bool with_stderr = false,
                      const std::string& environment = "") {

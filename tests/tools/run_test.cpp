@@ -20,19 +20,6 @@ namespace {
 using nlohmann::json;
 using ::testing::HasSubstr;
 
-// A UDP port on 127.0.0.1 that was free a moment ago.
-int FreeUdpPort(int type = SOCK_DGRAM) {
-  int fd = socket(AF_INET, type, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 class RunTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -67,7 +54,7 @@ json CustomCommunityNode(int port, int peer_port, const std::string& key_file) {
 }
 
 TEST_F(RunTest, TwoProcessesInACustomCommunityDiscoverEachOther) {
-  const int a_port = FreeUdpPort(), b_port = FreeUdpPort();
+  const int a_port = FreePort(), b_port = FreePort();
   const std::string a_config =
       Write("a.json", CustomCommunityNode(a_port, b_port, dir_ + "/a.key"));
   const std::string b_config =
@@ -135,7 +122,7 @@ TEST_F(RunTest, SigtermStopsTheNodeAndPrintsItsState) {
 
 TEST_F(RunTest, MetricsWhileRunning) {
   const std::string config = Write("a.json", CustomCommunityNode(0, 1, dir_ + "/a.key"));
-  const int port = FreeUdpPort(SOCK_STREAM);
+  const int port = FreePort(SOCK_STREAM);
   Ringv8Process node("run --config " + config +
                      " --duration 3 --metrics 127.0.0.1:" + std::to_string(port));
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));

@@ -20,18 +20,6 @@ namespace {
 
 using nlohmann::json;
 
-int FreePort(int type = SOCK_DGRAM) {
-  int fd = socket(AF_INET, type, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 json NodeIn(const std::string& community_id, int tracker_port) {
   return {{"interfaces", {{{"interface", "UDPIPv4"}, {"ip", "127.0.0.1"}, {"port", 0}}}},
           {"keys", {{{"alias", "me"}, {"generation", "curve25519"}}}},
