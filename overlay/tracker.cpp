@@ -10,7 +10,9 @@ namespace ringv8::overlay {
 
 namespace {
 
-constexpr Duration kTickInterval = std::chrono::milliseconds(250);
+constexpr Duration kTickInterval = std::chrono::milliseconds(10);
+
+int64_t TickOf(TimePoint t) { return t / kTickInterval; }
 
 ServiceId ServiceOf(Bytes prefix) {
   ServiceId service;
@@ -44,6 +46,10 @@ Tracker::Tracker(TrackerTable& table, const PrivateKey& key, Endpoint& endpoint,
   const std::vector<Address> local = endpoint_.local_addresses();
   if (!local.empty()) local_address_ = local.front();
   endpoint_.AddCatchAllListener(this);
+  // Slots for the longest delay a peer is filed with (a first ping), plus slack.
+  const Duration span = options_.ping_interval * 3 / 2 + options_.ping_timeout;
+  wheel_.resize(static_cast<size_t>(span / kTickInterval) + 2);
+  wheel_tick_ = TickOf(loop_.Now());
   ticker_ = loop_.CallEvery(kTickInterval, [this] { Tick(); });
 }
 
@@ -139,7 +145,11 @@ void Tracker::OnRequest(const Address& source, Bytes datagram, bool new_style) {
   auto local = local_.find(peer.mid);
   if (local == local_.end() && local_.size() < options_.max_local_peers) {
     local = local_.emplace(peer.mid, LocalPeer{}).first;
-    local->second.next_ping = loop_.Now() + options_.ping_interval;
+    // The first ping after 0.5-1.5 intervals spreads the peers that arrived together.
+    const double spread = std::uniform_real_distribution<double>(0.5, 1.5)(random_);
+    local->second.next_ping =
+        loop_.Now() + std::chrono::duration_cast<Duration>(options_.ping_interval * spread);
+    Schedule(peer.mid, local->second.next_ping);
   }
   if (local != local_.end()) {
     local->second.address = source;
@@ -223,38 +233,58 @@ void Tracker::DropService(const Mid& mid, LocalPeer& local, const ServiceId& ser
   std::erase(local.services, service);
 }
 
+void Tracker::Schedule(const Mid& mid, TimePoint due) {
+  const int64_t tick =
+      std::clamp(TickOf(due), wheel_tick_ + 1, wheel_tick_ + static_cast<int64_t>(wheel_.size()));
+  wheel_[static_cast<size_t>(tick) % wheel_.size()].push_back(mid);
+}
+
 void Tracker::Tick() {
   const TimePoint now = loop_.Now();
-  for (auto it = local_.begin(); it != local_.end();) {
-    LocalPeer& peer = it->second;
-    if (peer.pending && peer.pending->deadline <= now) {
-      ++stats_.ping_timeouts;
-      DropService(it->first, peer, peer.pending->service);
-      peer.pending.reset();
+  // Slots not yet processed, at most one turn of the wheel (a stalled loop catches up at once).
+  const int64_t last = std::min(TickOf(now), wheel_tick_ + static_cast<int64_t>(wheel_.size()));
+  std::vector<Mid> due;
+  while (wheel_tick_ < last) {
+    ++wheel_tick_;
+    due.swap(wheel_[static_cast<size_t>(wheel_tick_) % wheel_.size()]);
+    for (const Mid& mid : due) {
+      auto it = local_.find(mid);
+      if (it == local_.end()) continue;  // Forgotten (peer_limit_reached) since it was filed.
+      if (!OnDue(mid, it->second, now)) {
+        local_.erase(it);
+        ++stats_.forgotten;
+      }
     }
-    if (!peer.pending && now >= peer.next_ping) {
-      // Services the table no longer holds for it (evicted) are not ours to ping.
-      std::erase_if(peer.services,
-                    [&](const ServiceId& service) { return !table_.Contains(service, it->first); });
-    }
-    if (peer.services.empty()) {
-      it = local_.erase(it);
-      ++stats_.forgotten;
-      continue;
-    }
-    if (!peer.pending && now >= peer.next_ping) {
-      const ServiceId service = peer.services[peer.next_service++ % peer.services.size()];
-      const uint16_t identifier = static_cast<uint16_t>(++global_time_ % 65536);
-      IntroductionRequestPayload ping;
-      ping.destination_address = peer.address;
-      ping.identifier = identifier;
-      SendSigned(peer.address, MakePrefix(service), ping, identifier);
-      peer.pending = Pending{service, identifier, now + options_.ping_timeout};
-      peer.next_ping = now + options_.ping_interval;
-      ++stats_.pings;
-    }
-    ++it;
+    due.clear();
   }
+}
+
+bool Tracker::OnDue(const Mid& mid, LocalPeer& peer, TimePoint now) {
+  if (peer.pending && peer.pending->deadline <= now) {
+    ++stats_.ping_timeouts;
+    DropService(mid, peer, peer.pending->service);
+    peer.pending.reset();
+    if (peer.services.empty()) return false;
+  }
+  if (peer.pending || now < peer.next_ping) {
+    Schedule(mid, peer.pending ? peer.pending->deadline : peer.next_ping);
+    return true;  // Answered or not yet due: filed again.
+  }
+  // Services the table no longer holds for it (evicted) are not ours to ping.
+  std::erase_if(peer.services,
+                [&](const ServiceId& service) { return !table_.Contains(service, mid); });
+  if (peer.services.empty()) return false;
+  const ServiceId service = peer.services[peer.next_service++ % peer.services.size()];
+  const uint16_t identifier = static_cast<uint16_t>(++global_time_ % 65536);
+  IntroductionRequestPayload ping;
+  ping.destination_address = peer.address;
+  ping.identifier = identifier;
+  SendSigned(peer.address, MakePrefix(service), ping, identifier);
+  peer.pending = Pending{service, identifier, now + options_.ping_timeout};
+  peer.next_ping = now + options_.ping_interval;
+  ++stats_.pings;
+  Schedule(mid, peer.pending->deadline);
+  return true;
 }
 
 }  // namespace ringv8::overlay

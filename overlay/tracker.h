@@ -10,7 +10,9 @@
 // introduction-request on one of its services (round-robin); no response within ping_timeout
 // removes that service; a response with peer_limit_reached removes it too; a peer without
 // services is forgotten. Unlike py-ipv8 there is no global cap of 100 peers: TrackerLimits bound
-// the table instead.
+// the table instead. A peer's first ping comes after a random 0.5-1.5 ping intervals, so peers
+// that registered together (a restart, a flash crowd) are not pinged in one burst; the pings
+// and timeouts sit in a timer wheel of 10 ms slots, so a tick costs only the peers due in it.
 //
 // Abuse: responses to one source address are limited by a token bucket, checked before any
 // signature is verified, so the tracker cannot be made to reflect traffic at a spoofed address.
@@ -97,6 +99,10 @@ class Tracker : public EndpointListener {
   template <typename ResponseP>
   void OnResponse(const Address& source, Bytes datagram);
   void Tick();
+  // Files `mid` in the wheel slot of `due` (the last slot if `due` is further away).
+  void Schedule(const Mid& mid, TimePoint due);
+  // The peer's next liveness event is due: time out its ping, or ping it. False: forget it.
+  bool OnDue(const Mid& mid, LocalPeer& peer, TimePoint now);
   void DropService(const Mid& mid, LocalPeer& local, const ServiceId& service);
   bool TakeToken(const Address& source);
   void Drop(const std::string& reason) { ++stats_.drops[reason]; }
@@ -127,6 +133,10 @@ class Tracker : public EndpointListener {
   uint64_t global_time_ = 0;
   std::mt19937_64 random_;
   EventLoop::TimerId ticker_ = 0;
+  // Timer wheel: slot (tick % size) holds the peers whose next ping or timeout falls in that
+  // tick; every local peer is in exactly one slot. A peer found early is filed again.
+  std::vector<std::vector<Mid>> wheel_;
+  int64_t wheel_tick_ = 0;  // The last tick processed.
   TrackerStats stats_;
 };
 

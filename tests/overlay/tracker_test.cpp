@@ -83,9 +83,10 @@ TEST_F(TrackerTest, SilentPeersArePingedAndRemoved) {
   silent_x.reset();
   silent->endpoint->Close();  // Gone without a word.
 
-  loop_->RunFor(seconds(16));  // One ping interval (10 s) + the timeout (5 s).
-  EXPECT_EQ(tracker_->stats().pings, 2u);
-  EXPECT_EQ(tracker_->stats().ping_answers, 1u);
+  // The first pings come within 1.5 ping intervals (15 s), the timeout 5 s later.
+  loop_->RunFor(seconds(21));
+  EXPECT_GE(tracker_->stats().pings, 2u);
+  EXPECT_GE(tracker_->stats().ping_answers, 1u);
   EXPECT_EQ(tracker_->stats().ping_timeouts, 1u);
   EXPECT_EQ(tracker_->stats().forgotten, 1u);
   EXPECT_EQ(table_.PeersIn(kX), 1u);
@@ -96,6 +97,37 @@ TEST_F(TrackerTest, SilentPeersArePingedAndRemoved) {
   loop_->RunFor(seconds(60));  // The live one keeps answering.
   EXPECT_TRUE(table_.Contains(kX, alive->key.mid()));
   EXPECT_GE(tracker_->stats().ping_answers, 6u);
+}
+
+TEST_F(TrackerTest, PingsOfPeersThatRegisteredTogetherAreSpread) {
+  StartTracker();
+  constexpr int kPeers = 100;
+  std::vector<std::unique_ptr<MemoryNode>> nodes;
+  std::vector<std::unique_ptr<Community>> communities;
+  for (int i = 0; i < kPeers; ++i) {
+    const std::string address = "10.0.3." + std::to_string(i + 1) + ":8090";
+    nodes.push_back(Node(address.c_str(), static_cast<uint8_t>(i + 1)));
+    communities.push_back(nodes.back()->MakeCommunity(kX));
+    communities.back()->WalkTo(tracker_node_.address());  // All in the same instant.
+  }
+  loop_->RunFor(milliseconds(100));
+  ASSERT_EQ(tracker_->local_peers(), static_cast<size_t>(kPeers));
+
+  // First pings fall within 0.5-1.5 ping intervals (5-15 s): about 10 a second, not 100 at once.
+  std::vector<uint64_t> per_second;
+  uint64_t seen = 0;
+  for (int second = 0; second < 14; ++second) {
+    loop_->RunFor(seconds(1));
+    per_second.push_back(tracker_->stats().pings - seen);
+    seen = tracker_->stats().pings;
+  }
+  for (int second = 0; second < 4; ++second) EXPECT_EQ(per_second[second], 0u) << second;
+  EXPECT_LE(*std::max_element(per_second.begin(), per_second.end()), 25u);
+  EXPECT_GE(seen, 80u);
+  loop_->RunFor(seconds(8));  // Every peer answers: none is lost.
+  EXPECT_EQ(tracker_->stats().ping_timeouts, 0u);
+  EXPECT_EQ(tracker_->stats().ping_answers, tracker_->stats().pings);
+  EXPECT_EQ(tracker_->local_peers(), static_cast<size_t>(kPeers));
 }
 
 TEST_F(TrackerTest, TokenBucketLimitsResponsesPerSource) {
