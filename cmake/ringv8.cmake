@@ -9,6 +9,17 @@ if(RINGV8_SANITIZE)
   add_link_options(${RINGV8_SANITIZE_FLAGS})
 endif()
 
+# Fuzz builds (clang): every ringv8 target is instrumented for libFuzzer and the sanitizers, and
+# RINGV8_FUZZING turns on the fuzz-only signature (overlay/packet.h). The fuzz targets link
+# -fsanitize=fuzzer themselves.
+if(RINGV8_FUZZ)
+  set(RINGV8_FUZZ_FLAGS -fsanitize=fuzzer-no-link,address,undefined
+                        -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+  add_compile_options(${RINGV8_FUZZ_FLAGS})
+  add_link_options(-fsanitize=address,undefined)
+  add_compile_definitions(RINGV8_FUZZING)
+endif()
+
 # ringv8_defaults(<target>): C++20, warnings as errors, includes from the repository root
 # ("overlay/packet.h").
 function(ringv8_defaults target)

@@ -217,7 +217,7 @@ class Community : public EndpointListener {
 
 template <Payload P, typename F>
 void Community::AddHandler(F&& fn) {
-  constexpr PacketLayout layout{.is_signed = P::kSigned, .has_global_time = HasGlobalTime<P>()};
+  static constexpr PacketLayout layout{.is_signed = P::kSigned, .has_global_time = HasGlobalTime<P>()};
   handlers_[P::kMessageId] = [this, fn = std::forward<F>(fn)](const Address& source,
                                                               Bytes datagram) {
     auto view = ParsePacket(datagram, layout);

@@ -54,6 +54,13 @@ std::error_code VerifySignature(const PacketView& view) {
   if (!view.is_signed()) return {};
   auto key = PublicKey::FromBin(view.public_key_bin);
   if (!key) return key.error();
+#ifdef RINGV8_FUZZING
+  // Fuzz builds only: one fixed signature passes, so the fuzzer reaches the signed handlers.
+  if (std::all_of(view.signature.begin(), view.signature.end(),
+                  [](uint8_t b) { return b == kFuzzSignatureByte; })) {
+    return {};
+  }
+#endif
   if (!key->Verify(view.signed_bytes(), view.signature)) return WireError::kBadSignature;
   return {};
 }

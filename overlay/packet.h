@@ -73,6 +73,9 @@ Result<PacketView> ParsePacket(Bytes datagram, PacketLayout layout);
 
 // Verifies a signed view's signature with the key in its auth header. Unsigned views verify
 // trivially. Errors: kBadSignature, kUnknownKeyType, kBadKey.
+// Fuzz builds (RINGV8_FUZZING, `make fuzz`) also accept a signature whose every byte is
+// kFuzzSignatureByte; no other build has that code.
+inline constexpr uint8_t kFuzzSignatureByte = 0xF0;
 [[nodiscard]] std::error_code VerifySignature(const PacketView& view);
 
 // ParsePacket, then VerifySignature, then decodes the payload as P (consuming all of it).

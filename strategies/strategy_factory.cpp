@@ -22,7 +22,9 @@ void Read(std::string_view strategy, const nlohmann::json& init,
   if (!init.is_object()) {
     throw std::invalid_argument(fmt::format("{}: init must be a JSON object", strategy));
   }
-  for (const auto& [key, value] : init.items()) {
+  for (const auto& item : init.items()) {
+    const std::string& key = item.key();
+    const nlohmann::json& value = item.value();
     auto it = std::find_if(fields.begin(), fields.end(),
                            [&](const auto& field) { return field.first == key; });
     if (it == fields.end()) {

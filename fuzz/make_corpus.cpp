@@ -1,0 +1,64 @@
+// make_corpus VECTORS_JSON OUT_DIR: seeds the fuzz corpora from py-ipv8's golden packets.
+// OUT_DIR/packet, OUT_DIR/community and OUT_DIR/tracker get every packet as py-ipv8 made it and,
+// for signed ones, the same packet carrying the fuzz-only signature (so mutations start past
+// the signature check). The tracker corpus gets the introduction-requests and -responses only.
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "overlay/hex.h"
+#include "overlay/packet.h"
+
+namespace {
+
+void Write(const std::filesystem::path& file, const std::vector<uint8_t>& bytes) {
+  std::ofstream out(file, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::cerr << "usage: make_corpus VECTORS_JSON OUT_DIR\n";
+    return 2;
+  }
+  std::ifstream in(argv[1]);
+  if (!in) {
+    std::cerr << "make_corpus: cannot read " << argv[1] << "\n";
+    return 1;
+  }
+  const nlohmann::json vectors = nlohmann::json::parse(in);
+  const std::filesystem::path out = argv[2];
+  for (const char* target : {"packet", "community", "tracker"}) {
+    std::filesystem::create_directories(out / target);
+  }
+  int written = 0;
+  for (const auto& packet : vectors.at("packets")) {
+    auto bytes = ringv8::overlay::FromHex(packet.at("hex").get<std::string>());
+    if (!bytes) continue;
+    std::string name = packet.at("name").get<std::string>();
+    std::replace(name.begin(), name.end(), '/', '-');
+    std::vector<std::vector<uint8_t>> variants = {*bytes};
+    if (packet.value("signed", false)) {
+      const size_t signature = packet.at("signature").get<std::string>().size() / 2;
+      auto fuzz_signed = *bytes;
+      std::fill(fuzz_signed.end() - static_cast<ptrdiff_t>(signature), fuzz_signed.end(),
+                ringv8::overlay::kFuzzSignatureByte);
+      variants.push_back(fuzz_signed);
+    }
+    const bool introduction = name.starts_with("introduction_");
+    for (size_t v = 0; v < variants.size(); ++v) {
+      const std::string file = name + (v == 0 ? "" : "-fuzzsig");
+      Write(out / "packet" / file, variants[v]);
+      Write(out / "community" / file, variants[v]);
+      if (introduction) Write(out / "tracker" / file, variants[v]);
+      ++written;
+    }
+  }
+  std::cout << "make_corpus: " << written << " seeds in " << out << "\n";
+  return 0;
+}
