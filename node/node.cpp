@@ -133,7 +133,8 @@ std::map<std::string, uint64_t> EndpointDrops(const EndpointStats& s) {
           {"send_queue_full", s.send_queue_full.value()},
           {"send_too_large", s.send_too_large.value()},
           {"send_errors", s.send_errors.value()},
-          {"send_discarded", s.send_discarded.value()}};
+          {"send_discarded", s.send_discarded.value()},
+          {"send_short", s.send_short.value()}};
 }
 
 void AddCommunityDrops(const overlay::CommunityStats& s, std::map<std::string, uint64_t>* out) {

@@ -56,6 +56,7 @@ class EndpointStats {
   Counter send_too_large;   // Send() refused: larger than the largest datagram.
   Counter send_errors;      // The kernel refused a datagram; by errno below.
   Counter send_discarded;   // Still queued when the endpoint closed.
+  Counter send_short;       // The kernel reported fewer bytes sent than the datagram had.
   std::array<Counter, kMaxErrno + 1> send_errors_by_errno;
   // Work.
   Counter kernel_entries;  // Syscalls / io_uring_enter calls made for this endpoint.

@@ -13,6 +13,8 @@
 #include <poll.h>
 #include <spdlog/spdlog.h>
 
+#include "ring/fault_injection.h"
+
 namespace ringv8 {
 
 namespace {
@@ -120,6 +122,7 @@ Result<std::unique_ptr<EventLoop>> EventLoop::Create(const Options& options) {
 }
 
 int EventLoop::SetUpUring(unsigned entries) {
+  if (FaultInjection::uring_setup_refused()) return -EPERM;  // Tests: as under seccomp.
   auto ring = std::unique_ptr<io_uring, UringDeleter>(new io_uring());
   io_uring_params params{};
   // SINGLE_ISSUER + DEFER_TASKRUN (6.1+): completions run when this thread asks for them, not

@@ -4,6 +4,8 @@
 
 #include <cerrno>
 
+#include "ring/fault_injection.h"
+
 namespace ringv8 {
 
 namespace {
@@ -105,6 +107,12 @@ void MmsgEndpoint::Receive(size_t socket_index) {
         stats_.truncated.Add();
         continue;
       }
+      if (const int fault = FaultInjection::TakeReceiveFailure()) {
+        // A test made the kernel lose this one.
+        (fault == ENOBUFS ? stats_.buffer_exhausted : stats_.receive_errors).Add();
+        continue;
+      }
+      if (FaultInjection::TakeShortCompletion()) receive_headers_[i].msg_len /= 2;
       auto source = Address::FromSockaddr(reinterpret_cast<const sockaddr*>(&receive_addrs_[i]),
                                           msg.msg_namelen);
       if (!source) {
@@ -133,9 +141,13 @@ bool MmsgEndpoint::FlushSocket(size_t socket_index) {
     const int count = static_cast<int>(std::min<size_t>(queue.size(), kBatch));
     for (int i = 0; i < count; ++i) headers[i] = {queue[static_cast<size_t>(i)]->msg, 0};
     stats_.kernel_entries.Add();
-    int sent = sendmmsg(fd, headers, static_cast<unsigned>(count), MSG_DONTWAIT);
+    int sent = -1;
+    int error = FaultInjection::TakeSendFailure();
+    if (error == 0) {
+      sent = sendmmsg(fd, headers, static_cast<unsigned>(count), MSG_DONTWAIT);
+      error = sent < 0 ? errno : 0;
+    }
     if (sent < 0) {
-      int error = errno;
       if (error == EINTR) continue;
       if (error == EAGAIN || error == EWOULDBLOCK) {
         // The socket buffer is full: wait until the kernel drains it.
@@ -153,7 +165,12 @@ bool MmsgEndpoint::FlushSocket(size_t socket_index) {
     stats_.CountSendBatch(static_cast<uint64_t>(sent));
     for (int i = 0; i < sent; ++i) {
       internal::SendSlot* slot = queue.front();
-      CountSent({slot->data, slot->length});
+      if (FaultInjection::TakeShortCompletion()) headers[i].msg_len /= 2;
+      if (headers[i].msg_len < slot->length) {
+        stats_.send_short.Add();
+      } else {
+        CountSent({slot->data, slot->length});
+      }
       pool_.Release(slot);
       queue.pop_front();
     }

@@ -9,6 +9,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "ring/fault_injection.h"
 #include "ring/internal/send_pool.h"
 #include "ring/internal/udp_socket.h"
 
@@ -68,6 +69,7 @@ class UringEndpoint::State {
   bool ArmReceive(size_t socket);
   void OnReceive(size_t socket, const io_uring_cqe& cqe);
   void HandleDatagram(size_t socket, uint8_t* buffer, int length);
+  void CountReceiveError(int error);
   void OnSent(uint32_t slot, const io_uring_cqe& cqe);
   void BeforeWait();
   void MaybeDelete();
@@ -178,11 +180,7 @@ void UringEndpoint::State::OnReceive(size_t socket, const io_uring_cqe& cqe) {
   if (!more) --outstanding_;
   bool rearm = !more && !closing_;
   if (cqe.res < 0) {
-    if (owner_ != nullptr && cqe.res == -ENOBUFS) {
-      stats().buffer_exhausted.Add();
-    } else if (owner_ != nullptr && cqe.res != -ECANCELED) {
-      stats().receive_errors.Add();
-    }
+    CountReceiveError(-cqe.res);
     if (cqe.res == -EINVAL || cqe.res == -EOPNOTSUPP) {
       // The kernel cannot do multishot RECVMSG (before 6.0): re-arming would spin.
       spdlog::error("io_uring multishot receive refused ({}); this endpoint stops receiving",
@@ -193,7 +191,11 @@ void UringEndpoint::State::OnReceive(size_t socket, const io_uring_cqe& cqe) {
     const uint16_t id = static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
     BufferRing& br = buffer_rings_[socket];
     uint8_t* buffer = br.buffers + size_t{id} * options_.receive_buffer_size;
-    if (owner_ != nullptr && !closing_) HandleDatagram(socket, buffer, cqe.res);
+    if (const int fault = FaultInjection::TakeReceiveFailure()) {
+      CountReceiveError(fault);  // A test made the kernel lose this one.
+    } else if (owner_ != nullptr && !closing_) {
+      HandleDatagram(socket, buffer, cqe.res);
+    }
     // Back to the kernel at once, so the ring only runs dry under a real burst.
     io_uring_buf_ring_add(br.ring, buffer, options_.receive_buffer_size, id,
                           io_uring_buf_ring_mask(options_.receive_buffers), 0);
@@ -204,6 +206,15 @@ void UringEndpoint::State::OnReceive(size_t socket, const io_uring_cqe& cqe) {
     ArmReceive(socket);
   }
   MaybeDelete();
+}
+
+void UringEndpoint::State::CountReceiveError(int error) {
+  if (owner_ == nullptr || error == ECANCELED) return;
+  if (error == ENOBUFS) {
+    stats().buffer_exhausted.Add();
+  } else {
+    stats().receive_errors.Add();
+  }
 }
 
 void UringEndpoint::State::HandleDatagram(size_t socket, uint8_t* buffer, int length) {
@@ -232,6 +243,7 @@ void UringEndpoint::State::HandleDatagram(size_t socket, uint8_t* buffer, int le
   }
   auto* payload = static_cast<uint8_t*>(io_uring_recvmsg_payload(out, &receive_template_));
   auto size = io_uring_recvmsg_payload_length(out, length, &receive_template_);
+  if (FaultInjection::TakeShortCompletion()) size /= 2;
   owner_->Dispatch(*source, std::span<const uint8_t>(payload, size));
 }
 
@@ -249,7 +261,13 @@ std::error_code UringEndpoint::State::Send(const Address& to, std::span<const ui
     stats().send_queue_full.Add();
     return Errno(ENOBUFS);
   }
-  io_uring_prep_sendmsg(sqe, sockets_.sockets()[static_cast<size_t>(index)].udp.fd, &slot->msg, 0);
+  slot->fault = FaultInjection::TakeSendFailure();
+  if (slot->fault != 0) {
+    io_uring_prep_nop(sqe);  // A test made the kernel refuse it: completes unsent, failed.
+  } else {
+    io_uring_prep_sendmsg(sqe, sockets_.sockets()[static_cast<size_t>(index)].udp.fd, &slot->msg,
+                          0);
+  }
   EventLoop::SetCompletion(sqe, &send_handlers_[slot->index]);
   ++outstanding_;
   ++sent_this_iteration_;
@@ -259,9 +277,13 @@ std::error_code UringEndpoint::State::Send(const Address& to, std::span<const ui
 void UringEndpoint::State::OnSent(uint32_t index, const io_uring_cqe& cqe) {
   --outstanding_;
   internal::SendSlot* slot = pool_.slot(index);
+  int result = slot->fault != 0 ? -slot->fault : cqe.res;
+  if (result > 0 && FaultInjection::TakeShortCompletion()) result /= 2;
   if (owner_ != nullptr) {
-    if (cqe.res < 0) {
-      stats().CountSendError(-cqe.res);
+    if (result < 0) {
+      stats().CountSendError(-result);
+    } else if (static_cast<size_t>(result) < slot->length) {
+      stats().send_short.Add();
     } else {
       owner_->CountSent({slot->data, slot->length});
     }

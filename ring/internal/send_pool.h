@@ -28,6 +28,7 @@ struct SendSlot {
   uint32_t length = 0;
   bool ipv6 = false;
   uint32_t index = 0;  // Position in the pool.
+  int fault = 0;       // FaultInjection: the errno this send completes with, unsent.
 };
 
 class SendPool {
