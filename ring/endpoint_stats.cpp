@@ -1,12 +1,18 @@
 #include "ring/endpoint_stats.h"
 
 #include <bit>
+#include <cerrno>
 
 namespace ringv8 {
 
 void EndpointStats::CountSendError(int error) {
   send_errors.Add();
   send_errors_by_errno[error >= 0 && error <= kMaxErrno ? error : 0].Add();
+}
+
+void EndpointStats::CountReceiveError(int error) {
+  if (error == ECANCELED) return;
+  (error == ENOBUFS ? buffer_exhausted : receive_errors).Add();
 }
 
 int EndpointStats::BatchBucket(uint64_t size) {

@@ -64,6 +64,9 @@ class EndpointStats {
   std::array<Counter, kBatchBuckets> receive_batches, send_batches;
 
   void CountSendError(int error);
+  // A receive the kernel failed: ENOBUFS counts as buffer_exhausted, ECANCELED (closing) not at
+  // all, anything else as receive_errors.
+  void CountReceiveError(int error);
   static int BatchBucket(uint64_t size);
   void CountReceiveBatch(uint64_t size) { receive_batches[BatchBucket(size)].Add(); }
   void CountSendBatch(uint64_t size) { send_batches[BatchBucket(size)].Add(); }

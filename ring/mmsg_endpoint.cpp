@@ -109,7 +109,7 @@ void MmsgEndpoint::Receive(size_t socket_index) {
       }
       if (const int fault = FaultInjection::TakeReceiveFailure()) {
         // A test made the kernel lose this one.
-        (fault == ENOBUFS ? stats_.buffer_exhausted : stats_.receive_errors).Add();
+        stats_.CountReceiveError(fault);
         continue;
       }
       if (FaultInjection::TakeShortCompletion()) receive_headers_[i].msg_len /= 2;

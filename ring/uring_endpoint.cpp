@@ -209,12 +209,7 @@ void UringEndpoint::State::OnReceive(size_t socket, const io_uring_cqe& cqe) {
 }
 
 void UringEndpoint::State::CountReceiveError(int error) {
-  if (owner_ == nullptr || error == ECANCELED) return;
-  if (error == ENOBUFS) {
-    stats().buffer_exhausted.Add();
-  } else {
-    stats().receive_errors.Add();
-  }
+  if (owner_ != nullptr) stats().CountReceiveError(error);
 }
 
 void UringEndpoint::State::HandleDatagram(size_t socket, uint8_t* buffer, int length) {
