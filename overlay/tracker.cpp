@@ -167,6 +167,12 @@ void Tracker::OnRequest(const Address& source, Bytes datagram, bool new_style) {
   if (introduced) {
     lan_intro = introduced->lan_address;
     wan_intro = introduced->address;
+  }
+  // The puncture-request spends a token of the peer it goes to: no address gets more packets
+  // from the tracker than its bucket allows, however many sources name it.
+  if (introduced && !TakeToken(introduced->address)) {
+    Drop("puncture_rate_limited");
+  } else if (introduced) {
     const bool new_puncture = new_style || !request.destination_address.is_v4() || !source.is_v4();
     if (new_puncture) {
       SendUnsigned(
@@ -275,6 +281,16 @@ bool Tracker::OnDue(const Mid& mid, LocalPeer& peer, TimePoint now) {
                 [&](const ServiceId& service) { return !table_.Contains(service, mid); });
   if (peer.services.empty()) return false;
   const ServiceId service = peer.services[peer.next_service++ % peer.services.size()];
+  if (!TakeToken(peer.address)) {
+    // Its address already gets all the packets it may (a flood from or to it): the ping cannot
+    // go, so the service counts as unanswered. A real peer registers again with its next walk.
+    Drop("ping_rate_limited");
+    DropService(mid, peer, service);
+    if (peer.services.empty()) return false;
+    peer.next_ping = now + options_.ping_interval;
+    Schedule(mid, peer.next_ping);
+    return true;
+  }
   const uint16_t identifier = static_cast<uint16_t>(++global_time_ % 65536);
   IntroductionRequestPayload ping;
   ping.destination_address = peer.address;

@@ -14,9 +14,12 @@
 // that registered together (a restart, a flash crowd) are not pinged in one burst; the pings
 // and timeouts sit in a timer wheel of 10 ms slots, so a tick costs only the peers due in it.
 //
-// Abuse: responses to one source address are limited by a token bucket, checked before any
-// signature is verified, so the tracker cannot be made to reflect traffic at a spoofed address.
-// Every drop is counted by reason.
+// Abuse: every packet the tracker sends (response, puncture-request, ping) spends a token of the
+// bucket of the address it goes to, so no address gets more than responses_per_second (after a
+// burst) however many sources or keys name it: the tracker cannot be made to reflect a flood at
+// a spoofed address. A request's token is taken before its signature is verified; a puncture
+// without a token is not sent, a ping without one counts as unanswered. Every drop is counted by
+// reason.
 //
 // Thread-affine: one Tracker per shard, on that shard's loop thread; the table is shared.
 #ifndef RINGV8_OVERLAY_TRACKER_H_
@@ -42,7 +45,7 @@ namespace ringv8::overlay {
 struct TrackerOptions {
   Duration ping_interval = std::chrono::seconds(10);
   Duration ping_timeout = std::chrono::seconds(5);
-  // Per source address: responses per second and the burst allowed (0: no limit).
+  // Per address: packets sent to it per second and the burst allowed (0: no limit).
   double responses_per_second = 50;
   double response_burst = 200;
   size_t max_sources = 1000000;      // Token buckets kept at most.
@@ -79,6 +82,7 @@ class Tracker : public EndpointListener {
 
   const TrackerStats& stats() const { return stats_; }
   size_t local_peers() const { return local_.size(); }
+  size_t sources() const { return buckets_.size(); }  // Addresses with a token bucket.
 
  private:
   struct Pending {

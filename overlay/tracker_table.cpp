@@ -75,6 +75,7 @@ bool TrackerTable::Upsert(const ServiceId& service, const TrackerPeer& peer) {
   s.index.emplace(peer.mid, static_cast<uint32_t>(s.peers.size()));
   s.peers.push_back(peer);
   entries_.fetch_add(1, std::memory_order_relaxed);
+  inserted_.fetch_add(1, std::memory_order_relaxed);
   return true;
 }
 
@@ -102,6 +103,7 @@ bool TrackerTable::Remove(const ServiceId& service, const Mid& mid) {
   auto found = it->second.index.find(mid);
   if (found == it->second.index.end()) return false;
   Erase(it->second, found->second);
+  removed_.fetch_add(1, std::memory_order_relaxed);
   if (it->second.peers.empty()) {
     stripe.services.erase(it);
     services_.fetch_sub(1, std::memory_order_relaxed);
@@ -132,10 +134,13 @@ void TrackerTable::ForEach(
 }
 
 TrackerTable::Stats TrackerTable::stats() const {
-  return {entries_.load(std::memory_order_relaxed), services_.load(std::memory_order_relaxed),
+  return {entries_.load(std::memory_order_relaxed),
+          services_.load(std::memory_order_relaxed),
           evicted_service_full_.load(std::memory_order_relaxed),
           evicted_table_full_.load(std::memory_order_relaxed),
-          refused_table_full_.load(std::memory_order_relaxed)};
+          refused_table_full_.load(std::memory_order_relaxed),
+          inserted_.load(std::memory_order_relaxed),
+          removed_.load(std::memory_order_relaxed)};
 }
 
 }  // namespace ringv8::overlay

@@ -49,6 +49,9 @@ class TrackerTable {
     uint64_t evicted_service_full = 0;
     uint64_t evicted_table_full = 0;
     uint64_t refused_table_full = 0;  // A new service while the table was full of others.
+    // Where entries went: every entry inserted is still there, evicted or removed (Remove()).
+    uint64_t inserted = 0;
+    uint64_t removed = 0;
   };
 
   explicit TrackerTable(TrackerLimits limits = {});
@@ -104,6 +107,8 @@ class TrackerTable {
   std::atomic<uint64_t> evicted_service_full_{0};
   std::atomic<uint64_t> evicted_table_full_{0};
   std::atomic<uint64_t> refused_table_full_{0};
+  std::atomic<uint64_t> inserted_{0};
+  std::atomic<uint64_t> removed_{0};
 };
 
 }  // namespace ringv8::overlay

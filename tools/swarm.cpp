@@ -17,6 +17,7 @@
 #include "overlay/hex.h"
 #include "overlay/keys.h"
 #include "strategies/step_scheduler.h"
+#include "tools/process_memory.h"
 
 namespace ringv8::tools {
 
@@ -127,9 +128,11 @@ struct Counters {
 };
 
 struct ShardSnapshot {
-  std::vector<int> at_target;  // Per community.
-  Counters nodes;              // The swarm's nodes.
-  Counters bootstrap;          // The bootstrap node (shard 0 only).
+  std::vector<int> at_target;                  // Per community.
+  Counters nodes;                              // The swarm's nodes.
+  Counters bootstrap;                          // The bootstrap node (shard 0 only).
+  uint64_t verified_peers = 0, addresses = 0;  // Summed over the nodes.
+  uint64_t max_node_verified = 0, max_node_addresses = 0;
   double max_lag_ms = 0;
   double cpu_seconds = 0;
 };
@@ -260,6 +263,11 @@ class Shard {
         if (static_cast<int>(community->GetPeers().size()) >= plan_.needed[c]) ++s.at_target[c];
       }
       s.nodes.AddEndpoint(n.endpoint->stats());
+      const overlay::Network& network = n.node->network();
+      s.verified_peers += network.verified_count();
+      s.addresses += network.address_count();
+      s.max_node_verified = std::max<uint64_t>(s.max_node_verified, network.verified_count());
+      s.max_node_addresses = std::max<uint64_t>(s.max_node_addresses, network.address_count());
       for (overlay::Community* c : n.node->GetOverlays<overlay::Community>()) {
         s.nodes.AddCommunity(c->stats());
       }
@@ -390,6 +398,7 @@ json Swarm::Run(const std::function<void(const SwarmProgress&)>& progress, const
   const double build_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - build_start).count();
   const auto start = std::chrono::steady_clock::now();
+  const double rss_built = ResidentMiB();
   go_promise.set_value();
 
   auto elapsed = [&] {
@@ -399,6 +408,11 @@ json Swarm::Run(const std::function<void(const SwarmProgress&)>& progress, const
   int converged = 0;
   bool interrupted = false;
   double next_report = 1.0;
+  // The memory profile: resident memory once a minute, at convergence and at its peak, and the
+  // largest tables seen.
+  json rss_per_minute = json::array({rss_built});
+  double rss_converged = 0, rss_peak = rss_built;
+  uint64_t peak_node_verified = 0, peak_node_addresses = 0;
   auto collect = [&] {
     SwarmProgress p;
     p.elapsed = elapsed();
@@ -412,7 +426,12 @@ json Swarm::Run(const std::function<void(const SwarmProgress&)>& progress, const
       p.drops += s.nodes.total_drops() + s.bootstrap.total_drops();
       p.kernel_drops += s.nodes.of("kernel_drops") + s.bootstrap.of("kernel_drops");
       p.max_lag_ms = std::max(p.max_lag_ms, s.max_lag_ms);
+      p.verified_peers += s.verified_peers;
+      p.addresses += s.addresses;
+      p.max_node_verified = std::max(p.max_node_verified, s.max_node_verified);
+      p.max_node_addresses = std::max(p.max_node_addresses, s.max_node_addresses);
     }
+    p.rss_mib = ResidentMiB();
     return p;
   };
   while (error.empty() && elapsed() < options_.duration) {
@@ -421,22 +440,32 @@ json Swarm::Run(const std::function<void(const SwarmProgress&)>& progress, const
       break;
     }
     SwarmProgress p = collect();
+    const bool was_converged = converged == options_.communities;
     for (int c = 0; c < options_.communities; ++c) {
       if (converged_after[c] < 0 && p.at_target[c] >= plan.members[c]) {
         converged_after[c] = p.elapsed;
         ++converged;
       }
     }
-    if (p.elapsed >= next_report || converged == options_.communities) {
+    const bool all_converged = converged == options_.communities;
+    if (all_converged && !was_converged) rss_converged = p.rss_mib;
+    rss_peak = std::max(rss_peak, p.rss_mib);
+    peak_node_verified = std::max(peak_node_verified, p.max_node_verified);
+    peak_node_addresses = std::max(peak_node_addresses, p.max_node_addresses);
+    if (p.elapsed >= 60.0 * static_cast<double>(rss_per_minute.size())) {
+      rss_per_minute.push_back(p.rss_mib);
+    }
+    if (p.elapsed >= next_report || (all_converged && !was_converged)) {
       progress(p);
       next_report = std::floor(p.elapsed) + 1.0;
     }
-    if (converged == options_.communities) break;
+    if (all_converged && !options_.soak) break;
     for (auto& shard : shard_list) {
       if (shard->failed()) error = shard->error();
     }
   }
   const double run_seconds = elapsed();
+  const SwarmProgress at_end = collect();
   for (auto& shard : shard_list) shard->Stop();
   for (auto& thread : threads) thread.join();
   for (auto& shard : shard_list) {
@@ -497,6 +526,20 @@ json Swarm::Run(const std::function<void(const SwarmProgress&)>& progress, const
           {"kernel_drops", nodes.of("kernel_drops") + bootstrap_counters.of("kernel_drops")},
           {"cpu_seconds_per_shard", cpu},
           {"max_scheduler_lag_ms", max_lag_ms},
+          {"soak", options_.soak},
+          {"memory",
+           {{"rss_mib_built", rss_built},
+            {"rss_mib_converged",
+             converged == options_.communities ? json(rss_converged) : json(nullptr)},
+            {"rss_mib_end", at_end.rss_mib},
+            {"rss_mib_peak", std::max(rss_peak, at_end.rss_mib)},
+            {"rss_mib_per_minute", rss_per_minute}}},
+          {"tables",
+           {{"verified_peers_end", at_end.verified_peers},
+            {"addresses_end", at_end.addresses},
+            {"max_node_verified_peers", std::max(peak_node_verified, at_end.max_node_verified)},
+            {"max_node_addresses", std::max(peak_node_addresses, at_end.max_node_addresses)},
+            {"max_addresses_per_node_bound", overlay::Network::kDefaultMaxAddresses}}},
           {"per_community", per_community}};
 }
 

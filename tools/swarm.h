@@ -9,7 +9,8 @@
 //
 // A community has converged when every member has reached its target peer count (or all the
 // other members, when there are fewer). Shards publish a snapshot every 100 ms; Run() watches
-// them, reports once a second, and returns when all communities converged or time is up.
+// them, reports once a second, and returns when all communities converged or time is up. A soak
+// run goes on to the end of its duration and reports resident memory and table sizes over time.
 // Thread-compatible: Run() on one thread; it starts and joins the shard threads.
 #ifndef RINGV8_TOOLS_SWARM_H_
 #define RINGV8_TOOLS_SWARM_H_
@@ -32,7 +33,8 @@ struct SwarmOptions {
   int communities_per_node = 0;  // 0: min(communities, 5).
   int shards = 0;                // 0: one per core.
   int target_peers = 20;
-  double duration = 60;  // Seconds; the run ends earlier when everything converged.
+  double duration = 60;  // Seconds; the run ends earlier when everything converged...
+  bool soak = false;     // ...unless soaking: then it runs the whole duration (memory, tables).
   EndpointBackend backend = EndpointBackend::kAuto;
 };
 
@@ -43,6 +45,11 @@ struct SwarmProgress {
   std::vector<int> members;    // Per community.
   uint64_t packets_in = 0, packets_out = 0, drops = 0, kernel_drops = 0;
   double max_lag_ms = 0;  // The largest scheduler lag over the shards.
+  // The nodes' tables (not the bootstrap node's): verified peers and walkable addresses, summed
+  // and the largest of one node; and the process's resident memory.
+  uint64_t verified_peers = 0, addresses = 0;
+  uint64_t max_node_verified = 0, max_node_addresses = 0;
+  double rss_mib = 0;
 };
 
 class Swarm {

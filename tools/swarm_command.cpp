@@ -36,11 +36,11 @@ void PrintProgress(const SwarmProgress& p, bool tty) {
   const double dt = std::max(p.elapsed - last_elapsed, 1e-3);
   std::string line = fmt::format(
       "{:5.1f} s  at target: {}/{} memberships, {}/{} communities done (slowest {}/{})  "
-      "in {:.0f}/s out {:.0f}/s  drops {} (kernel {})  lag {:.1f} ms",
+      "in {:.0f}/s out {:.0f}/s  drops {} (kernel {})  lag {:.1f} ms  peers {}  rss {:.0f} MiB",
       p.elapsed, nodes_at, memberships, done, p.members.size(),
       slowest >= 0 ? p.at_target[slowest] : 0, slowest >= 0 ? p.members[slowest] : 0,
       (p.packets_in - last_in) / dt, (p.packets_out - last_out) / dt, p.drops, p.kernel_drops,
-      p.max_lag_ms);
+      p.max_lag_ms, p.verified_peers, p.rss_mib);
   last_in = p.packets_in;
   last_out = p.packets_out;
   last_elapsed = p.elapsed;
@@ -64,6 +64,8 @@ void PrintSummary(const nlohmann::json& r) {
     reasons += fmt::format("{}{} {}", reasons.empty() ? "" : ", ", reason, n.get<uint64_t>());
   }
   const auto& per_node = r["per_node"];
+  const auto& memory = r["memory"];
+  const auto& tables = r["tables"];
   std::cout << fmt::format(
       "swarm: {} nodes, {} communities ({} per node, target {} peers), {} shards, {} endpoints\n"
       "  converged           {} ({}/{} communities)\n"
@@ -72,7 +74,10 @@ void PrintSummary(const nlohmann::json& r) {
       "  drops               {}{}\n"
       "  kernel drops        {}\n"
       "  CPU per shard       {} (over {:.1f} s; building took {:.1f} s)\n"
-      "  scheduler lag       max {:.2f} ms\n",
+      "  scheduler lag       max {:.2f} ms\n"
+      "  memory (RSS)        {:.0f} MiB built, {} converged, {:.0f} MiB at the end, {:.0f} MiB "
+      "peak\n"
+      "  tables              {} verified peers, {} addresses; one node at most {} / {}\n",
       r["nodes"].get<int>(), r["communities"].get<int>(), r["communities_per_node"].get<int>(),
       r["target_peers"].get<int>(), r["shards"].get<int>(), r["backend"].get<std::string>(),
       r["converged"].get<bool>() ? "yes" : "NO", r["converged_communities"].get<int>(),
@@ -82,7 +87,14 @@ void PrintSummary(const nlohmann::json& r) {
       per_node["bytes_out"].get<double>() / 1024, drops,
       reasons.empty() ? "" : " (" + reasons + ")", r["kernel_drops"].get<uint64_t>(), cpu,
       r["run_seconds"].get<double>(), r["build_seconds"].get<double>(),
-      r["max_scheduler_lag_ms"].get<double>());
+      r["max_scheduler_lag_ms"].get<double>(), memory["rss_mib_built"].get<double>(),
+      memory["rss_mib_converged"].is_null()
+          ? "-"
+          : fmt::format("{:.0f} MiB", memory["rss_mib_converged"].get<double>()),
+      memory["rss_mib_end"].get<double>(), memory["rss_mib_peak"].get<double>(),
+      tables["verified_peers_end"].get<uint64_t>(), tables["addresses_end"].get<uint64_t>(),
+      tables["max_node_verified_peers"].get<uint64_t>(),
+      tables["max_node_addresses"].get<uint64_t>());
 }
 
 int Run(SwarmCommandOptions& options) {
@@ -136,13 +148,17 @@ void AddSwarmCommand(CLI::App& app, RunFunction* run) {
   cmd->add_option("--target-peers", options.swarm.target_peers, "RandomWalk's target peer count")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
-  cmd->add_option("--duration", options.swarm.duration,
-                  "Give up after this many seconds (the run ends earlier once converged)")
+  cmd->add_option(
+         "--duration", options.swarm.duration,
+         "Give up after this many seconds (the run ends earlier once converged, unless --soak)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_option("--backend", options.backend, "Endpoint backend")
       ->check(CLI::IsMember({"auto", "uring", "mmsg"}))
       ->capture_default_str();
+  cmd->add_flag("--soak", options.swarm.soak,
+                "Run the whole --duration even after convergence (a long run: resident memory "
+                "once a minute and the largest tables are in the summary)");
   cmd->add_flag("--json", options.json, "Print the summary as one JSON object on stdout");
   cmd->callback([run] { *run = [] { return Run(options); }; });
 }

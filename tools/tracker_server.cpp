@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <time.h>
 
+#include "node/node.h"  // EndpointDrops
 #include "overlay/hex.h"
 
 namespace ringv8::tools {
@@ -78,8 +79,10 @@ class TrackerServer::Shard {
             {"packets_out", s.packets_out.value()},
             {"bytes_in", s.bytes_in.value()},
             {"bytes_out", s.bytes_out.value()},
+            {"sources", tracker.sources()},
             {"kernel_drops", s.kernel_drops.value()},
             {"drops", t.drops},
+            {"endpoint_drops", node::EndpointDrops(s)},
             {"crypto_seconds", std::chrono::duration<double>(t.crypto_time).count()},
             {"messages", MessagesJson(t)},
             {"cpu_seconds", static_cast<double>(now.tv_sec - start.tv_sec) +
@@ -183,10 +186,11 @@ json TrackerServer::Result() const {
     responses += r.value("responses", uint64_t{0});
     introductions += r.value("introductions", uint64_t{0});
     peers += r.value("peers", uint64_t{0});
-    if (r.contains("drops")) {
-      const json& shard_drops = r["drops"];
-      for (auto it = shard_drops.begin(); it != shard_drops.end(); ++it) {
-        drops[it.key()] += it.value().get<uint64_t>();
+    // The tracker's drops and the endpoint's (kernel, truncated, too short, ...) in one map.
+    for (const char* field : {"drops", "endpoint_drops"}) {
+      if (!r.contains(field)) continue;
+      for (const auto& [reason, n] : r[field].items()) {
+        if (n.get<uint64_t>() != 0) drops[reason] += n.get<uint64_t>();
       }
     }
     per_shard.push_back(r);
@@ -204,6 +208,16 @@ json TrackerServer::Result() const {
           {"peers", peers},
           {"entries", t.entries},
           {"services", t.services},
+          {"table",
+           {{"entries", t.entries},
+            {"services", t.services},
+            {"inserted", t.inserted},
+            {"removed", t.removed},
+            {"evicted_service_full", t.evicted_service_full},
+            {"evicted_table_full", t.evicted_table_full},
+            {"refused_table_full", t.refused_table_full},
+            {"max_entries", options_.limits.max_entries},
+            {"max_per_service", options_.limits.max_per_service}}},
           {"drops", drops},
           {"per_shard", per_shard}};
 }
