@@ -348,9 +348,10 @@ int Serve(const BenchOptions& options, bool echo) {
 
 void AddBenchCommand(CLI::App& app, RunFunction* run) {
   static BenchOptions options;
-  auto* bench = app.add_subcommand("bench", "Benchmarks: endpoint, sink, echo, tracker");
+  auto* bench = app.add_subcommand("bench", "Benchmarks: endpoint, sink, echo, tracker, abuse");
   bench->require_subcommand(1);
   AddBenchTrackerCommand(*bench, run);
+  AddBenchAbuseCommand(*bench, run);
 
   auto* endpoint = bench->add_subcommand(
       "endpoint",

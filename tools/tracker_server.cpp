@@ -85,6 +85,10 @@ class TrackerServer::Shard {
             {"endpoint_drops", node::EndpointDrops(s)},
             {"crypto_seconds", std::chrono::duration<double>(t.crypto_time).count()},
             {"messages", MessagesJson(t)},
+            // When this snapshot was taken (steady clock, seconds): rates between snapshots.
+            {"published_at",
+             std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+                 .count()},
             {"cpu_seconds", static_cast<double>(now.tv_sec - start.tv_sec) +
                                 static_cast<double>(now.tv_nsec - start.tv_nsec) / 1e9}};
         std::lock_guard lock(mutex_);

@@ -195,9 +195,11 @@ TEST_F(TrackerAbuseTest, GarbageOfEveryKindChangesNothingAndIsCountedByReason) {
     tail.insert(tail.begin(), prefix.begin(), prefix.end());
     garbage.push_back(tail);
     garbage.emplace_back(valid.begin(), valid.begin() + static_cast<long>(random() % valid.size()));
-    std::vector<uint8_t> flipped = valid;  // Bit flips anywhere past the prefix.
-    for (int f = 0; f < 1 + i % 3; ++f) {
-      flipped[kPrefixSize + 1 + random() % (valid.size() - kPrefixSize - 1)] ^= 1 << (i % 8);
+    std::vector<uint8_t> flipped = valid;  // Bit flips past the prefix, in distinct bytes.
+    const size_t body = valid.size() - kPrefixSize - 1, first = random() % body;
+    for (size_t f = 0; f < static_cast<size_t>(1 + i % 3); ++f) {
+      flipped[kPrefixSize + 1 + (first + f * body / 3) % body] ^=
+          static_cast<uint8_t>(1 << (i % 8));
     }
     garbage.push_back(flipped);
     std::vector<uint8_t> key_length = valid;  // The key-length field after the flag byte.

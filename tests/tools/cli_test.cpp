@@ -31,7 +31,8 @@ class CliTest : public ::testing::Test {
 TEST_F(CliTest, HelpWorksForEverySubcommand) {
   for (const char* args :
        {"--help", "version --help", "keygen --help", "decode --help", "run --help", "swarm --help",
-        "bench --help", "bench endpoint --help", "bench sink --help", "bench echo --help"}) {
+        "bench --help", "bench endpoint --help", "bench sink --help", "bench echo --help",
+        "bench tracker --help", "bench abuse --help"}) {
     Output out = Ringv8(args);
     EXPECT_EQ(out.exit_code, 0) << args;
     EXPECT_NE(out.stdout_text.find("Usage:"), std::string::npos) << args;
