@@ -96,6 +96,16 @@ TEST(TrackerCliTest, NodesOfTwoCommunitiesFindOnlyTheirOwn) {
   EXPECT_EQ(t["per_shard"].size(), 2u);
 }
 
+TEST(TrackerCliTest, SigtermStopsItAndPrintsItsStatistics) {
+  // No --duration: only the signal ends it. The shell reports ringv8's own exit status.
+  Output out =
+      Ringv8("tracker --port 0 --shards 2 --json & pid=$!; sleep 1; kill -TERM $pid; wait $pid");
+  EXPECT_EQ(out.exit_code, 0);
+  json t = json::parse(out.stdout_text);
+  EXPECT_EQ(t["requests"], 0);
+  EXPECT_EQ(t["per_shard"].size(), 2u);
+}
+
 // Type=notify: READY=1 once serving, STOPPING=1 at the end, through $NOTIFY_SOCKET.
 TEST(TrackerCliTest, NotifiesSystemd) {
   char dir[] = "/tmp/ringv8-notify-XXXXXX";
