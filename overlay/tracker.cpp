@@ -167,25 +167,24 @@ void Tracker::OnRequest(const Address& source, Bytes datagram, bool new_style) {
   if (introduced) {
     lan_intro = introduced->lan_address;
     wan_intro = introduced->address;
-  }
-  // The puncture-request spends a token of the peer it goes to: no address gets more packets
-  // from the tracker than its bucket allows, however many sources name it.
-  if (introduced && !TakeToken(introduced->address)) {
-    Drop("puncture_rate_limited");
-  } else if (introduced) {
+    ++stats_.introductions;
+    // The puncture-request spends a token of the peer it goes to: no address gets more packets
+    // from the tracker than its bucket allows, however many sources name it.
     const bool new_puncture = new_style || !request.destination_address.is_v4() || !source.is_v4();
-    if (new_puncture) {
+    if (!TakeToken(introduced->address)) {
+      Drop("puncture_rate_limited");
+    } else if (new_puncture) {
       SendUnsigned(
           introduced->address, prefix,
           NewPunctureRequestPayload{request.destination_address, source, request.identifier},
           global_time_);
+      ++stats_.punctures;
     } else {
       SendUnsigned(introduced->address, prefix,
                    PunctureRequestPayload{request.destination_address, source, request.identifier},
                    global_time_);
+      ++stats_.punctures;
     }
-    ++stats_.punctures;
-    ++stats_.introductions;
   }
   // The fields both response layouts share; the tracker's own address is its LAN and WAN.
   auto answer = [&](auto response) {

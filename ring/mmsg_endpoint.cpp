@@ -34,7 +34,7 @@ Result<std::unique_ptr<MmsgEndpoint>> MmsgEndpoint::Open(EventLoop& loop,
     int error = loop.WatchFd(fd, EPOLLIN, [self, i](uint32_t events) { self->OnReady(i, events); });
     if (error != 0) return Unexpected{std::error_code(-error, std::system_category())};
   }
-  self->flush_hook_ = loop.AddBeforeWait([self] { self->Flush(); });
+  self->flush_hook_ = loop.AddBeforeWait([self] { self->BeforeWait(); });
   return endpoint;
 }
 
@@ -126,7 +126,8 @@ void MmsgEndpoint::Receive(size_t socket_index) {
   }
 }
 
-void MmsgEndpoint::Flush() {
+void MmsgEndpoint::BeforeWait() {
+  sockets_.PollDrops(loop_.Now(), stats_);
   for (size_t i = 0; i < queues_.size(); ++i) {
     if (!waiting_writable_[i]) FlushSocket(i);
   }

@@ -42,7 +42,8 @@ class MmsgEndpoint final : public Endpoint {
   MmsgEndpoint(EventLoop& loop, const EndpointOptions& options);
   void OnReady(size_t socket_index, uint32_t events);
   void Receive(size_t socket_index);
-  void Flush();
+  // Before the loop waits: flushes the send queues, reads the sockets' drop counters (1/s).
+  void BeforeWait();
   // Sends the queued datagrams of one socket; returns false if the kernel said EAGAIN.
   bool FlushSocket(size_t socket_index);
 

@@ -141,8 +141,11 @@ std::error_code UringEndpoint::State::Open() {
   buffer_rings_.resize(count);
   receive_handlers_.resize(count);
   needs_arm_.assign(count, false);
-  // One template for every socket: room for an IPv6 source address and SO_RXQ_OVFL.
-  receive_template_.msg_namelen = sizeof(sockaddr_in6);
+  // One template for every socket: room for an IPv6 source address and SO_RXQ_OVFL. The kernel
+  // puts the control messages right after the name (after io_uring_recvmsg_out's 16 bytes): the
+  // name's room is rounded up to 8 so that they are aligned as struct cmsghdr must be.
+  receive_template_.msg_namelen =
+      (sizeof(sockaddr_in6) + alignof(cmsghdr) - 1) & ~(alignof(cmsghdr) - 1);
   receive_template_.msg_controllen = internal::kControlSpace;
   for (size_t i = 0; i < count; ++i) {
     if (std::error_code error = SetUpBufferRing(&buffer_rings_[i])) return error;
@@ -294,6 +297,7 @@ void UringEndpoint::State::BeforeWait() {
   received_this_iteration_ = sent_this_iteration_ = 0;
   s.kernel_entries.Add(loop_.kernel_entries() - loop_entries_seen_);
   loop_entries_seen_ = loop_.kernel_entries();
+  sockets_.PollDrops(loop_.Now(), s);
   for (size_t i = 0; i < needs_arm_.size(); ++i) {
     if (needs_arm_[i] && !closing_) ArmReceive(i);
   }

@@ -1,6 +1,7 @@
 #include "ring/internal/udp_socket.h"
 
 #include <fcntl.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <unistd.h>
 
@@ -73,6 +74,26 @@ std::optional<uint32_t> ReadOverflowCounter(const msghdr& msg) {
     }
   }
   return std::nullopt;
+}
+
+std::optional<uint32_t> ReadSocketDrops(int fd) {
+  uint32_t meminfo[SK_MEMINFO_VARS] = {};
+  socklen_t length = sizeof(meminfo);
+  if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, meminfo, &length) != 0 ||
+      length <= SK_MEMINFO_DROPS * sizeof(uint32_t)) {
+    return std::nullopt;
+  }
+  return meminfo[SK_MEMINFO_DROPS];
+}
+
+void SocketSet::PollDrops(TimePoint now, EndpointStats& stats) {
+  if (now < next_drop_poll_) return;
+  next_drop_poll_ = now + std::chrono::seconds(1);
+  for (Socket& socket : sockets_) {
+    if (auto drops = ReadSocketDrops(socket.udp.fd)) {
+      stats.kernel_drops.Add(socket.overflow.Update(*drops));
+    }
+  }
 }
 
 std::error_code SocketSet::Open(const EndpointOptions& options) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ring/address.h"
+#include "ring/clock.h"
 #include "ring/endpoint.h"
 #include "ring/result.h"
 
@@ -32,13 +33,21 @@ inline constexpr size_t kControlSpace = 64;
 // The SO_RXQ_OVFL drop counter in a received message's control data, if present.
 std::optional<uint32_t> ReadOverflowCounter(const msghdr& msg);
 
-// Tracks a socket's cumulative SO_RXQ_OVFL counter and turns it into new drops.
+// The socket's drop counter now (SO_MEMINFO's SK_MEMINFO_DROPS: the same count SO_RXQ_OVFL
+// reports), or nullopt if the kernel does not tell.
+std::optional<uint32_t> ReadSocketDrops(int fd);
+
+// Tracks a socket's cumulative drop counter and turns it into new drops. It is read from two
+// places: SO_RXQ_OVFL on each received datagram (the count when that datagram was queued, so it
+// may be older than what was read before) and SO_MEMINFO now and then (drops after the last
+// datagram that arrived): a value not newer than the last one adds nothing.
 class OverflowTracker {
  public:
   uint64_t Update(uint32_t cumulative) {
-    uint32_t delta = cumulative - last_;  // Wraps correctly at 2^32.
+    const auto delta = static_cast<int32_t>(cumulative - last_);  // Wraps correctly at 2^32.
+    if (delta <= 0) return 0;
     last_ = cumulative;
-    return delta;
+    return static_cast<uint64_t>(delta);
   }
 
  private:
@@ -66,9 +75,15 @@ class SocketSet {
   // Index of the socket for `to`'s family, or -1.
   int IndexFor(const Address& to) const;
   std::vector<Address> local_addresses() const;
+  // Drops since the last datagram that reported them arrive only with the next one: once a
+  // second (call it from the loop; `now` is the loop's time) the sockets' counters are read
+  // directly and new drops added to `stats`, so that a burst of drops followed by silence is
+  // counted too.
+  void PollDrops(TimePoint now, EndpointStats& stats);
 
  private:
   std::vector<Socket> sockets_;
+  TimePoint next_drop_poll_{0};
 };
 
 // Checks a Send() before it is queued, counting the refusal: ENOTCONN, EMSGSIZE, EAFNOSUPPORT.

@@ -271,6 +271,39 @@ TEST_P(EndpointContract, OversizedDatagramsAreDroppedAndCounted) {
   EXPECT_EQ(b->stats().truncated.value(), 1u);
 }
 
+// The socket buffer overflows while the loop is not running: every datagram either arrives or
+// is counted as a kernel drop (SO_RXQ_OVFL, read from the control messages of later ones).
+TEST_P(EndpointContract, KernelDropsAreCountedWhenTheSocketOverflows) {
+  if (GetParam() == Kind::kMemory) GTEST_SKIP() << "no kernel socket";
+  EndpointOptions small = Loopback4();
+  small.socket_buffer_bytes = 16384;
+  small.receive_buffers = 16;
+  Endpoint* b = Open(small);
+  ASSERT_TRUE(b);
+  Recorder recorder;
+  b->AddListener(Prefix(2), &recorder);
+  // From a plain socket, so that nothing of the loop runs while they are sent.
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_storage to;
+  const socklen_t to_len = b->local_addresses()[0].ToSockaddr(&to);
+  constexpr uint64_t kSent = 2000;
+  const std::vector<uint8_t> datagram = Datagram(Prefix(2), 1, 200);
+  for (uint64_t i = 0; i < kSent; ++i) {
+    ASSERT_EQ(sendto(fd, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&to),
+                     to_len),
+              static_cast<ssize_t>(datagram.size()));
+  }
+  // The overflow count comes with a datagram that arrives after the drops.
+  ASSERT_EQ(sendto(fd, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&to),
+                   to_len),
+            static_cast<ssize_t>(datagram.size()));
+  close(fd);
+  RunUntil([&] { return recorder.packets.size() + b->stats().kernel_drops.value() == kSent + 1; });
+  EXPECT_GT(b->stats().kernel_drops.value(), 0u);
+  EXPECT_EQ(recorder.packets.size() + b->stats().kernel_drops.value(), kSent + 1);
+}
+
 TEST_P(EndpointContract, ClosingWhileTrafficIsInFlightIsSafe) {
   Endpoint* a = Open(Loopback4());
   Endpoint* b = Open(Loopback4());

@@ -2,6 +2,7 @@
 // short send completions, io_uring refused. Each backend counts the fault, goes on, and carries
 // normal traffic afterwards; the ASan build checks that nothing leaks. Real sockets on 127.0.0.1.
 #include <cerrno>
+#include <cstdio>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -21,6 +22,18 @@ class Inbox final : public EndpointListener {
   }
   std::vector<size_t> sizes;
 };
+
+// Prints how many faults the run injected (the README's figure): every one was survived, or a
+// test above failed.
+class ReportInjectedFaults : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    std::printf("fault injection: %llu faults injected in this run\n",
+                static_cast<unsigned long long>(FaultInjection::injected()));
+  }
+};
+[[maybe_unused]] ::testing::Environment* const kReport =
+    ::testing::AddGlobalTestEnvironment(new ReportInjectedFaults);
 
 class FaultInjectionTest : public ::testing::TestWithParam<EndpointBackend> {
  protected:
