@@ -57,7 +57,7 @@ Duration Seconds(double s) {
 
 overlay::CommunityId CommunityOf(int i) { return {0xAB, static_cast<uint8_t>(i % kCommunities)}; }
 
-// The tracker under attack, with what it had published before the attack.
+// The tracker under attack: a TrackerServer on 127.0.0.1, any free port.
 struct Target {
   explicit Target(const BenchAbuseOptions& o, overlay::TrackerOptions tracker = {},
                   overlay::TrackerLimits limits = {}) {
