@@ -65,14 +65,6 @@ LoadGenerator::~LoadGenerator() {
   if (epoll_ >= 0) close(epoll_);
 }
 
-Address LoadGenerator::address_of(int socket) const {
-  sockaddr_storage storage{};
-  socklen_t length = sizeof(storage);
-  getsockname(sockets_[static_cast<size_t>(socket)].fd, reinterpret_cast<sockaddr*>(&storage),
-              &length);
-  return Address::FromSockaddr(reinterpret_cast<sockaddr*>(&storage), length).value_or(Address());
-}
-
 LoadStats LoadGenerator::Register(const RequestSource& source, int window, Duration deadline) {
   return Run(Mode::kRegister, source, window, deadline);
 }

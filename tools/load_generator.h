@@ -60,7 +60,6 @@ class LoadGenerator {
   LoadGenerator& operator=(const LoadGenerator&) = delete;
 
   int sockets() const { return static_cast<int>(sockets_.size()); }
-  Address address_of(int socket) const;
 
   // Every socket sends once, `window` at a time, until each is answered or timed out (at most
   // `deadline`). The phase's stats.

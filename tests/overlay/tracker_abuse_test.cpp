@@ -6,9 +6,7 @@
 
 #include <gtest/gtest.h>
 
-#include "overlay/payloads.h"
-#include "overlay/tracker.h"
-#include "tests/testing/memory_node.h"
+#include "tests/overlay/tracker_fixture.h"
 
 namespace ringv8::overlay {
 namespace {
@@ -17,9 +15,6 @@ using ::ringv8::testing::MemoryNode;
 using ::ringv8::testing::SpecKey;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-const CommunityId kX = {0xA1};
-const CommunityId kY = {0xB2};
 
 uint64_t Sum(const std::map<std::string, uint64_t>& drops) {
   uint64_t total = 0;
@@ -40,40 +35,7 @@ class CountFrom : public EndpointListener {
   Address from_;
 };
 
-class TrackerAbuseTest : public ::testing::Test {
- protected:
-  TrackerAbuseTest()
-      : loop_(
-            *EventLoop::Create({.backend = EventLoop::Backend::kEpoll, .virtual_clock = &clock_})),
-        net_(*loop_, 7),
-        tracker_node_(net_, *Address::Parse("10.0.0.1:6421"), SpecKey(9)) {}
-
-  void StartTracker(TrackerOptions options = {}, TrackerLimits limits = {}) {
-    options.seed = 1;
-    table_ = std::make_unique<TrackerTable>(limits);
-    tracker_ = std::make_unique<Tracker>(*table_, tracker_node_.key, *tracker_node_.endpoint,
-                                         *loop_, options);
-  }
-  std::unique_ptr<MemoryNode> Node(const std::string& address,
-                                   PrivateKey key = PrivateKey::Generate()) {
-    return std::make_unique<MemoryNode>(net_, *Address::Parse(address), std::move(key));
-  }
-  // A signed introduction-request of `key` for `community`, as a walker sends it.
-  std::vector<uint8_t> Request(const PrivateKey& key, const CommunityId& community,
-                               uint16_t identifier = 1) {
-    IntroductionRequestPayload request;
-    request.destination_address = tracker_node_.address();
-    request.identifier = identifier;
-    return *EncodePacketToVector(MakePrefix(community), key, identifier, request);
-  }
-
-  VirtualClock clock_{seconds(100)};
-  std::unique_ptr<EventLoop> loop_;
-  MemoryNetwork net_;
-  MemoryNode tracker_node_;
-  std::unique_ptr<TrackerTable> table_;
-  std::unique_ptr<Tracker> tracker_;
-};
+using TrackerAbuseTest = TrackerFixture;
 
 TEST_F(TrackerAbuseTest, SpoofedSourceFloodGetsNoMoreThanTheRateLimit) {
   StartTracker({.responses_per_second = 50, .response_burst = 200});
@@ -86,7 +48,7 @@ TEST_F(TrackerAbuseTest, SpoofedSourceFloodGetsNoMoreThanTheRateLimit) {
   std::vector<std::vector<uint8_t>> requests;
   for (int k = 0; k < 500; ++k) requests.push_back(Request(PrivateKey::Generate(), kX));
   // A bystander at another address walks to the tracker once a second all along.
-  auto bystander = Node("10.0.1.1:8090", SpecKey(1));
+  auto bystander = Node("10.0.1.1:8090", 1);
   auto bystander_x = bystander->MakeCommunity(kX);
 
   constexpr int kSeconds = 40;
@@ -171,7 +133,7 @@ TEST_F(TrackerAbuseTest, FloodOfFreshKeysStaysWithinTheLimits) {
 
 TEST_F(TrackerAbuseTest, GarbageOfEveryKindChangesNothingAndIsCountedByReason) {
   StartTracker({.ping_interval = std::chrono::hours(1)});  // No liveness traffic in between.
-  auto peer = Node("10.0.1.1:8090", SpecKey(1));
+  auto peer = Node("10.0.1.1:8090", 1);
   auto peer_x = peer->MakeCommunity(kX);
   peer_x->WalkTo(tracker_node_.address());
   loop_->RunFor(milliseconds(100));

@@ -5,43 +5,16 @@
 #include <gtest/gtest.h>
 
 #include "overlay/dispersy_bootstrapper.h"
-#include "tests/testing/memory_node.h"
+#include "tests/overlay/tracker_fixture.h"
 
 namespace ringv8::overlay {
 namespace {
 
 using ::ringv8::testing::MemoryNode;
-using ::ringv8::testing::SpecKey;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-const CommunityId kX = {0xA1};
-const CommunityId kY = {0xB2};
-
-class TrackerTest : public ::testing::Test {
- protected:
-  TrackerTest()
-      : loop_(
-            *EventLoop::Create({.backend = EventLoop::Backend::kEpoll, .virtual_clock = &clock_})),
-        net_(*loop_, 7),
-        tracker_node_(net_, *Address::Parse("10.0.0.1:6421"), SpecKey(9)) {}
-
-  void StartTracker(TrackerOptions options = {}) {
-    options.seed = 1;
-    tracker_ = std::make_unique<Tracker>(table_, tracker_node_.key, *tracker_node_.endpoint, *loop_,
-                                         options);
-  }
-  std::unique_ptr<MemoryNode> Node(const char* address, uint8_t key) {
-    return std::make_unique<MemoryNode>(net_, *Address::Parse(address), SpecKey(key));
-  }
-
-  VirtualClock clock_{seconds(100)};
-  std::unique_ptr<EventLoop> loop_;
-  MemoryNetwork net_;
-  MemoryNode tracker_node_;
-  TrackerTable table_;
-  std::unique_ptr<Tracker> tracker_;
-};
+using TrackerTest = TrackerFixture;
 
 TEST_F(TrackerTest, IntroducesPeersOfTheSameCommunityOnly) {
   StartTracker();
@@ -57,9 +30,9 @@ TEST_F(TrackerTest, IntroducesPeersOfTheSameCommunityOnly) {
   EXPECT_EQ(tracker_->stats().requests, 3u);
   EXPECT_EQ(tracker_->stats().responses, 3u);
   EXPECT_EQ(tracker_->stats().introductions, 1u);  // a1 to a2; nobody for a1 (first) or b1.
-  EXPECT_EQ(table_.PeersIn(kX), 2u);
-  EXPECT_EQ(table_.PeersIn(kY), 1u);
-  EXPECT_EQ(table_.stats().services, 2u);
+  EXPECT_EQ(table_->PeersIn(kX), 2u);
+  EXPECT_EQ(table_->PeersIn(kY), 1u);
+  EXPECT_EQ(table_->stats().services, 2u);
   // a2 learned a1's address for X; b1 learned nothing.
   auto walkable = a2x->GetWalkableAddresses();
   EXPECT_NE(std::find(walkable.begin(), walkable.end(), a1->address()), walkable.end());
@@ -79,7 +52,7 @@ TEST_F(TrackerTest, SilentPeersArePingedAndRemoved) {
   alive_x->WalkTo(tracker_node_.address());
   silent_x->WalkTo(tracker_node_.address());
   loop_->RunFor(milliseconds(100));
-  ASSERT_EQ(table_.PeersIn(kX), 2u);
+  ASSERT_EQ(table_->PeersIn(kX), 2u);
   silent_x.reset();
   silent->endpoint->Close();  // Gone without a word.
 
@@ -89,13 +62,13 @@ TEST_F(TrackerTest, SilentPeersArePingedAndRemoved) {
   EXPECT_GE(tracker_->stats().ping_answers, 1u);
   EXPECT_EQ(tracker_->stats().ping_timeouts, 1u);
   EXPECT_EQ(tracker_->stats().forgotten, 1u);
-  EXPECT_EQ(table_.PeersIn(kX), 1u);
-  EXPECT_TRUE(table_.Contains(kX, alive->key.mid()));
-  EXPECT_FALSE(table_.Contains(kX, silent->key.mid()));
+  EXPECT_EQ(table_->PeersIn(kX), 1u);
+  EXPECT_TRUE(table_->Contains(kX, alive->key.mid()));
+  EXPECT_FALSE(table_->Contains(kX, silent->key.mid()));
   EXPECT_EQ(tracker_->local_peers(), 1u);
 
   loop_->RunFor(seconds(60));  // The live one keeps answering.
-  EXPECT_TRUE(table_.Contains(kX, alive->key.mid()));
+  EXPECT_TRUE(table_->Contains(kX, alive->key.mid()));
   EXPECT_GE(tracker_->stats().ping_answers, 6u);
 }
 
@@ -106,7 +79,7 @@ TEST_F(TrackerTest, PingsOfPeersThatRegisteredTogetherAreSpread) {
   std::vector<std::unique_ptr<Community>> communities;
   for (int i = 0; i < kPeers; ++i) {
     const std::string address = "10.0.3." + std::to_string(i + 1) + ":8090";
-    nodes.push_back(Node(address.c_str(), static_cast<uint8_t>(i + 1)));
+    nodes.push_back(Node(address, static_cast<uint8_t>(i + 1)));
     communities.push_back(nodes.back()->MakeCommunity(kX));
     communities.back()->WalkTo(tracker_node_.address());  // All in the same instant.
   }
@@ -167,7 +140,7 @@ TEST_F(TrackerTest, ForgedAndMalformedRequestsChangeNothing) {
   }
   loop_->RunFor(milliseconds(100));
   EXPECT_EQ(tracker_->stats().requests, 1u);
-  EXPECT_EQ(table_.stats().entries, 1u);
+  EXPECT_EQ(table_->stats().entries, 1u);
   uint64_t dropped = 0;
   for (const auto& [reason, n] : tracker_->stats().drops) dropped += n;
   EXPECT_EQ(dropped, (packet.size() - kPrefixSize - 1 + 4) / 5);
