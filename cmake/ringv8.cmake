@@ -10,7 +10,7 @@ if(RINGV8_SANITIZE)
 endif()
 
 # Fuzz builds (clang): every ringv8 target is instrumented for libFuzzer and the sanitizers, and
-# RINGV8_FUZZING turns on the fuzz-only signature (overlay/packet.h). The fuzz targets link
+# RINGV8_FUZZING turns on the fuzz-only signature (wire/packet.h). The fuzz targets link
 # -fsanitize=fuzzer themselves.
 if(RINGV8_FUZZ)
   set(RINGV8_FUZZ_FLAGS -fsanitize=fuzzer-no-link,address,undefined
@@ -21,7 +21,7 @@ if(RINGV8_FUZZ)
 endif()
 
 # ringv8_defaults(<target>): C++20, warnings as errors, includes from the repository root
-# ("overlay/packet.h").
+# ("wire/packet.h").
 function(ringv8_defaults target)
   target_compile_features(${target} PUBLIC cxx_std_20)
   target_compile_options(${target} PRIVATE ${RINGV8_WARNINGS})

@@ -4,7 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "overlay/hex.h"
+#include "wire/hex.h"
 
 namespace hello {
 

@@ -7,8 +7,8 @@
 
 #include "examples/hello_community.h"
 #include "node/node.h"
-#include "overlay/hex.h"
 #include "strategies/random_walk.h"
+#include "wire/hex.h"
 
 using nlohmann::json;
 using namespace ringv8;

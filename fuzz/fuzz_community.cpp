@@ -8,8 +8,8 @@
 
 #include "fuzz/fuzz_target.h"
 #include "overlay/discovery_community.h"
-#include "overlay/hex.h"
 #include "tests/testing/memory_node.h"
+#include "wire/hex.h"
 
 namespace {
 

@@ -3,8 +3,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "overlay/packet.h"
-#include "overlay/payloads.h"
+#include "wire/packet.h"
+#include "wire/payloads.h"
 
 namespace {
 
@@ -39,7 +39,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)PeekMessageId(datagram);
   for (bool is_signed : {true, false}) {
     for (bool has_global_time : {true, false}) {
-      auto view = ParsePacket(datagram, {.is_signed = is_signed, .has_global_time = has_global_time});
+      auto view =
+          ParsePacket(datagram, {.is_signed = is_signed, .has_global_time = has_global_time});
       if (!view) continue;
       (void)VerifySignature(*view);
       DecodeEveryPayload(view->payload);

@@ -5,8 +5,8 @@
 #include <cstdint>
 
 #include "fuzz/fuzz_target.h"
-#include "overlay/tracker.h"
 #include "tests/testing/memory_node.h"
+#include "tracker/tracker.h"
 
 namespace {
 

@@ -9,14 +9,15 @@
 
 #include <nlohmann/json.hpp>
 
-#include "overlay/hex.h"
-#include "overlay/packet.h"
+#include "wire/hex.h"
+#include "wire/packet.h"
 
 namespace {
 
 void Write(const std::filesystem::path& file, const std::vector<uint8_t>& bytes) {
   std::ofstream out(file, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
 }
 
 }  // namespace

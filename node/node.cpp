@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "overlay/hex.h"
+#include "wire/hex.h"
 
 namespace ringv8::node {
 

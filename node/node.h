@@ -28,12 +28,12 @@
 #include "node/config.h"
 #include "node/registry.h"
 #include "overlay/community.h"
-#include "overlay/keys.h"
 #include "overlay/network.h"
 #include "ring/endpoint.h"
 #include "ring/event_loop.h"
 #include "ring/open_endpoint.h"
 #include "strategies/step_scheduler.h"
+#include "wire/keys.h"
 
 namespace ringv8::node {
 

@@ -7,9 +7,9 @@
 
 #include "overlay/discovery_community.h"
 #include "overlay/dispersy_bootstrapper.h"
-#include "overlay/hex.h"
 #include "overlay/udp_broadcast_bootstrapper.h"
 #include "strategies/strategy_factory.h"
+#include "wire/hex.h"
 
 namespace ringv8::node {
 

@@ -31,11 +31,11 @@
 
 #include "overlay/bootstrapper.h"
 #include "overlay/network.h"
-#include "overlay/packet.h"
-#include "overlay/payloads.h"
 #include "overlay/peer.h"
 #include "ring/endpoint.h"
 #include "ring/event_loop.h"
+#include "wire/packet.h"
+#include "wire/payloads.h"
 
 namespace ringv8::overlay {
 
@@ -217,7 +217,8 @@ class Community : public EndpointListener {
 
 template <Payload P, typename F>
 void Community::AddHandler(F&& fn) {
-  static constexpr PacketLayout layout{.is_signed = P::kSigned, .has_global_time = HasGlobalTime<P>()};
+  static constexpr PacketLayout layout{.is_signed = P::kSigned,
+                                       .has_global_time = HasGlobalTime<P>()};
   handlers_[P::kMessageId] = [this, fn = std::forward<F>(fn)](const Address& source,
                                                               Bytes datagram) {
     auto view = ParsePacket(datagram, layout);

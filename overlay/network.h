@@ -26,9 +26,9 @@
 #include <unordered_set>
 #include <vector>
 
-#include "overlay/packet.h"
 #include "overlay/peer.h"
 #include "ring/address.h"
+#include "wire/packet.h"
 
 namespace ringv8::overlay {
 

@@ -14,9 +14,9 @@
 #include <optional>
 #include <string_view>
 
-#include "overlay/keys.h"
 #include "ring/address.h"
 #include "ring/clock.h"
+#include "wire/keys.h"
 
 namespace ringv8::overlay {
 

@@ -13,8 +13,8 @@
 #include <optional>
 
 #include "overlay/bootstrapper.h"
-#include "overlay/packet.h"
 #include "ring/address.h"
+#include "wire/packet.h"
 
 namespace ringv8 {
 class EventLoop;

@@ -25,11 +25,11 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "overlay/payloads.h"
+#include "testbed/load_generator.h"
+#include "testbed/process_memory.h"
 #include "tools/command.h"
-#include "tools/load_generator.h"
-#include "tools/process_memory.h"
-#include "tools/tracker_server.h"
+#include "tracker/tracker_server.h"
+#include "wire/payloads.h"
 
 namespace ringv8::tools {
 

@@ -14,11 +14,11 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "overlay/packet.h"
-#include "overlay/payloads.h"
+#include "testbed/load_generator.h"
 #include "tools/command.h"
-#include "tools/load_generator.h"
-#include "tools/tracker_server.h"
+#include "tracker/tracker_server.h"
+#include "wire/packet.h"
+#include "wire/payloads.h"
 
 namespace ringv8::tools {
 

@@ -9,11 +9,11 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "overlay/hex.h"
-#include "overlay/keys.h"
-#include "overlay/packet.h"
-#include "overlay/payloads.h"
 #include "tools/command.h"
+#include "wire/hex.h"
+#include "wire/keys.h"
+#include "wire/packet.h"
+#include "wire/payloads.h"
 
 namespace ringv8::tools {
 

@@ -5,9 +5,9 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "overlay/hex.h"
-#include "overlay/keys.h"
 #include "tools/command.h"
+#include "wire/hex.h"
+#include "wire/keys.h"
 
 namespace ringv8::tools {
 

@@ -10,12 +10,12 @@
 #include <spdlog/spdlog.h>
 
 #include "node/node.h"
-#include "overlay/hex.h"
 #include "ring/open_endpoint.h"
 #include "tools/command.h"
 #include "tools/metrics_server.h"
 #include "tools/signals.h"
 #include "tools/systemd_notify.h"
+#include "wire/hex.h"
 
 namespace ringv8::tools {
 

@@ -7,9 +7,9 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "testbed/swarm.h"
 #include "tools/command.h"
 #include "tools/signals.h"
-#include "tools/swarm.h"
 
 namespace ringv8::tools {
 

@@ -14,14 +14,14 @@
 #include <spdlog/spdlog.h>
 #include <time.h>
 
-#include "overlay/hex.h"
-#include "overlay/tracker.h"
 #include "ring/open_endpoint.h"
 #include "tools/command.h"
 #include "tools/metrics_server.h"
 #include "tools/signals.h"
 #include "tools/systemd_notify.h"
-#include "tools/tracker_server.h"
+#include "tracker/tracker.h"
+#include "tracker/tracker_server.h"
+#include "wire/hex.h"
 
 namespace ringv8::tools {
 

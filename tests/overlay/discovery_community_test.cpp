@@ -2,9 +2,9 @@
 
 #include <gtest/gtest.h>
 
-#include "overlay/hex.h"
 #include "ring/memory_endpoint.h"
 #include "tests/testing/memory_node.h"
+#include "wire/hex.h"
 
 namespace ringv8::overlay {
 namespace {

@@ -8,9 +8,9 @@
 #include <gtest/gtest.h>
 
 #include "overlay/community.h"
-#include "overlay/hex.h"
 #include "ring/memory_endpoint.h"
 #include "tests/testing/vectors.h"
+#include "wire/hex.h"
 
 namespace ringv8::overlay {
 namespace {

@@ -4,8 +4,8 @@
 
 #include <gtest/gtest.h>
 
-#include "overlay/hex.h"
 #include "tests/testing/vectors.h"
+#include "wire/hex.h"
 
 namespace ringv8::overlay {
 namespace {

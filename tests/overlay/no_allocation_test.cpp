@@ -6,9 +6,9 @@
 
 #include <gtest/gtest.h>
 
-#include "overlay/packet.h"
-#include "overlay/payloads.h"
 #include "tests/testing/vectors.h"
+#include "wire/packet.h"
+#include "wire/payloads.h"
 
 namespace {
 std::atomic<long> g_allocations{0};

@@ -7,10 +7,10 @@
 #include <memory>
 
 #include "overlay/community.h"
-#include "overlay/keys.h"
 #include "overlay/network.h"
 #include "overlay/peer.h"
 #include "ring/memory_endpoint.h"
+#include "wire/keys.h"
 
 namespace ringv8::testing {
 

@@ -2,7 +2,7 @@
 
 #include <fstream>
 
-#include "overlay/hex.h"
+#include "wire/hex.h"
 
 namespace ringv8::testing {
 

@@ -11,8 +11,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "overlay/keys.h"
 #include "ring/address.h"
+#include "wire/keys.h"
 
 namespace ringv8::testing {
 

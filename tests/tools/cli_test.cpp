@@ -10,9 +10,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "overlay/hex.h"
-#include "overlay/keys.h"
 #include "tests/tools/ringv8_binary.h"
+#include "wire/hex.h"
+#include "wire/keys.h"
 
 namespace ringv8::tools {
 namespace {

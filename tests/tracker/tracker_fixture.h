@@ -1,0 +1,63 @@
+// The fixture of the tracker tests: one tracker shard on an in-memory network with a virtual
+// clock, and helpers to make nodes and requests. Thread-compatible (the test's thread).
+#ifndef RINGV8_TESTS_TRACKER_TRACKER_FIXTURE_H_
+#define RINGV8_TESTS_TRACKER_TRACKER_FIXTURE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "tests/testing/memory_node.h"
+#include "tracker/tracker.h"
+#include "wire/payloads.h"
+
+namespace ringv8::overlay {
+
+inline const CommunityId kX = {0xA1};
+inline const CommunityId kY = {0xB2};
+
+class TrackerFixture : public ::testing::Test {
+ protected:
+  TrackerFixture()
+      : loop_(
+            *EventLoop::Create({.backend = EventLoop::Backend::kEpoll, .virtual_clock = &clock_})),
+        net_(*loop_, 7),
+        tracker_node_(net_, *Address::Parse("10.0.0.1:6421"), testing::SpecKey(9)) {}
+
+  // The tracker (seed 1) on a fresh table with `limits`.
+  void StartTracker(TrackerOptions options = {}, TrackerLimits limits = {}) {
+    options.seed = 1;
+    table_ = std::make_unique<TrackerTable>(limits);
+    tracker_ = std::make_unique<Tracker>(*table_, tracker_node_.key, *tracker_node_.endpoint,
+                                         *loop_, options);
+  }
+  std::unique_ptr<testing::MemoryNode> Node(const std::string& address,
+                                            PrivateKey key = PrivateKey::Generate()) {
+    return std::make_unique<testing::MemoryNode>(net_, *Address::Parse(address), std::move(key));
+  }
+  // A node with the spec's fixed key `spec_key` (testing::SpecKey).
+  std::unique_ptr<testing::MemoryNode> Node(const std::string& address, uint8_t spec_key) {
+    return Node(address, testing::SpecKey(spec_key));
+  }
+  // A signed introduction-request of `key` for `community`, as a walker sends it.
+  std::vector<uint8_t> Request(const PrivateKey& key, const CommunityId& community,
+                               uint16_t identifier = 1) {
+    IntroductionRequestPayload request;
+    request.destination_address = tracker_node_.address();
+    request.identifier = identifier;
+    return *EncodePacketToVector(MakePrefix(community), key, identifier, request);
+  }
+
+  VirtualClock clock_{std::chrono::seconds(100)};
+  std::unique_ptr<EventLoop> loop_;
+  MemoryNetwork net_;
+  testing::MemoryNode tracker_node_;
+  std::unique_ptr<TrackerTable> table_;
+  std::unique_ptr<Tracker> tracker_;
+};
+
+}  // namespace ringv8::overlay
+
+#endif  // RINGV8_TESTS_TRACKER_TRACKER_FIXTURE_H_

@@ -1,0 +1,305 @@
+#include "tracker/tracker.h"
+
+#include <algorithm>
+
+#include "overlay/community.h"  // internal::PacketBuffer
+#include "wire/payloads.h"
+#include "wire/wire_error.h"
+
+namespace ringv8::overlay {
+
+namespace {
+
+constexpr Duration kTickInterval = std::chrono::milliseconds(10);
+
+int64_t TickOf(TimePoint t) { return t / kTickInterval; }
+
+ServiceId ServiceOf(Bytes prefix) {
+  ServiceId service;
+  std::copy(prefix.begin() + 2, prefix.begin() + kPrefixSize, service.begin());
+  return service;
+}
+
+Prefix PrefixOf(Bytes prefix) {
+  Prefix out;
+  std::copy(prefix.begin(), prefix.begin() + kPrefixSize, out.begin());
+  return out;
+}
+
+std::string ReasonOf(const std::error_code& error) {
+  if (error.category() == WireErrorCategory()) {
+    return std::string(WireErrorName(static_cast<WireError>(error.value())));
+  }
+  return "other";
+}
+
+}  // namespace
+
+Tracker::Tracker(TrackerTable& table, const PrivateKey& key, Endpoint& endpoint, EventLoop& loop,
+                 const TrackerOptions& options)
+    : table_(table),
+      key_(key),
+      endpoint_(endpoint),
+      loop_(loop),
+      options_(options),
+      random_(options.seed != 0 ? options.seed : std::random_device()()) {
+  const std::vector<Address> local = endpoint_.local_addresses();
+  if (!local.empty()) local_address_ = local.front();
+  endpoint_.AddCatchAllListener(this);
+  // Slots for the longest delay a peer is filed with (a first ping), plus slack.
+  const Duration span = options_.ping_interval * 3 / 2 + options_.ping_timeout;
+  wheel_.resize(static_cast<size_t>(span / kTickInterval) + 2);
+  wheel_tick_ = TickOf(loop_.Now());
+  ticker_ = loop_.CallEvery(kTickInterval, [this] { Tick(); });
+}
+
+Tracker::~Tracker() {
+  loop_.Cancel(ticker_);
+  endpoint_.RemoveCatchAllListener(this);
+}
+
+template <typename P>
+void Tracker::SendSigned(const Address& to, const Prefix& prefix, const P& payload, uint64_t gt) {
+  PacketBuilder builder(internal::PacketBuffer(), prefix, P::kMessageId);
+  builder.Auth(key_.public_key());
+  builder.GlobalTime(gt);
+  builder.Write(payload);
+  const auto start = std::chrono::steady_clock::now();
+  auto packet = builder.FinishSigned(key_);
+  stats_.crypto_time += std::chrono::steady_clock::now() - start;
+  if (!packet || endpoint_.Send(to, *packet)) return Drop("send_failed");
+  ++stats_.packets_out[P::kMessageId];
+  stats_.bytes_out[P::kMessageId] += packet->size();
+}
+
+template <typename P>
+void Tracker::SendUnsigned(const Address& to, const Prefix& prefix, const P& payload, uint64_t gt) {
+  PacketBuilder builder(internal::PacketBuffer(), prefix, P::kMessageId);
+  builder.GlobalTime(gt);
+  builder.Write(payload);
+  auto packet = builder.FinishUnsigned();
+  if (!packet || endpoint_.Send(to, *packet)) return Drop("send_failed");
+  ++stats_.packets_out[P::kMessageId];
+  stats_.bytes_out[P::kMessageId] += packet->size();
+}
+
+bool Tracker::TakeToken(const Address& source) {
+  if (options_.responses_per_second <= 0) return true;
+  const TimePoint now = loop_.Now();
+  auto it = buckets_.find(source);
+  if (it == buckets_.end()) {
+    if (buckets_.size() >= options_.max_sources) {
+      buckets_.erase(buckets_.begin());  // An arbitrary one: the table stays bounded.
+      Drop("bucket_evicted");
+    }
+    it = buckets_.emplace(source, Bucket{options_.response_burst, now}).first;
+  }
+  Bucket& b = it->second;
+  const double elapsed = std::chrono::duration<double>(now - b.last).count();
+  b.tokens = std::min(options_.response_burst, b.tokens + elapsed * options_.responses_per_second);
+  b.last = now;
+  if (b.tokens < 1.0) return false;
+  b.tokens -= 1.0;
+  return true;
+}
+
+void Tracker::OnPacket(const Address& source, std::span<const uint8_t> datagram) {
+  const uint8_t id = datagram[kPrefixSize];  // The endpoint delivers at least prefix + id.
+  ++stats_.packets_in[id];
+  stats_.bytes_in[id] += datagram.size();
+  switch (id) {
+    case IntroductionRequestPayload::kMessageId:
+      return OnRequest<IntroductionRequestPayload>(source, datagram, false);
+    case NewIntroductionRequestPayload::kMessageId:
+      return OnRequest<NewIntroductionRequestPayload>(source, datagram, true);
+    case IntroductionResponsePayload::kMessageId:
+      return OnResponse<IntroductionResponsePayload>(source, datagram);
+    case NewIntroductionResponsePayload::kMessageId:
+      return OnResponse<NewIntroductionResponsePayload>(source, datagram);
+    default:
+      return Drop("unknown_message");  // Punctures, pings and community messages.
+  }
+}
+
+template <typename RequestP>
+void Tracker::OnRequest(const Address& source, Bytes datagram, bool new_style) {
+  if (!TakeToken(source)) return Drop("rate_limited");
+  const auto start = std::chrono::steady_clock::now();
+  auto decoded = DecodePacket<RequestP>(datagram);
+  stats_.crypto_time += std::chrono::steady_clock::now() - start;
+  if (!decoded) return Drop(ReasonOf(decoded.error()));
+  const RequestP& request = decoded->payload;
+  const ServiceId service = ServiceOf(decoded->view.prefix);
+  const Prefix prefix = PrefixOf(decoded->view.prefix);
+  ++stats_.requests;
+
+  TrackerPeer peer;
+  peer.mid = ComputeMid(decoded->view.public_key_bin);
+  peer.address = source;
+  peer.lan_address = request.source_lan_address;
+  peer.new_style = new_style || request.supports_new_style;
+  peer.last_seen = loop_.Now();
+  if (!table_.Upsert(service, peer)) Drop("table_full");
+
+  // Liveness bookkeeping for the peers this shard hears (a verified request may move a peer).
+  auto local = local_.find(peer.mid);
+  if (local == local_.end() && local_.size() < options_.max_local_peers) {
+    local = local_.emplace(peer.mid, LocalPeer{}).first;
+    // The first ping after 0.5-1.5 intervals spreads the peers that arrived together.
+    const double spread = std::uniform_real_distribution<double>(0.5, 1.5)(random_);
+    local->second.next_ping =
+        loop_.Now() + std::chrono::duration_cast<Duration>(options_.ping_interval * spread);
+    Schedule(peer.mid, local->second.next_ping);
+  }
+  if (local != local_.end()) {
+    local->second.address = source;
+    auto& services = local->second.services;
+    if (std::find(services.begin(), services.end(), service) == services.end()) {
+      services.push_back(service);
+    }
+  } else {
+    Drop("local_peers_full");
+  }
+
+  const uint16_t gt = static_cast<uint16_t>(++global_time_ % 65536);
+  std::optional<TrackerPeer> introduced = table_.PickOther(service, peer.mid, random_());
+  Address lan_intro, wan_intro;
+  if (introduced) {
+    lan_intro = introduced->lan_address;
+    wan_intro = introduced->address;
+    ++stats_.introductions;
+    // The puncture-request spends a token of the peer it goes to: no address gets more packets
+    // from the tracker than its bucket allows, however many sources name it.
+    const bool new_puncture = new_style || !request.destination_address.is_v4() || !source.is_v4();
+    if (!TakeToken(introduced->address)) {
+      Drop("puncture_rate_limited");
+    } else if (new_puncture) {
+      SendUnsigned(
+          introduced->address, prefix,
+          NewPunctureRequestPayload{request.destination_address, source, request.identifier},
+          global_time_);
+      ++stats_.punctures;
+    } else {
+      SendUnsigned(introduced->address, prefix,
+                   PunctureRequestPayload{request.destination_address, source, request.identifier},
+                   global_time_);
+      ++stats_.punctures;
+    }
+  }
+  // The fields both response layouts share; the tracker's own address is its LAN and WAN.
+  auto answer = [&](auto response) {
+    response.destination_address = source;
+    response.source_lan_address = local_address_;
+    response.source_wan_address = local_address_;
+    response.lan_introduction_address = lan_intro;
+    response.wan_introduction_address = wan_intro;
+    response.identifier = request.identifier;
+    response.intro_supports_new_style = introduced && introduced->new_style;
+    SendSigned(source, prefix, response, gt);
+  };
+  if (new_style) {
+    answer(NewIntroductionResponsePayload{});
+  } else {
+    IntroductionResponsePayload response;
+    response.supports_new_style = true;
+    answer(response);
+  }
+  ++stats_.responses;
+}
+
+template <typename ResponseP>
+void Tracker::OnResponse(const Address& /*source*/, Bytes datagram) {
+  const auto start = std::chrono::steady_clock::now();
+  auto decoded = DecodePacket<ResponseP>(datagram);
+  stats_.crypto_time += std::chrono::steady_clock::now() - start;
+  if (!decoded) return Drop(ReasonOf(decoded.error()));
+  auto local = local_.find(ComputeMid(decoded->view.public_key_bin));
+  if (local == local_.end() || !local->second.pending ||
+      local->second.pending->identifier != decoded->payload.identifier) {
+    return Drop("unexpected_response");
+  }
+  const ServiceId service = local->second.pending->service;
+  local->second.pending.reset();
+  ++stats_.ping_answers;
+  if constexpr (std::is_same_v<ResponseP, IntroductionResponsePayload>) {
+    if (decoded->payload.peer_limit_reached) {
+      ++stats_.limit_removals;
+      DropService(local->first, local->second, service);
+      if (local->second.services.empty()) {
+        local_.erase(local);
+        ++stats_.forgotten;
+      }
+    }
+  }
+}
+
+void Tracker::DropService(const Mid& mid, LocalPeer& local, const ServiceId& service) {
+  table_.Remove(service, mid);
+  std::erase(local.services, service);
+}
+
+void Tracker::Schedule(const Mid& mid, TimePoint due) {
+  const int64_t tick =
+      std::clamp(TickOf(due), wheel_tick_ + 1, wheel_tick_ + static_cast<int64_t>(wheel_.size()));
+  wheel_[static_cast<size_t>(tick) % wheel_.size()].push_back(mid);
+}
+
+void Tracker::Tick() {
+  const TimePoint now = loop_.Now();
+  // Slots not yet processed, at most one turn of the wheel (a stalled loop catches up at once).
+  const int64_t last = std::min(TickOf(now), wheel_tick_ + static_cast<int64_t>(wheel_.size()));
+  std::vector<Mid> due;
+  while (wheel_tick_ < last) {
+    ++wheel_tick_;
+    due.swap(wheel_[static_cast<size_t>(wheel_tick_) % wheel_.size()]);
+    for (const Mid& mid : due) {
+      auto it = local_.find(mid);
+      if (it == local_.end()) continue;  // Forgotten (peer_limit_reached) since it was filed.
+      if (!OnDue(mid, it->second, now)) {
+        local_.erase(it);
+        ++stats_.forgotten;
+      }
+    }
+    due.clear();
+  }
+}
+
+bool Tracker::OnDue(const Mid& mid, LocalPeer& peer, TimePoint now) {
+  if (peer.pending && peer.pending->deadline <= now) {
+    ++stats_.ping_timeouts;
+    DropService(mid, peer, peer.pending->service);
+    peer.pending.reset();
+    if (peer.services.empty()) return false;
+  }
+  if (peer.pending || now < peer.next_ping) {
+    Schedule(mid, peer.pending ? peer.pending->deadline : peer.next_ping);
+    return true;  // Answered or not yet due: filed again.
+  }
+  // Services the table no longer holds for it (evicted) are not ours to ping.
+  std::erase_if(peer.services,
+                [&](const ServiceId& service) { return !table_.Contains(service, mid); });
+  if (peer.services.empty()) return false;
+  const ServiceId service = peer.services[peer.next_service++ % peer.services.size()];
+  if (!TakeToken(peer.address)) {
+    // Its address already gets all the packets it may (a flood from or to it): the ping cannot
+    // go, so the service counts as unanswered. A real peer registers again with its next walk.
+    Drop("ping_rate_limited");
+    DropService(mid, peer, service);
+    if (peer.services.empty()) return false;
+    peer.next_ping = now + options_.ping_interval;
+    Schedule(mid, peer.next_ping);
+    return true;
+  }
+  const uint16_t identifier = static_cast<uint16_t>(++global_time_ % 65536);
+  IntroductionRequestPayload ping;
+  ping.destination_address = peer.address;
+  ping.identifier = identifier;
+  SendSigned(peer.address, MakePrefix(service), ping, identifier);
+  peer.pending = Pending{service, identifier, now + options_.ping_timeout};
+  peer.next_ping = now + options_.ping_interval;
+  ++stats_.pings;
+  Schedule(mid, peer.pending->deadline);
+  return true;
+}
+
+}  // namespace ringv8::overlay
