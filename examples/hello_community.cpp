@@ -15,7 +15,7 @@ HelloCommunity::HelloCommunity(const ringv8::node::OverlayContext& context)
                 context.loop, context.settings),
       greeting_(context.initialize.value("greeting", std::string("hello"))) {
   AddHandler<Hello>([this](const std::shared_ptr<Peer>& peer, const Hello& hello) {
-    const std::string mid = ringv8::overlay::ToHex(peer->mid());
+    const std::string mid = ringv8::wire::ToHex(peer->mid());
     if (!greetings_.contains(mid)) spdlog::info("{} says \"{}\"", mid.substr(0, 8), hello.text);
     greetings_[mid] = std::string(hello.text);
   });

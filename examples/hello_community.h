@@ -27,16 +27,16 @@ struct Hello {
   static constexpr uint8_t kMessageId = 1;
   static constexpr bool kSigned = true;
   std::string_view text;  // Points into the datagram while the handler runs.
-  bool Read(ringv8::overlay::Reader& r) { return r.ReadVarlenHUtf8(&text); }
-  void Write(ringv8::overlay::Writer& w) const { w.WriteVarlenHUtf8(text); }
+  bool Read(ringv8::wire::Reader& r) { return r.ReadVarlenHUtf8(&text); }
+  void Write(ringv8::wire::Writer& w) const { w.WriteVarlenHUtf8(text); }
 };
 
 class HelloCommunity : public ringv8::overlay::Community {
  public:
   // "ringv8 hello example" is 20 bytes: the community id.
-  static constexpr ringv8::overlay::CommunityId kCommunityId = {'r', 'i', 'n', 'g', 'v', '8', ' ',
-                                                                'h', 'e', 'l', 'l', 'o', ' ', 'e',
-                                                                'x', 'a', 'm', 'p', 'l', 'e'};
+  static constexpr ringv8::wire::CommunityId kCommunityId = {'r', 'i', 'n', 'g', 'v', '8', ' ',
+                                                             'h', 'e', 'l', 'l', 'o', ' ', 'e',
+                                                             'x', 'a', 'm', 'p', 'l', 'e'};
 
   // `initialize.greeting` (optional) is what this node says.
   explicit HelloCommunity(const ringv8::node::OverlayContext& context);

@@ -49,7 +49,7 @@ int main() {
 
   a.Start();
   b.Start();
-  const std::string a_mid = overlay::ToHex(a.key().mid()), b_mid = overlay::ToHex(b.key().mid());
+  const std::string a_mid = wire::ToHex(a.key().mid()), b_mid = wire::ToHex(b.key().mid());
   const TimePoint deadline = (*loop)->Now() + std::chrono::seconds(30);
   while ((*loop)->Now() < deadline &&
          !(a_hello.greetings().contains(b_mid) && b_hello->greetings().contains(a_mid))) {

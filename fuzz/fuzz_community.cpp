@@ -19,7 +19,7 @@ struct Node {
   Node() : node(network.net(), *Address::Parse("10.1.1.1:8090"), testing::SpecKey(1)) {
     discovery = std::make_unique<overlay::DiscoveryCommunity>(
         node.my_peer, node.key, *node.endpoint, node.network, network.loop());
-    overlay::CommunityId custom{};
+    wire::CommunityId custom{};
     for (uint8_t i = 0; i < custom.size(); ++i) custom[i] = static_cast<uint8_t>(i + 1);
     community = node.MakeCommunity(custom);
   }

@@ -15,13 +15,13 @@ using namespace ringv8;
 struct TrackerNode {
   TrackerNode()
       : node(network.net(), *Address::Parse("10.1.1.1:6421"), testing::SpecKey(9)),
-        table(overlay::TrackerLimits{.max_per_service = 64, .max_entries = 1024}),
+        table(tracker::TrackerLimits{.max_per_service = 64, .max_entries = 1024}),
         tracker(table, node.key, *node.endpoint, network.loop(),
                 {.max_sources = 1024, .max_local_peers = 1024, .seed = 1}) {}
   fuzz::FuzzNetwork network;
   testing::MemoryNode node;
-  overlay::TrackerTable table;
-  overlay::Tracker tracker;
+  tracker::TrackerTable table;
+  tracker::Tracker tracker;
 };
 
 }  // namespace

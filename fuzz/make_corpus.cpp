@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
   }
   int written = 0;
   for (const auto& packet : vectors.at("packets")) {
-    auto bytes = ringv8::overlay::FromHex(packet.at("hex").get<std::string>());
+    auto bytes = ringv8::wire::FromHex(packet.at("hex").get<std::string>());
     if (!bytes) continue;
     std::string name = packet.at("name").get<std::string>();
     std::replace(name.begin(), name.end(), '/', '-');
@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
       const size_t signature = packet.at("signature").get<std::string>().size() / 2;
       auto fuzz_signed = *bytes;
       std::fill(fuzz_signed.end() - static_cast<ptrdiff_t>(signature), fuzz_signed.end(),
-                ringv8::overlay::kFuzzSignatureByte);
+                ringv8::wire::kFuzzSignatureByte);
       variants.push_back(fuzz_signed);
     }
     const bool introduction = name.starts_with("introduction_");

@@ -47,10 +47,10 @@ std::string InDirectory(const std::string& directory, const std::string& file) {
 // py-ipv8: load the file if it exists; else the base64 `bin`, else a new key of `generation`;
 // then write the file if one is named. A file that exists but does not load is an error (it is
 // never replaced).
-overlay::PrivateKey LoadKey(const KeyConfig& config, const std::string& working_directory) {
+wire::PrivateKey LoadKey(const KeyConfig& config, const std::string& working_directory) {
   const std::string file = InDirectory(working_directory, config.file);
   if (!file.empty() && FileExists(file)) {
-    auto key = overlay::LoadKeyFile(file);
+    auto key = wire::LoadKeyFile(file);
     if (!key) {
       throw ConfigError(Join(config.path, "file"),
                         fmt::format("cannot load the key in {}: {} (ringv8 never replaces an "
@@ -59,12 +59,12 @@ overlay::PrivateKey LoadKey(const KeyConfig& config, const std::string& working_
     }
     return *key;
   }
-  std::optional<overlay::PrivateKey> key;
+  std::optional<wire::PrivateKey> key;
   if (!config.bin.empty()) {
-    auto bytes = overlay::FromBase64(config.bin);
+    auto bytes = wire::FromBase64(config.bin);
     if (!bytes) throw ConfigError(Join(config.path, "bin"), "is not valid base64");
-    auto parsed = overlay::PrivateKey::FromBin(
-        overlay::Bytes(reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()));
+    auto parsed = wire::PrivateKey::FromBin(
+        wire::Bytes(reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()));
     if (!parsed) {
       throw ConfigError(Join(config.path, "bin"),
                         fmt::format("is not a curve25519 private key (\"LibNaCLSK:\" + 64 bytes): "
@@ -73,7 +73,7 @@ overlay::PrivateKey LoadKey(const KeyConfig& config, const std::string& working_
     }
     key = *parsed;
   } else if (config.generation == "curve25519") {
-    key = overlay::PrivateKey::Generate();
+    key = wire::PrivateKey::Generate();
   } else if (config.generation == "very-low" || config.generation == "low" ||
              config.generation == "medium" || config.generation == "high") {
     throw ConfigError(Join(config.path, "generation"),
@@ -86,7 +86,7 @@ overlay::PrivateKey LoadKey(const KeyConfig& config, const std::string& working_
         fmt::format("unknown key generation '{}' (known: curve25519)", config.generation));
   }
   if (!file.empty()) {
-    if (std::error_code error = overlay::SaveKeyFile(file, *key, /*overwrite=*/false)) {
+    if (std::error_code error = wire::SaveKeyFile(file, *key, /*overwrite=*/false)) {
       throw ConfigError(Join(config.path, "file"),
                         fmt::format("cannot write the new key to {}: {}", file, error.message()));
     }
@@ -124,25 +124,17 @@ const Registry& BuiltinRegistry() {
 }  // namespace
 
 std::map<std::string, uint64_t> EndpointDrops(const EndpointStats& s) {
-  return {{"kernel_drops", s.kernel_drops.value()},
-          {"truncated", s.truncated.value()},
-          {"buffer_exhausted", s.buffer_exhausted.value()},
-          {"too_short", s.too_short.value()},
-          {"unknown_prefix", s.unknown_prefix.value()},
-          {"receive_errors", s.receive_errors.value()},
-          {"send_queue_full", s.send_queue_full.value()},
-          {"send_too_large", s.send_too_large.value()},
-          {"send_errors", s.send_errors.value()},
-          {"send_discarded", s.send_discarded.value()},
-          {"send_short", s.send_short.value()}};
+  std::map<std::string, uint64_t> drops;
+  s.ForEachDrop([&](const char* name, uint64_t n) { drops[name] = n; });
+  return drops;
 }
 
 void AddCommunityDrops(const overlay::CommunityStats& s, std::map<std::string, uint64_t>* out) {
   auto add = [&](std::string name, uint64_t n) {
     if (n != 0) (*out)[std::move(name)] += n;
   };
-  for (int e = 0; e < overlay::kWireErrorCount; ++e) {
-    add(std::string(overlay::WireErrorName(static_cast<overlay::WireError>(e))), s.drops[e]);
+  for (int e = 0; e < wire::kWireErrorCount; ++e) {
+    add(std::string(wire::WireErrorName(static_cast<wire::WireError>(e))), s.drops[e]);
   }
   add("unknown_message", s.unknown_message);
   add("deprecated_message", s.deprecated_message);
@@ -217,7 +209,7 @@ void Node::LoadKeys(const NodeConfig& config) {
   }
   if (identities_.empty()) {
     // No keys at all: an ephemeral identity (py-ipv8's add_ephemeral_key).
-    identities_.emplace("", Identity{overlay::PrivateKey::Generate(), nullptr});
+    identities_.emplace("", Identity{wire::PrivateKey::Generate(), nullptr});
   }
 }
 
@@ -280,7 +272,7 @@ void Node::LoadOverlay(const OverlayConfig& config, const Registry& registry, si
     if (other.community->community_id() == community->community_id()) {
       throw ConfigError(Join(config.path, "class"),
                         fmt::format("community {} is already served by another overlay",
-                                    overlay::ToHex(community->community_id())));
+                                    wire::ToHex(community->community_id())));
     }
   }
   for (size_t i = 0; i < config.bootstrappers.size(); ++i) {
@@ -354,7 +346,7 @@ std::string Node::ClassOf(const overlay::Community& overlay) const {
 
 size_t Node::strategy_count() const { return strategies_.size(); }
 
-const overlay::PrivateKey& Node::key() const {
+const wire::PrivateKey& Node::key() const {
   if (!overlays_.empty()) return overlays_.front().community->my_key();
   return identities_.begin()->second.key;
 }
@@ -387,10 +379,10 @@ void Node::Stop() {
 
 json Node::Status() const {
   if (stopped_) return final_status_;
-  const overlay::PrivateKey& my_key = key();
+  const wire::PrivateKey& my_key = key();
   json status;
-  status["mid"] = overlay::ToHex(my_key.mid());
-  status["public_key"] = overlay::ToHex(my_key.public_key().bin());
+  status["mid"] = wire::ToHex(my_key.mid());
+  status["public_key"] = wire::ToHex(my_key.public_key().bin());
   json addresses = json::array();
   for (const Address& a : endpoint_->local_addresses()) addresses.push_back(a.ToString());
   status["addresses"] = addresses;
@@ -402,11 +394,11 @@ json Node::Status() const {
     json peers = json::array();
     for (const overlay::Peer* peer : c.GetPeers()) {
       peers.push_back({{"address", peer->address().ToString()},
-                       {"mid", overlay::ToHex(peer->mid())},
-                       {"public_key", overlay::ToHex(peer->public_key_bin())}});
+                       {"mid", wire::ToHex(peer->mid())},
+                       {"public_key", wire::ToHex(peer->public_key_bin())}});
     }
     overlays.push_back({{"class", o.class_name},
-                        {"community_id", overlay::ToHex(c.community_id())},
+                        {"community_id", wire::ToHex(c.community_id())},
                         {"peers", peers},
                         {"walkable", c.GetWalkableAddresses().size()}});
     AddCommunityDrops(c.stats(), &overlay_drops);

@@ -107,7 +107,7 @@ class Node {
   overlay::Network& network() { return network_; }
   strategies::StepScheduler& scheduler() { return *scheduler_; }
   // The key of the first overlay (else of the first key entry).
-  const overlay::PrivateKey& key() const;
+  const wire::PrivateKey& key() const;
 
   // What `ringv8 run --json` prints: mid, public_key, addresses, overlays with their peers,
   // messages in/out by id, drops by reason. After Stop: the statistics at the time of Stop.
@@ -115,7 +115,7 @@ class Node {
 
  private:
   struct Identity {
-    overlay::PrivateKey key;
+    wire::PrivateKey key;
     std::shared_ptr<overlay::Peer> peer;
   };
   struct LoadedStrategy {

@@ -5,10 +5,10 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "node/strategy_factory.h"
 #include "overlay/discovery_community.h"
 #include "overlay/dispersy_bootstrapper.h"
 #include "overlay/udp_broadcast_bootstrapper.h"
-#include "strategies/strategy_factory.h"
 #include "wire/hex.h"
 
 namespace ringv8::node {
@@ -32,7 +32,7 @@ std::vector<std::string> Names(const Map& map) {
   return names;
 }
 
-overlay::CommunityId ReadCommunityId(const json& initialize) {
+wire::CommunityId ReadCommunityId(const json& initialize) {
   auto it = initialize.find("community_id");
   if (it == initialize.end()) {
     throw ConfigError("community_id",
@@ -40,11 +40,11 @@ overlay::CommunityId ReadCommunityId(const json& initialize) {
   }
   const char* kWhat = "must be a string of 40 hex characters (the 20-byte id)";
   if (!it->is_string()) throw ConfigError("community_id", kWhat);
-  auto bytes = overlay::FromHex(it->get<std::string>());
+  auto bytes = wire::FromHex(it->get<std::string>());
   if (!bytes || bytes->size() != 20) {
     throw ConfigError("community_id", kWhat);
   }
-  overlay::CommunityId id;
+  wire::CommunityId id;
   std::copy(bytes->begin(), bytes->end(), id.begin());
   return id;
 }
@@ -125,7 +125,7 @@ std::unique_ptr<overlay::Bootstrapper> MakeUdpBroadcastBootstrapper(const json& 
 
 StrategyFactory BuiltinStrategy(std::string name) {
   return [name](overlay::Community& overlay, const json& init) {
-    return strategies::MakeStrategy(name, &overlay, init);
+    return MakeStrategy(name, &overlay, init);
   };
 }
 

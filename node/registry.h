@@ -46,7 +46,7 @@ namespace ringv8::node {
 // `initialize` keys (max_peers), and the whole `initialize` object for keys of its own.
 struct OverlayContext {
   std::shared_ptr<overlay::Peer> my_peer;
-  const overlay::PrivateKey& key;
+  const wire::PrivateKey& key;
   Endpoint& endpoint;
   overlay::Network& network;
   EventLoop& loop;

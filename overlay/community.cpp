@@ -22,24 +22,17 @@ uint64_t Seed(uint64_t seed) { return seed != 0 ? seed : std::random_device()();
 
 }  // namespace
 
-namespace internal {
-std::span<uint8_t> PacketBuffer() {
-  thread_local std::array<uint8_t, kMaxDatagramSize> buffer;
-  return buffer;
-}
-}  // namespace internal
-
 uint64_t CommunityStats::total_drops() const {
   uint64_t total = unknown_message + deprecated_message + peer_limit;
   for (uint64_t d : drops) total += d;
   return total;
 }
 
-Community::Community(const CommunityId& community_id, std::shared_ptr<Peer> my_peer,
-                     const PrivateKey& my_key, Endpoint& endpoint, Network& network,
+Community::Community(const wire::CommunityId& community_id, std::shared_ptr<Peer> my_peer,
+                     const wire::PrivateKey& my_key, Endpoint& endpoint, Network& network,
                      EventLoop& loop, const CommunitySettings& settings)
     : community_id_(community_id),
-      prefix_(MakePrefix(community_id)),
+      prefix_(wire::MakePrefix(community_id)),
       my_peer_(std::move(my_peer)),
       my_key_(my_key),
       endpoint_(endpoint),
@@ -61,14 +54,14 @@ Community::~Community() {
 }
 
 void Community::CountDrop(const std::error_code& error) {
-  if (error.category() == WireErrorCategory()) {
-    CountDrop(static_cast<WireError>(error.value()));
+  if (error.category() == wire::WireErrorCategory()) {
+    CountDrop(static_cast<wire::WireError>(error.value()));
   } else {
-    CountDrop(WireError::kBadKey);
+    CountDrop(wire::WireError::kBadKey);
   }
 }
 
-std::error_code Community::SendRaw(const Address& to, Bytes packet) {
+std::error_code Community::SendRaw(const Address& to, wire::Bytes packet) {
   std::error_code error = endpoint_.Send(to, packet);
   if (error) ++stats_.send_failures;
   return error;
@@ -122,9 +115,8 @@ bool Community::OverPeerLimit() const {
 // ---- Packet intake ----
 
 void Community::OnPacket(const Address& source, std::span<const uint8_t> datagram) {
-  if (datagram.size() <= kPrefixSize) return CountDrop(WireError::kTooShort);
   if (Peer* peer = network_.GetVerifiedByAddress(source)) peer->set_last_response(loop_.Now());
-  const RawHandler& handler = handlers_[datagram[kPrefixSize]];
+  const RawHandler& handler = handlers_[datagram[wire::kPrefixSize]];
   if (!handler) {
     ++stats_.unknown_message;
     return;
@@ -132,64 +124,69 @@ void Community::OnPacket(const Address& source, std::span<const uint8_t> datagra
   handler(source, datagram);
 }
 
-std::shared_ptr<Peer> Community::SenderOf(const PacketView& view, const Address& source) {
+std::shared_ptr<Peer> Community::SenderOf(const wire::PacketView& view, const Address& source) {
   if (Peer* known = network_.GetVerifiedByPublicKeyBin(view.public_key_bin)) {
     network_.AddPeerAddress(*known, source);
     return network_.SharedPeer(*known);
   }
-  auto key = PublicKey::FromBin(view.public_key_bin);
+  auto key = wire::PublicKey::FromBin(view.public_key_bin);
   if (!key) return nullptr;
   return std::make_shared<Peer>(std::move(*key), source, loop_.Now());
 }
 
 void Community::RegisterBaseHandlers() {
-  AddHandler<IntroductionRequestPayload>(
-      [this](const std::shared_ptr<Peer>& peer, const IntroductionRequestPayload& p, uint64_t gt) {
-        if (p.supports_new_style) peer->new_style_intro = true;
-        OnIntroductionRequest(peer, gt,
-                              {p.destination_address, p.source_lan_address, p.source_wan_address,
-                               p.identifier, false, p.extra_bytes});
-      });
-  AddHandler<NewIntroductionRequestPayload>([this](const std::shared_ptr<Peer>& peer,
-                                                   const NewIntroductionRequestPayload& p,
-                                                   uint64_t gt) {
-    peer->new_style_intro = true;
+  AddHandler<wire::IntroductionRequestPayload>([this](const std::shared_ptr<Peer>& peer,
+                                                      const wire::IntroductionRequestPayload& p,
+                                                      uint64_t gt) {
+    if (p.supports_new_style) peer->new_style_intro = true;
     OnIntroductionRequest(peer, gt,
                           {p.destination_address, p.source_lan_address, p.source_wan_address,
-                           p.identifier, true, p.extra_bytes});
+                           p.identifier, false, p.extra_bytes});
   });
-  AddHandler<IntroductionResponsePayload>(
-      [this](const std::shared_ptr<Peer>& peer, const IntroductionResponsePayload& p, uint64_t gt) {
-        if (p.supports_new_style) peer->new_style_intro = true;
+  AddHandler<wire::NewIntroductionRequestPayload>(
+      [this](const std::shared_ptr<Peer>& peer, const wire::NewIntroductionRequestPayload& p,
+             uint64_t gt) {
+        peer->new_style_intro = true;
+        OnIntroductionRequest(peer, gt,
+                              {p.destination_address, p.source_lan_address, p.source_wan_address,
+                               p.identifier, true, p.extra_bytes});
+      });
+  AddHandler<wire::IntroductionResponsePayload>([this](const std::shared_ptr<Peer>& peer,
+                                                       const wire::IntroductionResponsePayload& p,
+                                                       uint64_t gt) {
+    if (p.supports_new_style) peer->new_style_intro = true;
+    OnIntroductionResponse(
+        peer, gt,
+        {p.destination_address, p.source_lan_address, p.source_wan_address,
+         p.lan_introduction_address, p.wan_introduction_address, p.identifier, false,
+         p.intro_supports_new_style, p.peer_limit_reached, p.extra_bytes});
+  });
+  AddHandler<wire::NewIntroductionResponsePayload>(
+      [this](const std::shared_ptr<Peer>& peer, const wire::NewIntroductionResponsePayload& p,
+             uint64_t gt) {
+        peer->new_style_intro = true;
         OnIntroductionResponse(
             peer, gt,
             {p.destination_address, p.source_lan_address, p.source_wan_address,
-             p.lan_introduction_address, p.wan_introduction_address, p.identifier, false,
-             p.intro_supports_new_style, p.peer_limit_reached, p.extra_bytes});
+             p.lan_introduction_address, p.wan_introduction_address, p.identifier, true,
+             p.intro_supports_new_style, false, p.extra_bytes});
       });
-  AddHandler<NewIntroductionResponsePayload>([this](const std::shared_ptr<Peer>& peer,
-                                                    const NewIntroductionResponsePayload& p,
-                                                    uint64_t gt) {
-    peer->new_style_intro = true;
-    OnIntroductionResponse(peer, gt,
-                           {p.destination_address, p.source_lan_address, p.source_wan_address,
-                            p.lan_introduction_address, p.wan_introduction_address, p.identifier,
-                            true, p.intro_supports_new_style, false, p.extra_bytes});
-  });
-  AddHandler<PunctureRequestPayload>(
-      [this](const Address& source, const PunctureRequestPayload& p) {
-        OnPunctureRequest<PunctureRequestPayload, PuncturePayload>(source, p);
+  AddHandler<wire::PunctureRequestPayload>(
+      [this](const Address& source, const wire::PunctureRequestPayload& p) {
+        OnPunctureRequest<wire::PunctureRequestPayload, wire::PuncturePayload>(source, p);
       });
-  AddHandler<NewPunctureRequestPayload>(
-      [this](const Address& source, const NewPunctureRequestPayload& p) {
-        OnPunctureRequest<NewPunctureRequestPayload, NewPuncturePayload>(source, p);
+  AddHandler<wire::NewPunctureRequestPayload>(
+      [this](const Address& source, const wire::NewPunctureRequestPayload& p) {
+        OnPunctureRequest<wire::NewPunctureRequestPayload, wire::NewPuncturePayload>(source, p);
       });
   // Punctures only open NAT mappings; their side effects (a known peer gains the source address,
   // last_response) happen in the intake.
-  AddHandler<PuncturePayload>([](const std::shared_ptr<Peer>&, const PuncturePayload&) {});
-  AddHandler<NewPuncturePayload>([](const std::shared_ptr<Peer>&, const NewPuncturePayload&) {});
+  AddHandler<wire::PuncturePayload>(
+      [](const std::shared_ptr<Peer>&, const wire::PuncturePayload&) {});
+  AddHandler<wire::NewPuncturePayload>(
+      [](const std::shared_ptr<Peer>&, const wire::NewPuncturePayload&) {});
   for (uint8_t id : kDeprecatedIds) {
-    handlers_[id] = [this](const Address&, Bytes) { ++stats_.deprecated_message; };
+    handlers_[id] = [this](const Address&, wire::Bytes) { ++stats_.deprecated_message; };
   }
 }
 
@@ -207,14 +204,14 @@ void Community::SendIntroductionRequestTo(const Address& to, bool new_style) {
   // The identifier and the global-time header are both the claimed time mod 65536.
   const uint16_t global_time = static_cast<uint16_t>(my_peer_->ClaimGlobalTime() % 65536);
   if (new_style || to.is_v6()) {
-    NewIntroductionRequestPayload request;  // Flags 0x00, as py-ipv8 sends.
+    wire::NewIntroductionRequestPayload request;  // Flags 0x00, as py-ipv8 sends.
     request.destination_address = to;
     request.source_lan_address = my_estimated_lan();
     request.source_wan_address = my_preferred_address();
     request.identifier = global_time;
     (void)SendWithGlobalTime(to, request, global_time);
   } else {
-    IntroductionRequestPayload request;  // Flags 0x01: advice, as py-ipv8 always sends.
+    wire::IntroductionRequestPayload request;  // Flags 0x01: advice, as py-ipv8 always sends.
     request.destination_address = to;
     request.source_lan_address = my_estimated_lan();
     request.source_wan_address = my_estimated_wan_;
@@ -285,13 +282,14 @@ void Community::SendIntroductionResponse(const Address& lan_socket_address,
     // used for us, as py-ipv8 does.
     if (new_style || !lan_socket_address.is_v4() || !socket_address.is_v4()) {
       (void)Send(address,
-                 NewPunctureRequestPayload{lan_socket_address, socket_address, identifier});
+                 wire::NewPunctureRequestPayload{lan_socket_address, socket_address, identifier});
     } else {
-      (void)Send(address, PunctureRequestPayload{lan_socket_address, socket_address, identifier});
+      (void)Send(address,
+                 wire::PunctureRequestPayload{lan_socket_address, socket_address, identifier});
     }
   }
   if (new_style) {
-    NewIntroductionResponsePayload response;
+    wire::NewIntroductionResponsePayload response;
     response.destination_address = socket_address;
     response.source_lan_address = my_estimated_lan();
     response.source_wan_address = my_preferred_address();
@@ -301,7 +299,7 @@ void Community::SendIntroductionResponse(const Address& lan_socket_address,
     response.intro_supports_new_style = introduced != nullptr && introduced->new_style_intro;
     (void)SendWithGlobalTime(socket_address, response, global_time);
   } else {
-    IntroductionResponsePayload response;
+    wire::IntroductionResponsePayload response;
     response.destination_address = socket_address;
     response.source_lan_address = my_estimated_lan();
     response.source_wan_address = my_estimated_wan_;

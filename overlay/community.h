@@ -50,10 +50,10 @@ struct CommunitySettings {
 };
 
 struct CommunityStats {
-  std::array<uint64_t, kWireErrorCount> drops{};  // By WireError.
-  uint64_t unknown_message = 0;                   // No handler for the message id.
-  uint64_t deprecated_message = 0;                // A Dispersy-era id (py-ipv8 only logs them).
-  uint64_t peer_limit = 0;                        // Requests dropped at max_peers.
+  std::array<uint64_t, wire::kWireErrorCount> drops{};  // By wire::WireError.
+  uint64_t unknown_message = 0;                         // No handler for the message id.
+  uint64_t deprecated_message = 0;  // A Dispersy-era id (py-ipv8 only logs them).
+  uint64_t peer_limit = 0;          // Requests dropped at max_peers.
   uint64_t handled = 0;
   uint64_t send_failures = 0;  // The endpoint refused a datagram (counted there by reason).
   uint64_t total_drops() const;
@@ -67,7 +67,7 @@ struct IntroductionRequest {
   Address source_wan_address;
   uint16_t identifier = 0;
   bool new_style = false;  // Arrived as 234.
-  Bytes extra_bytes;
+  wire::Bytes extra_bytes;
 };
 
 struct IntroductionResponse {
@@ -80,7 +80,7 @@ struct IntroductionResponse {
   bool new_style = false;  // Arrived as 233.
   bool intro_supports_new_style = false;
   bool peer_limit_reached = false;  // Old style only.
-  Bytes extra_bytes;
+  wire::Bytes extra_bytes;
 };
 
 // Traits of a payload type: whether it carries the global-time header (default: yes).
@@ -97,18 +97,18 @@ class Community : public EndpointListener {
  public:
   // `my_peer` (shared by the overlays that use the same key) and `my_key` must match. The
   // endpoint, network and loop are not owned and must outlive the community.
-  Community(const CommunityId& community_id, std::shared_ptr<Peer> my_peer,
-            const PrivateKey& my_key, Endpoint& endpoint, Network& network, EventLoop& loop,
+  Community(const wire::CommunityId& community_id, std::shared_ptr<Peer> my_peer,
+            const wire::PrivateKey& my_key, Endpoint& endpoint, Network& network, EventLoop& loop,
             const CommunitySettings& settings = {});
   virtual ~Community();
   Community(const Community&) = delete;
   Community& operator=(const Community&) = delete;
 
-  const CommunityId& community_id() const { return community_id_; }
-  const Prefix& prefix() const { return prefix_; }
+  const wire::CommunityId& community_id() const { return community_id_; }
+  const wire::Prefix& prefix() const { return prefix_; }
   Peer& my_peer() { return *my_peer_; }
   const std::shared_ptr<Peer>& my_peer_shared() const { return my_peer_; }
-  const PrivateKey& my_key() const { return my_key_; }
+  const wire::PrivateKey& my_key() const { return my_key_; }
   Network& network() { return network_; }
   const Network& network() const { return network_; }
   EventLoop& loop() { return loop_; }
@@ -142,12 +142,12 @@ class Community : public EndpointListener {
   // Registers the handler for P::kMessageId (replacing any). Signed: fn(sender, payload) or
   // fn(sender, payload, global_time); unsigned: fn(source address, payload). Payload spans are
   // valid during the call only.
-  template <Payload P, typename F>
+  template <wire::Payload P, typename F>
   void AddHandler(F&& fn);
   // Signs (when P::kSigned) and sends P to `to`, claiming a global time from my_peer.
-  template <Payload P>
+  template <wire::Payload P>
   std::error_code Send(const Address& to, const P& payload);
-  template <Payload P>
+  template <wire::Payload P>
   std::error_code SendWithGlobalTime(const Address& to, const P& payload, uint64_t global_time);
 
   // EndpointListener.
@@ -156,7 +156,7 @@ class Community : public EndpointListener {
  protected:
   // A handler for the whole datagram (after the prefix routing), for messages with more than one
   // layout (DiscoveryCommunity's legacy 246).
-  using RawHandler = std::function<void(const Address&, Bytes)>;
+  using RawHandler = std::function<void(const Address&, wire::Bytes)>;
   void SetRawHandler(uint8_t message_id, RawHandler handler) {
     handlers_[message_id] = std::move(handler);
   }
@@ -181,11 +181,11 @@ class Community : public EndpointListener {
   bool AtPeerLimit() const;
   // Over max_peers: introduction requests are dropped unanswered (py-ipv8's rule).
   bool OverPeerLimit() const;
-  void CountDrop(WireError error) { ++stats_.drops[static_cast<int>(error)]; }
+  void CountDrop(wire::WireError error) { ++stats_.drops[static_cast<int>(error)]; }
   void CountDrop(const std::error_code& error);
   // Resolves the sender of a verified packet: the verified peer with that key (recording
   // `source` as its address) or a new Peer.
-  std::shared_ptr<Peer> SenderOf(const PacketView& view, const Address& source);
+  std::shared_ptr<Peer> SenderOf(const wire::PacketView& view, const Address& source);
 
  private:
   void RegisterBaseHandlers();
@@ -196,12 +196,12 @@ class Community : public EndpointListener {
   Peer* PickIntroduction(const Peer* exclude, bool new_style);
   // create_introduction_request + send: 234 if new_style or `to` is IPv6, else 246.
   void SendIntroductionRequestTo(const Address& to, bool new_style);
-  std::error_code SendRaw(const Address& to, Bytes packet);
+  std::error_code SendRaw(const Address& to, wire::Bytes packet);
 
-  CommunityId community_id_;
-  Prefix prefix_;
+  wire::CommunityId community_id_;
+  wire::Prefix prefix_;
   std::shared_ptr<Peer> my_peer_;
-  PrivateKey my_key_;
+  wire::PrivateKey my_key_;
   Endpoint& endpoint_;
   Network& network_;
   EventLoop& loop_;
@@ -215,21 +215,21 @@ class Community : public EndpointListener {
 
 // ---- Templates ----
 
-template <Payload P, typename F>
+template <wire::Payload P, typename F>
 void Community::AddHandler(F&& fn) {
-  static constexpr PacketLayout layout{.is_signed = P::kSigned,
-                                       .has_global_time = HasGlobalTime<P>()};
+  static constexpr wire::PacketLayout layout{.is_signed = P::kSigned,
+                                             .has_global_time = HasGlobalTime<P>()};
   handlers_[P::kMessageId] = [this, fn = std::forward<F>(fn)](const Address& source,
-                                                              Bytes datagram) {
-    auto view = ParsePacket(datagram, layout);
+                                                              wire::Bytes datagram) {
+    auto view = wire::ParsePacket(datagram, layout);
     if (!view) return CountDrop(view.error());
-    if (std::error_code error = VerifySignature(*view)) return CountDrop(error);
-    auto payload = DecodePayload<P>(view->payload);
+    if (std::error_code error = wire::VerifySignature(*view)) return CountDrop(error);
+    auto payload = wire::DecodePayload<P>(view->payload);
     if (!payload) return CountDrop(payload.error());
     ++stats_.handled;
     if constexpr (P::kSigned) {
       std::shared_ptr<Peer> peer = SenderOf(*view, source);
-      if (!peer) return CountDrop(WireError::kBadKey);
+      if (!peer) return CountDrop(wire::WireError::kBadKey);
       if constexpr (std::is_invocable_v<decltype(fn), const std::shared_ptr<Peer>&, const P&,
                                         uint64_t>) {
         fn(peer, *payload, view->global_time.value_or(0));
@@ -242,15 +242,10 @@ void Community::AddHandler(F&& fn) {
   };
 }
 
-namespace internal {
-// One buffer per thread for building outgoing packets (the endpoint copies them).
-std::span<uint8_t> PacketBuffer();
-}  // namespace internal
-
-template <Payload P>
+template <wire::Payload P>
 std::error_code Community::SendWithGlobalTime(const Address& to, const P& payload,
                                               uint64_t global_time) {
-  PacketBuilder builder(internal::PacketBuffer(), prefix_, P::kMessageId);
+  wire::PacketBuilder builder(wire::PacketBuffer(), prefix_, P::kMessageId);
   if constexpr (P::kSigned) builder.Auth(my_key_.public_key());
   if constexpr (HasGlobalTime<P>()) builder.GlobalTime(global_time);
   builder.Write(payload);
@@ -259,7 +254,7 @@ std::error_code Community::SendWithGlobalTime(const Address& to, const P& payloa
   return SendRaw(to, *packet);
 }
 
-template <Payload P>
+template <wire::Payload P>
 std::error_code Community::Send(const Address& to, const P& payload) {
   return SendWithGlobalTime(to, payload, my_peer_->ClaimGlobalTime());
 }

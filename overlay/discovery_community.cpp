@@ -21,7 +21,7 @@ class PingCache final : public NumberCache {
   TimePoint sent_;
 };
 
-std::vector<ServiceId> SplitIds(Bytes ids) {
+std::vector<ServiceId> SplitIds(wire::Bytes ids) {
   std::vector<ServiceId> out(ids.size() / 20);
   for (size_t i = 0; i < out.size(); ++i) std::copy_n(ids.begin() + i * 20, 20, out[i].begin());
   return out;
@@ -29,53 +29,54 @@ std::vector<ServiceId> SplitIds(Bytes ids) {
 
 }  // namespace
 
-DiscoveryCommunity::DiscoveryCommunity(std::shared_ptr<Peer> my_peer, const PrivateKey& my_key,
-                                       Endpoint& endpoint, Network& network, EventLoop& loop,
+DiscoveryCommunity::DiscoveryCommunity(std::shared_ptr<Peer> my_peer,
+                                       const wire::PrivateKey& my_key, Endpoint& endpoint,
+                                       Network& network, EventLoop& loop,
                                        const CommunitySettings& settings)
     : Community(kDiscoveryCommunityId, std::move(my_peer), my_key, endpoint, network, loop,
                 settings),
       request_cache_(loop) {
-  SetRawHandler(IntroductionRequestPayload::kMessageId,
-                [this](const Address& source, Bytes datagram) {
+  SetRawHandler(wire::IntroductionRequestPayload::kMessageId,
+                [this](const Address& source, wire::Bytes datagram) {
                   OnIntroductionRequest246(source, datagram);
                 });
-  AddHandler<SimilarityRequestPayload>(
-      [this](const std::shared_ptr<Peer>& peer, const SimilarityRequestPayload& p) {
+  AddHandler<wire::SimilarityRequestPayload>(
+      [this](const std::shared_ptr<Peer>& peer, const wire::SimilarityRequestPayload& p) {
         OnSimilarityRequest(peer, p);
       });
-  AddHandler<SimilarityResponsePayload>(
-      [this](const std::shared_ptr<Peer>& peer, const SimilarityResponsePayload& p) {
+  AddHandler<wire::SimilarityResponsePayload>(
+      [this](const std::shared_ptr<Peer>& peer, const wire::SimilarityResponsePayload& p) {
         OnSimilarityResponse(peer, p);
       });
-  AddHandler<PingPayload>([this](const Address& source, const PingPayload& p) {
-    (void)Send(source, PongPayload{p.identifier});
+  AddHandler<wire::PingPayload>([this](const Address& source, const wire::PingPayload& p) {
+    (void)Send(source, wire::PongPayload{p.identifier});
   });
-  AddHandler<PongPayload>(
-      [this](const Address& source, const PongPayload& p) { OnPong(source, p); });
+  AddHandler<wire::PongPayload>(
+      [this](const Address& source, const wire::PongPayload& p) { OnPong(source, p); });
 }
 
 DiscoveryCommunity::~DiscoveryCommunity() { request_cache_.Shutdown(); }
 
-void DiscoveryCommunity::OnIntroductionRequest246(const Address& source, Bytes datagram) {
+void DiscoveryCommunity::OnIntroductionRequest246(const Address& source, wire::Bytes datagram) {
   if (OverPeerLimit()) {
     CountPeerLimit();
     return;
   }
-  auto view = ParsePacket(datagram, LayoutOf<IntroductionRequestPayload>());
+  auto view = wire::ParsePacket(datagram, wire::LayoutOf<wire::IntroductionRequestPayload>());
   if (!view) return CountDrop(view.error());
-  if (std::error_code error = VerifySignature(*view)) return CountDrop(error);
+  if (std::error_code error = wire::VerifySignature(*view)) return CountDrop(error);
   // The legacy form first ('Y' + 20-byte mid, then the 246 body); its "introduce me to" never
   // matches in py-ipv8, so only the body matters.
-  IntroductionRequestPayload request;
-  if (auto legacy = DecodePayload<DiscoveryIntroductionRequestPayload>(view->payload)) {
+  wire::IntroductionRequestPayload request;
+  if (auto legacy = wire::DecodePayload<wire::DiscoveryIntroductionRequestPayload>(view->payload)) {
     request = legacy->request;
-  } else if (auto plain = DecodePayload<IntroductionRequestPayload>(view->payload)) {
+  } else if (auto plain = wire::DecodePayload<wire::IntroductionRequestPayload>(view->payload)) {
     request = *plain;
   } else {
     return CountDrop(plain.error());
   }
   CountHandled();
-  auto key = PublicKey::FromBin(view->public_key_bin);
+  auto key = wire::PublicKey::FromBin(view->public_key_bin);
   if (!key) return CountDrop(key.error());
   // A fresh Peer: the 0x20 flag is ignored and no LAN address is recorded, as in py-ipv8.
   auto peer = std::make_shared<Peer>(std::move(*key), source, loop().Now());
@@ -94,7 +95,7 @@ void DiscoveryCommunity::IntroductionResponseCallback(Peer& peer, uint64_t /*glo
 std::vector<DiscoveryCommunity::LocalKey> DiscoveryCommunity::LocalKeys() const {
   std::vector<LocalKey> keys;
   for (const auto& [id, overlay] : network().service_overlays()) {
-    const PrivateKey& key = overlay->my_key();
+    const wire::PrivateKey& key = overlay->my_key();
     auto it = std::find_if(keys.begin(), keys.end(), [&](const LocalKey& k) {
       return k.key->public_key() == key.public_key();
     });
@@ -107,10 +108,10 @@ std::vector<DiscoveryCommunity::LocalKey> DiscoveryCommunity::LocalKeys() const 
   return keys;
 }
 
-template <Payload P>
+template <wire::Payload P>
 void DiscoveryCommunity::SendSignedBy(const LocalKey& local, const Address& to, const P& payload,
                                       uint64_t gt) {
-  PacketBuilder builder(internal::PacketBuffer(), prefix(), P::kMessageId);
+  wire::PacketBuilder builder(wire::PacketBuffer(), prefix(), P::kMessageId);
   builder.Auth(local.key->public_key());
   builder.GlobalTime(gt);
   builder.Write(payload);
@@ -121,7 +122,7 @@ void DiscoveryCommunity::SendSignedBy(const LocalKey& local, const Address& to, 
 void DiscoveryCommunity::SendSimilarityRequest(const Address& address) {
   for (const LocalKey& local : LocalKeys()) {
     const uint64_t gt = local.peer->ClaimGlobalTime();
-    SimilarityRequestPayload request;
+    wire::SimilarityRequestPayload request;
     request.identifier = static_cast<uint16_t>(gt % 65536);
     request.lan_address = my_estimated_lan();
     request.wan_address = my_estimated_wan();
@@ -131,12 +132,12 @@ void DiscoveryCommunity::SendSimilarityRequest(const Address& address) {
 }
 
 void DiscoveryCommunity::OnSimilarityRequest(const std::shared_ptr<Peer>& peer,
-                                             const SimilarityRequestPayload& p) {
+                                             const wire::SimilarityRequestPayload& p) {
   // The sender need not be verified; its services are kept until it is.
   const auto services = SplitIds(p.preference_list);
   network().DiscoverServices(*peer, services);
   for (const LocalKey& local : LocalKeys()) {
-    SimilarityResponsePayload response;
+    wire::SimilarityResponsePayload response;
     response.identifier = p.identifier;
     response.preference_list = local.ids;
     SendSignedBy(local, peer->address(), response, local.peer->ClaimGlobalTime());
@@ -144,7 +145,7 @@ void DiscoveryCommunity::OnSimilarityRequest(const std::shared_ptr<Peer>& peer,
 }
 
 void DiscoveryCommunity::OnSimilarityResponse(const std::shared_ptr<Peer>& peer,
-                                              const SimilarityResponsePayload& p) {
+                                              const wire::SimilarityResponsePayload& p) {
   const bool verified = network().GetVerifiedByPublicKeyBin(peer->public_key_bin()) != nullptr;
   if (AtPeerLimit() && !verified) {
     CountPeerLimit();
@@ -167,10 +168,10 @@ void DiscoveryCommunity::SendPing(Peer& peer) {
       nullptr) {
     return;  // A ping with this identifier is still outstanding.
   }
-  (void)SendWithGlobalTime(peer.address(), PingPayload{identifier}, gt);
+  (void)SendWithGlobalTime(peer.address(), wire::PingPayload{identifier}, gt);
 }
 
-void DiscoveryCommunity::OnPong(const Address& /*source*/, const PongPayload& p) {
+void DiscoveryCommunity::OnPong(const Address& /*source*/, const wire::PongPayload& p) {
   auto cache = request_cache_.Pop(kPingCacheName, p.identifier);
   if (!cache) return;  // Unknown or late: ignored, as py-ipv8 does.
   auto& ping = static_cast<PingCache&>(*cache);

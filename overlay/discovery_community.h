@@ -17,17 +17,18 @@
 
 namespace ringv8::overlay {
 
-inline constexpr CommunityId kDiscoveryCommunityId = {0x7e, 0x31, 0x36, 0x85, 0xc1, 0x91, 0x2a,
-                                                      0x14, 0x12, 0x79, 0xf8, 0x24, 0x8f, 0xc8,
-                                                      0xdb, 0x58, 0x99, 0xc5, 0xdf, 0x5a};
+inline constexpr wire::CommunityId kDiscoveryCommunityId = {
+    0x7e, 0x31, 0x36, 0x85, 0xc1, 0x91, 0x2a, 0x14, 0x12, 0x79,
+    0xf8, 0x24, 0x8f, 0xc8, 0xdb, 0x58, 0x99, 0xc5, 0xdf, 0x5a};
 
 class DiscoveryCommunity : public Community {
  public:
   static constexpr const char* kPingCacheName = "discoverypingcache";
   static constexpr Duration kPingTimeout = std::chrono::seconds(5);
 
-  DiscoveryCommunity(std::shared_ptr<Peer> my_peer, const PrivateKey& my_key, Endpoint& endpoint,
-                     Network& network, EventLoop& loop, const CommunitySettings& settings = {});
+  DiscoveryCommunity(std::shared_ptr<Peer> my_peer, const wire::PrivateKey& my_key,
+                     Endpoint& endpoint, Network& network, EventLoop& loop,
+                     const CommunitySettings& settings = {});
   ~DiscoveryCommunity() override;
 
   // py-ipv8's get_available_strategies: the strategies this overlay offers by name.
@@ -47,16 +48,18 @@ class DiscoveryCommunity : public Community {
  private:
   // The node's overlays grouped by key, in registration order.
   struct LocalKey {
-    const PrivateKey* key;
+    const wire::PrivateKey* key;
     Peer* peer;
     std::vector<uint8_t> ids;  // Concatenated community ids.
   };
   std::vector<LocalKey> LocalKeys() const;
-  void OnIntroductionRequest246(const Address& source, Bytes datagram);
-  void OnSimilarityRequest(const std::shared_ptr<Peer>& peer, const SimilarityRequestPayload& p);
-  void OnSimilarityResponse(const std::shared_ptr<Peer>& peer, const SimilarityResponsePayload& p);
-  void OnPong(const Address& source, const PongPayload& p);
-  template <Payload P>
+  void OnIntroductionRequest246(const Address& source, wire::Bytes datagram);
+  void OnSimilarityRequest(const std::shared_ptr<Peer>& peer,
+                           const wire::SimilarityRequestPayload& p);
+  void OnSimilarityResponse(const std::shared_ptr<Peer>& peer,
+                            const wire::SimilarityResponsePayload& p);
+  void OnPong(const Address& source, const wire::PongPayload& p);
+  template <wire::Payload P>
   void SendSignedBy(const LocalKey& local, const Address& to, const P& payload, uint64_t gt);
 
   RequestCache request_cache_;

@@ -18,7 +18,7 @@ const Network::PeerEntry* Network::Entry(const Peer& peer) const {
   return it == by_key_.end() ? nullptr : &it->second;
 }
 
-Peer* Network::GetVerifiedByPublicKeyBin(Bytes key_bin) const {
+Peer* Network::GetVerifiedByPublicKeyBin(wire::Bytes key_bin) const {
   auto it = by_key_.find(KeyView(key_bin));
   return it == by_key_.end() ? nullptr : it->second.peer.get();
 }
@@ -296,7 +296,7 @@ std::vector<Address> Network::GetIntroductionsFrom(const Peer& peer) const {
 
 std::vector<uint8_t> Network::Snapshot() const {
   std::vector<uint8_t> out(verified_.size() * 3 * 19 + 16);
-  Writer writer(out);
+  wire::Writer writer(out);
   for (const auto& peer : verified_) {
     const Address address = peer->address();
     if (!address.is_zero()) writer.WriteIpAddress(address);
@@ -305,11 +305,11 @@ std::vector<uint8_t> Network::Snapshot() const {
   return out;
 }
 
-size_t Network::LoadSnapshot(Bytes snapshot) {
-  Reader reader(snapshot);
+size_t Network::LoadSnapshot(wire::Bytes snapshot) {
+  wire::Reader reader(snapshot);
   size_t loaded = 0;
   while (!reader.AtEnd()) {
-    AnyAddress any;
+    wire::AnyAddress any;
     if (!reader.ReadAddress(&any)) break;
     if (const auto* address = std::get_if<Address>(&any)) {
       if (!all_addresses_.contains(*address) && !by_address_.contains(*address) &&

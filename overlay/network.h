@@ -32,7 +32,7 @@
 
 namespace ringv8::overlay {
 
-using ServiceId = CommunityId;
+using ServiceId = wire::ServiceId;
 
 class Community;  // Registered as a service provider; not owned.
 
@@ -51,13 +51,7 @@ struct WalkableAddress {
   bool new_style = false;
 };
 
-struct ServiceIdHash {
-  size_t operator()(const ServiceId& id) const {
-    uint64_t h;
-    std::memcpy(&h, id.data(), sizeof(h));  // Community ids are SHA-1 outputs.
-    return static_cast<size_t>(h);
-  }
-};
+using ServiceIdHash = wire::ServiceIdHash;
 
 class Network {
  public:
@@ -75,7 +69,7 @@ class Network {
   // blacklisted mid, or only blacklisted addresses).
   Peer* AddVerifiedPeer(const std::shared_ptr<Peer>& peer);
   Peer* GetVerifiedByAddress(const Address& address) const;
-  Peer* GetVerifiedByPublicKeyBin(Bytes key_bin) const;
+  Peer* GetVerifiedByPublicKeyBin(wire::Bytes key_bin) const;
   std::shared_ptr<Peer> SharedPeer(const Peer& peer) const;
   size_t verified_count() const { return verified_.size(); }
   // All verified peers (in no particular order; stable between changes).
@@ -119,14 +113,14 @@ class Network {
   // --- Blacklists ---
   void AddToBlacklist(const Address& address) { blacklist_.insert(address); }
   bool IsBlacklisted(const Address& address) const { return blacklist_.contains(address); }
-  void AddBlacklistedMid(const Mid& mid) { blacklist_mids_.insert(mid); }
-  bool IsBlacklistedMid(const Mid& mid) const { return blacklist_mids_.contains(mid); }
+  void AddBlacklistedMid(const wire::Mid& mid) { blacklist_mids_.insert(mid); }
+  bool IsBlacklistedMid(const wire::Mid& mid) const { return blacklist_mids_.contains(mid); }
 
   // --- Snapshot (`address` format entries of the verified peers' addresses) ---
   std::vector<uint8_t> Snapshot() const;
   // Adds the entries as walkable addresses; stops at the first entry that does not parse.
   // Returns how many were loaded.
-  size_t LoadSnapshot(Bytes snapshot);
+  size_t LoadSnapshot(wire::Bytes snapshot);
 
   // --- Observers (not owned) ---
   void AddObserver(PeerObserver* observer) { observers_.push_back(observer); }
@@ -142,7 +136,7 @@ class Network {
     size_t index = 0;                   // In verified_.
     std::vector<ServiceSlot> services;  // Usually one or two.
   };
-  static std::string_view KeyView(Bytes bin) {
+  static std::string_view KeyView(wire::Bytes bin) {
     return {reinterpret_cast<const char*>(bin.data()), bin.size()};
   }
 
@@ -166,7 +160,7 @@ class Network {
   std::unordered_map<ServiceId, std::vector<Peer*>, ServiceIdHash> service_index_;
   std::vector<std::pair<ServiceId, Community*>> service_overlays_;
   std::unordered_set<Address> blacklist_;
-  std::unordered_set<Mid, ServiceIdHash> blacklist_mids_;  // Mids are 20 bytes too.
+  std::unordered_set<wire::Mid, ServiceIdHash> blacklist_mids_;  // Mids are 20 bytes too.
   std::unordered_map<std::string, std::vector<ServiceId>> pending_services_;
   std::vector<PeerObserver*> observers_;
   uint64_t addresses_refused_ = 0;

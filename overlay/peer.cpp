@@ -4,7 +4,7 @@
 
 namespace ringv8::overlay {
 
-Peer::Peer(PublicKey key, const Address& address, TimePoint now, bool intro)
+Peer::Peer(wire::PublicKey key, const Address& address, TimePoint now, bool intro)
     : key_(std::move(key)),
       mid_(key_.mid()),
       creation_time_(now),

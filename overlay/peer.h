@@ -26,15 +26,15 @@ class Peer {
  public:
   // `intro` = true (py-ipv8's default, also for peers made from packets): last_response starts
   // at 0, so RandomChurn never drops the peer until it has answered once.
-  Peer(PublicKey key, const Address& address, TimePoint now, bool intro = true);
+  Peer(wire::PublicKey key, const Address& address, TimePoint now, bool intro = true);
 
-  const PublicKey& key() const { return key_; }
-  Bytes public_key_bin() const { return key_.bin(); }
+  const wire::PublicKey& key() const { return key_; }
+  wire::Bytes public_key_bin() const { return key_.bin(); }
   // The key bin as a map key (points into this peer).
   std::string_view key_view() const {
     return {reinterpret_cast<const char*>(key_.bin().data()), key_.bin().size()};
   }
-  const Mid& mid() const { return mid_; }
+  const wire::Mid& mid() const { return mid_; }
 
   // Preferred address: IPv6, else IPv4 (never the LAN address), else 0.0.0.0:0. (py-ipv8 falls
   // back to the construction address, which is always one of the two unless it is 0.0.0.0:0.)
@@ -75,8 +75,8 @@ class Peer {
  private:
   void Set(AddressKind kind, const Address& address);
 
-  PublicKey key_;
-  Mid mid_;
+  wire::PublicKey key_;
+  wire::Mid mid_;
   std::array<Address, 3> addresses_{};
   uint8_t has_ = 0;  // Bit per AddressKind.
   uint8_t ping_count_ = 0;

@@ -55,7 +55,7 @@ void UDPBroadcastBootstrapper::Unload() {
 
 void UDPBroadcastBootstrapper::Beacon(Community& overlay) {
   if (fd_ < 0) return;
-  std::array<uint8_t, kBeaconHeader.size() + kPrefixSize> beacon;
+  std::array<uint8_t, kBeaconHeader.size() + wire::kPrefixSize> beacon;
   std::copy(kBeaconHeader.begin(), kBeaconHeader.end(), beacon.begin());
   std::copy(overlay.prefix().begin(), overlay.prefix().end(),
             beacon.begin() + kBeaconHeader.size());
@@ -94,15 +94,16 @@ void UDPBroadcastBootstrapper::OnReadable(Community& overlay) {
       ++dropped_;
       continue;
     }
-    const Bytes data(buffer.data(), size);
-    const Bytes prefix(overlay.prefix());
+    const wire::Bytes data(buffer.data(), size);
+    const wire::Bytes prefix(overlay.prefix());
     if (size >= kBeaconHeader.size() &&
         std::equal(kBeaconHeader.begin(), kBeaconHeader.end(), data.begin())) {
-      const Bytes announced = data.subspan(kBeaconHeader.size());
+      const wire::Bytes announced = data.subspan(kBeaconHeader.size());
       if (std::ranges::equal(announced, prefix)) {
         overlay.WalkTo(*source);
       }  // Another overlay's beacon: not for us.
-    } else if (size > kPrefixSize && std::ranges::equal(data.first(kPrefixSize), prefix)) {
+    } else if (size > wire::kPrefixSize &&
+               std::ranges::equal(data.first(wire::kPrefixSize), prefix)) {
       overlay.OnPacket(*source, data);
     } else {
       ++dropped_;

@@ -14,7 +14,7 @@
 
 #include "wire/payloads.h"
 
-namespace ringv8::tools {
+namespace ringv8::testbed {
 
 namespace {
 using Clock = std::chrono::steady_clock;
@@ -29,14 +29,14 @@ double LoadStats::LatencyPercentile(double p) {
   return latencies_us[i];
 }
 
-std::vector<uint8_t> SignedIntroductionRequest(const overlay::PrivateKey& key,
-                                               const overlay::CommunityId& community,
+std::vector<uint8_t> SignedIntroductionRequest(const wire::PrivateKey& key,
+                                               const wire::CommunityId& community,
                                                const Address& target, uint16_t identifier) {
-  overlay::IntroductionRequestPayload request;
+  wire::IntroductionRequestPayload request;
   request.destination_address = target;
   request.source_lan_address = *Address::ParseIp("127.0.0.1", 0);
   request.identifier = identifier;
-  return *overlay::EncodePacketToVector(overlay::MakePrefix(community), key, identifier, request);
+  return *wire::EncodePacketToVector(wire::MakePrefix(community), key, identifier, request);
 }
 
 LoadGenerator::LoadGenerator(const Address& target, int sockets) : target_(target) {
@@ -123,15 +123,15 @@ LoadStats LoadGenerator::Run(Mode mode, const RequestSource& source, double rate
         if (stats.received_per_second.size() <= second)
           stats.received_per_second.resize(second + 1);
         ++stats.received_per_second[second];
-        if (size <= static_cast<ssize_t>(overlay::kPrefixSize)) continue;
-        const uint8_t id = buffer[overlay::kPrefixSize];
+        if (size <= static_cast<ssize_t>(wire::kPrefixSize)) continue;
+        const uint8_t id = buffer[wire::kPrefixSize];
         ++stats.received_by_id[id];
-        if (id != overlay::IntroductionResponsePayload::kMessageId) continue;
+        if (id != wire::IntroductionResponsePayload::kMessageId) continue;
         if (mode != Mode::kFlood && mode != Mode::kDrain && !s.sent) continue;  // Stale.
-        auto view = overlay::ParsePacket(overlay::Bytes(buffer, static_cast<size_t>(size)),
-                                         overlay::LayoutOf<overlay::IntroductionResponsePayload>());
+        auto view = wire::ParsePacket(wire::Bytes(buffer, static_cast<size_t>(size)),
+                                      wire::LayoutOf<wire::IntroductionResponsePayload>());
         if (!view) continue;
-        auto payload = overlay::DecodePayload<overlay::IntroductionResponsePayload>(view->payload);
+        auto payload = wire::DecodePayload<wire::IntroductionResponsePayload>(view->payload);
         if (!payload) continue;
         ++stats.responses;
         stats.named += !payload->wan_introduction_address.is_zero();
@@ -211,4 +211,4 @@ LoadStats LoadGenerator::Run(Mode mode, const RequestSource& source, double rate
   return stats;
 }
 
-}  // namespace ringv8::tools
+}  // namespace ringv8::testbed

@@ -25,7 +25,7 @@
 #include "wire/keys.h"
 #include "wire/packet.h"
 
-namespace ringv8::tools {
+namespace ringv8::testbed {
 
 struct LoadStats {
   double seconds = 0;
@@ -47,8 +47,8 @@ struct LoadStats {
 using RequestSource = std::function<std::span<const uint8_t>(int socket)>;
 
 // A signed introduction-request from `key` to `target` in `community`, as a walker sends it.
-std::vector<uint8_t> SignedIntroductionRequest(const overlay::PrivateKey& key,
-                                               const overlay::CommunityId& community,
+std::vector<uint8_t> SignedIntroductionRequest(const wire::PrivateKey& key,
+                                               const wire::CommunityId& community,
                                                const Address& target, uint16_t identifier);
 
 class LoadGenerator {
@@ -86,6 +86,6 @@ class LoadGenerator {
   int epoll_ = -1;
 };
 
-}  // namespace ringv8::tools
+}  // namespace ringv8::testbed
 
 #endif  // RINGV8_TESTBED_LOAD_GENERATOR_H_

@@ -4,7 +4,7 @@
 
 #include <cstdio>
 
-namespace ringv8::tools {
+namespace ringv8::testbed {
 
 uint64_t ResidentBytes() {
   std::FILE* f = std::fopen("/proc/self/statm", "r");
@@ -16,4 +16,4 @@ uint64_t ResidentBytes() {
   return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
 }
 
-}  // namespace ringv8::tools
+}  // namespace ringv8::testbed

@@ -5,13 +5,13 @@
 
 #include <cstdint>
 
-namespace ringv8::tools {
+namespace ringv8::testbed {
 
 // Resident set size in bytes; 0 if /proc is not readable.
 uint64_t ResidentBytes();
 
 inline double ResidentMiB() { return static_cast<double>(ResidentBytes()) / (1 << 20); }
 
-}  // namespace ringv8::tools
+}  // namespace ringv8::testbed
 
 #endif  // RINGV8_TESTBED_PROCESS_MEMORY_H_

@@ -25,7 +25,7 @@
 #include "ring/clock.h"
 #include "ring/open_endpoint.h"
 
-namespace ringv8::tools {
+namespace ringv8::testbed {
 
 struct SwarmOptions {
   int nodes = 200;
@@ -68,6 +68,6 @@ class Swarm {
   SwarmOptions options_;
 };
 
-}  // namespace ringv8::tools
+}  // namespace ringv8::testbed
 
 #endif  // RINGV8_TESTBED_SWARM_H_

@@ -56,19 +56,19 @@ Duration Seconds(double s) {
   return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(s));
 }
 
-overlay::CommunityId CommunityOf(int i) { return {0xAB, static_cast<uint8_t>(i % kCommunities)}; }
+wire::CommunityId CommunityOf(int i) { return {0xAB, static_cast<uint8_t>(i % kCommunities)}; }
 
 // The tracker under attack: a TrackerServer on 127.0.0.1, any free port.
 struct Target {
-  explicit Target(const BenchAbuseOptions& o, overlay::TrackerOptions tracker = {},
-                  overlay::TrackerLimits limits = {}) {
-    TrackerServerOptions options;
+  explicit Target(const BenchAbuseOptions& o, tracker::TrackerOptions tracker = {},
+                  tracker::TrackerLimits limits = {}) {
+    tracker::TrackerServerOptions options;
     options.ip = "127.0.0.1";
     options.shards = o.shards;
     options.backend = *ParseEndpointBackend(o.backend);
     options.tracker = tracker;
     options.limits = limits;
-    server = std::make_unique<TrackerServer>(overlay::PrivateKey::Generate(), options);
+    server = std::make_unique<tracker::TrackerServer>(wire::PrivateKey::Generate(), options);
     server->Start();
     address = *Address::ParseIp("127.0.0.1", server->port());
   }
@@ -77,7 +77,7 @@ struct Target {
     server->Stop();
     return server->Result();
   }
-  std::unique_ptr<TrackerServer> server;
+  std::unique_ptr<tracker::TrackerServer> server;
   Address address;
 };
 
@@ -85,16 +85,16 @@ struct Target {
 struct ValidPeers {
   explicit ValidPeers(const Address& target) {
     for (int i = 0; i < kPeers; ++i) {
-      const overlay::PrivateKey key = overlay::PrivateKey::Generate();
+      const wire::PrivateKey key = wire::PrivateKey::Generate();
       requests.emplace_back();
       for (int k = 1; k <= kRequestsPerPeer; ++k) {
-        requests.back().push_back(
-            SignedIntroductionRequest(key, CommunityOf(i), target, static_cast<uint16_t>(k)));
+        requests.back().push_back(testbed::SignedIntroductionRequest(key, CommunityOf(i), target,
+                                                                     static_cast<uint16_t>(k)));
       }
     }
     next.assign(kPeers, 0);
   }
-  RequestSource source() {
+  testbed::RequestSource source() {
     return [this](int i) -> std::span<const uint8_t> {
       return requests[i][next[i]++ % kRequestsPerPeer];
     };
@@ -141,8 +141,8 @@ double TrackerRate(const json& a, const json& b, const char* field) {
 // Runs `phase` for `seconds` and returns the tracker's response rate during it, measured
 // between two of its snapshots that both fall inside the phase (the phase runs in two parts).
 template <typename Phase>
-double TrackerRateDuring(TrackerServer& server, double seconds, Phase phase,
-                         std::vector<LoadStats>* parts) {
+double TrackerRateDuring(tracker::TrackerServer& server, double seconds, Phase phase,
+                         std::vector<testbed::LoadStats>* parts) {
   parts->push_back(phase(Seconds(1.5)));
   const json a = server.Result();
   parts->push_back(phase(Seconds(std::max(seconds - 1.5, 1.5))));
@@ -151,22 +151,22 @@ double TrackerRateDuring(TrackerServer& server, double seconds, Phase phase,
 
 json Overload(const BenchAbuseOptions& o) {
   Target target(o);
-  LoadGenerator load(target.address, kPeers);
+  testbed::LoadGenerator load(target.address, kPeers);
   ValidPeers peers(target.address);
-  const RequestSource source = peers.source();
+  const testbed::RequestSource source = peers.source();
   load.Register(source, kWindow, std::chrono::seconds(30));
   spdlog::info("overload: measuring the tracker's capacity (closed loop, window {})", kWindow);
-  std::vector<LoadStats> capacity, flood, after;
+  std::vector<testbed::LoadStats> capacity, flood, after;
   auto closed = [&](Duration d) { return load.ClosedLoop(source, kWindow, d); };
   const double max_rate = TrackerRateDuring(*target.server, 5, closed, &capacity);
-  const double rss_before = ResidentMiB();
+  const double rss_before = testbed::ResidentMiB();
   spdlog::info("overload: capacity {:.0f}/s; flooding at {:.0f}/s for {} s", max_rate, 3 * max_rate,
                o.duration);
   const double flood_rate = TrackerRateDuring(
       *target.server, o.duration, [&](Duration d) { return load.Flood(source, 3 * max_rate, d); },
       &flood);
-  const double rss_flood = ResidentMiB();
-  LoadStats drain = load.Drain(std::chrono::seconds(2));
+  const double rss_flood = testbed::ResidentMiB();
+  testbed::LoadStats drain = load.Drain(std::chrono::seconds(2));
   spdlog::info("overload: after the flood (closed loop, 5 s)");
   const double after_rate = TrackerRateDuring(*target.server, 5, closed, &after);
   load.Drain(std::chrono::milliseconds(500));  // What is still in flight arrives.
@@ -176,78 +176,78 @@ json Overload(const BenchAbuseOptions& o) {
   double flood_seconds = 0;
   uint64_t flood_sent = 0, flood_received = 0, flood_send_errors = 0, timeouts_after = 0;
   for (const auto* phase : {&capacity, &flood, &after}) {
-    for (const LoadStats& part : *phase) sent += part.sent;
+    for (const testbed::LoadStats& part : *phase) sent += part.sent;
   }
-  for (const LoadStats& part : flood) {
+  for (const testbed::LoadStats& part : flood) {
     flood_seconds += part.seconds;
     flood_sent += part.sent;
     flood_received += part.responses;
     flood_send_errors += part.send_errors;
   }
-  for (const LoadStats& part : after) timeouts_after += part.timeouts;
+  for (const testbed::LoadStats& part : after) timeouts_after += part.timeouts;
   const uint64_t arrived = Sum(r["per_shard"], "packets_in");
   const uint64_t kernel = r["drops"].value("kernel_drops", uint64_t{0});
   const double held = flood_rate / max_rate;
   const double after_ratio = after_rate / max_rate;
-  return {
-      {"scenario", "overload"},
-      {"capacity_per_second", max_rate},
-      {"offered_per_second", flood_sent / flood_seconds},
-      {"answered_per_second_during_flood", flood_rate},
-      {"share_of_capacity_during_flood", held},
-      {"responses_received_per_second_during_flood", flood_received / flood_seconds},
-      {"answered_per_second_after", after_rate},
-      {"share_of_capacity_after", after_ratio},
-      {"timeouts_after", timeouts_after},
-      {"latency_us_after",
-       {{"p50", after.back().LatencyPercentile(0.5)},
-        {"p99", after.back().LatencyPercentile(0.99)}}},
-      {"sent", sent},
-      {"send_errors", flood_send_errors},
-      {"arrived", arrived},
-      {"dropped_in_kernel", kernel},
-      {"unaccounted", static_cast<int64_t>(sent) - static_cast<int64_t>(arrived + kernel)},
-      {"answered_after_flood_stopped", drain.responses},
-      {"rss_mib", {{"before", rss_before}, {"end_of_flood", rss_flood}, {"end", ResidentMiB()}}},
-      {"entries", r["entries"]},
-      {"drops", r["drops"]},
-      {"held", held >= 0.9 && after_ratio >= 0.9 && timeouts_after == 0}};
+  return {{"scenario", "overload"},
+          {"capacity_per_second", max_rate},
+          {"offered_per_second", flood_sent / flood_seconds},
+          {"answered_per_second_during_flood", flood_rate},
+          {"share_of_capacity_during_flood", held},
+          {"responses_received_per_second_during_flood", flood_received / flood_seconds},
+          {"answered_per_second_after", after_rate},
+          {"share_of_capacity_after", after_ratio},
+          {"timeouts_after", timeouts_after},
+          {"latency_us_after",
+           {{"p50", after.back().LatencyPercentile(0.5)},
+            {"p99", after.back().LatencyPercentile(0.99)}}},
+          {"sent", sent},
+          {"send_errors", flood_send_errors},
+          {"arrived", arrived},
+          {"dropped_in_kernel", kernel},
+          {"unaccounted", static_cast<int64_t>(sent) - static_cast<int64_t>(arrived + kernel)},
+          {"answered_after_flood_stopped", drain.responses},
+          {"rss_mib",
+           {{"before", rss_before}, {"end_of_flood", rss_flood}, {"end", testbed::ResidentMiB()}}},
+          {"entries", r["entries"]},
+          {"drops", r["drops"]},
+          {"held", held >= 0.9 && after_ratio >= 0.9 && timeouts_after == 0}};
 }
 
 json Keys(const BenchAbuseOptions& o) {
-  overlay::TrackerOptions tracker;
+  tracker::TrackerOptions tracker;
   tracker.max_local_peers = o.max_entries;
-  overlay::TrackerLimits limits;
+  tracker::TrackerLimits limits;
   limits.max_entries = o.max_entries;
   Target target(o, tracker, limits);
-  LoadGenerator load(target.address, kPeers);
+  testbed::LoadGenerator load(target.address, kPeers);
   // Every request from a key never seen before (made as it is sent: keygen + sign).
   std::vector<uint8_t> datagram;
   int made = 0;
-  const RequestSource source = [&](int i) -> std::span<const uint8_t> {
-    datagram = SignedIntroductionRequest(overlay::PrivateKey::Generate(), CommunityOf(i),
-                                         target.address, 1);
+  const testbed::RequestSource source = [&](int i) -> std::span<const uint8_t> {
+    datagram = testbed::SignedIntroductionRequest(wire::PrivateKey::Generate(), CommunityOf(i),
+                                                  target.address, 1);
     ++made;
     return datagram;
   };
-  const double rss_before = ResidentMiB();
+  const double rss_before = testbed::ResidentMiB();
   double rss_peak = rss_before;
   uint64_t timeouts = 0;
   const auto start = std::chrono::steady_clock::now();
   while (made < o.keys) {
     // One second at a time (a closed loop; the last second sends no more than the rest).
-    LoadStats second = load.ClosedLoop(source, kWindow, std::chrono::seconds(1),
-                                       static_cast<uint64_t>(o.keys - made));
+    testbed::LoadStats second = load.ClosedLoop(source, kWindow, std::chrono::seconds(1),
+                                                static_cast<uint64_t>(o.keys - made));
     timeouts += second.timeouts;
-    rss_peak = std::max(rss_peak, ResidentMiB());
+    rss_peak = std::max(rss_peak, testbed::ResidentMiB());
     const json now = target.server->Result();
     spdlog::info("keys: {}/{} sent, {:.0f}/s, {} entries, {} peers, RSS {:.0f} MiB", made, o.keys,
                  second.responses_per_second(), now["entries"].get<uint64_t>(),
-                 now["peers"].get<uint64_t>(), ResidentMiB());
+                 now["peers"].get<uint64_t>(), testbed::ResidentMiB());
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const double rss_end = ResidentMiB();
+  const double rss_end = testbed::ResidentMiB();
   json r = target.Finish();
   const json& table = r["table"];
   const uint64_t inserted = table["inserted"].get<uint64_t>();
@@ -287,10 +287,11 @@ std::vector<std::vector<uint8_t>> MakeGarbage(const Address& target, size_t coun
     for (auto& b : out) b = static_cast<uint8_t>(random());
     return out;
   };
-  const overlay::PrivateKey key = overlay::PrivateKey::Generate();
-  const std::vector<uint8_t> valid = SignedIntroductionRequest(key, CommunityOf(0), target, 7);
-  const overlay::Prefix prefix = overlay::MakePrefix(CommunityOf(0));
-  const size_t body = valid.size() - overlay::kPrefixSize - 1;
+  const wire::PrivateKey key = wire::PrivateKey::Generate();
+  const std::vector<uint8_t> valid =
+      testbed::SignedIntroductionRequest(key, CommunityOf(0), target, 7);
+  const wire::Prefix prefix = wire::MakePrefix(CommunityOf(0));
+  const size_t body = valid.size() - wire::kPrefixSize - 1;
   std::vector<std::vector<uint8_t>> out;
   while (out.size() < count) {
     switch (out.size() % 7) {
@@ -299,7 +300,7 @@ std::vector<std::vector<uint8_t>> MakeGarbage(const Address& target, size_t coun
         break;
       case 1: {  // A valid prefix and message id, a random rest.
         std::vector<uint8_t> d = bytes(random() % 400);
-        d.insert(d.begin(), valid.begin(), valid.begin() + overlay::kPrefixSize + 1);
+        d.insert(d.begin(), valid.begin(), valid.begin() + wire::kPrefixSize + 1);
         out.push_back(std::move(d));
         break;
       }
@@ -310,7 +311,7 @@ std::vector<std::vector<uint8_t>> MakeGarbage(const Address& target, size_t coun
         std::vector<uint8_t> d = valid;
         const size_t first = random() % body, flips = 1 + random() % 3;
         for (size_t f = 0; f < flips; ++f) {
-          d[overlay::kPrefixSize + 1 + (first + f * body / 3) % body] ^=
+          d[wire::kPrefixSize + 1 + (first + f * body / 3) % body] ^=
               static_cast<uint8_t>(1 << (random() % 8));
         }
         out.push_back(std::move(d));
@@ -318,8 +319,8 @@ std::vector<std::vector<uint8_t>> MakeGarbage(const Address& target, size_t coun
       }
       case 4: {  // The key-length field rewritten.
         std::vector<uint8_t> d = valid;
-        d[overlay::kPrefixSize + 1] = static_cast<uint8_t>(random());
-        d[overlay::kPrefixSize + 2] = static_cast<uint8_t>(random());
+        d[wire::kPrefixSize + 1] = static_cast<uint8_t>(random());
+        d[wire::kPrefixSize + 2] = static_cast<uint8_t>(random());
         out.push_back(std::move(d));
         break;
       }
@@ -331,7 +332,7 @@ std::vector<std::vector<uint8_t>> MakeGarbage(const Address& target, size_t coun
       }
       case 6: {  // A message id the tracker does not serve, on a valid request.
         std::vector<uint8_t> d = valid;
-        d[overlay::kPrefixSize] = static_cast<uint8_t>(1 + random() % 200);
+        d[wire::kPrefixSize] = static_cast<uint8_t>(1 + random() % 200);
         out.push_back(std::move(d));
         break;
       }
@@ -341,28 +342,28 @@ std::vector<std::vector<uint8_t>> MakeGarbage(const Address& target, size_t coun
 }
 
 json Garbage(const BenchAbuseOptions& o) {
-  overlay::TrackerOptions tracker;
+  tracker::TrackerOptions tracker;
   tracker.ping_interval = std::chrono::hours(1);  // No liveness traffic to blur the state.
   Target target(o, tracker);
-  LoadGenerator valid_load(target.address, kPeers);
+  testbed::LoadGenerator valid_load(target.address, kPeers);
   ValidPeers peers(target.address);
-  const RequestSource valid = peers.source();
+  const testbed::RequestSource valid = peers.source();
   valid_load.Register(valid, kWindow, std::chrono::seconds(30));
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // The shards publish each second.
   const json before = target.server->Result();
 
   const std::vector<std::vector<uint8_t>> garbage = MakeGarbage(target.address, 7000);
   size_t next = 0;
-  const RequestSource source = [&](int) -> std::span<const uint8_t> {
+  const testbed::RequestSource source = [&](int) -> std::span<const uint8_t> {
     return garbage[next++ % garbage.size()];
   };
-  LoadGenerator garbage_load(target.address, 256);
+  testbed::LoadGenerator garbage_load(target.address, 256);
   spdlog::info("garbage: {} s at full speed from 256 sources", o.duration);
-  LoadStats flood = garbage_load.Flood(source, 1e9, Seconds(o.duration));
+  testbed::LoadStats flood = garbage_load.Flood(source, 1e9, Seconds(o.duration));
   garbage_load.Drain(std::chrono::seconds(2));
   const json middle = target.server->Result();
   spdlog::info("garbage: valid requests afterwards");
-  LoadStats after = valid_load.Register(valid, kWindow, std::chrono::seconds(30));
+  testbed::LoadStats after = valid_load.Register(valid, kWindow, std::chrono::seconds(30));
   json r = target.Finish();
 
   const uint64_t accepted = middle["requests"].get<uint64_t>() - before["requests"].get<uint64_t>();
@@ -387,22 +388,22 @@ json Garbage(const BenchAbuseOptions& o) {
 }
 
 json Spoof(const BenchAbuseOptions& o) {
-  overlay::TrackerOptions tracker;  // 50/s, burst 200: the defaults of `ringv8 tracker`.
+  tracker::TrackerOptions tracker;  // 50/s, burst 200: the defaults of `ringv8 tracker`.
   Target target(o, tracker);
-  LoadGenerator victim(target.address, 1);
+  testbed::LoadGenerator victim(target.address, 1);
   std::vector<std::vector<uint8_t>> requests;
   for (int k = 0; k < 1000; ++k) {
-    requests.push_back(SignedIntroductionRequest(overlay::PrivateKey::Generate(), CommunityOf(0),
-                                                 target.address, 1));
+    requests.push_back(testbed::SignedIntroductionRequest(wire::PrivateKey::Generate(),
+                                                          CommunityOf(0), target.address, 1));
   }
   size_t next = 0;
-  const RequestSource source = [&](int) -> std::span<const uint8_t> {
+  const testbed::RequestSource source = [&](int) -> std::span<const uint8_t> {
     return requests[next++ % requests.size()];
   };
   constexpr double kRate = 5000;
   spdlog::info("spoof: {:.0f} requests/s from one address with 1000 keys for {} s", kRate,
                o.duration);
-  LoadStats flood = victim.Flood(source, kRate, Seconds(o.duration));
+  testbed::LoadStats flood = victim.Flood(source, kRate, Seconds(o.duration));
   json r = target.Finish();
   const double bound = tracker.response_burst + tracker.responses_per_second * flood.seconds;
   // Past the burst (5 s at most), whole seconds only.
@@ -410,24 +411,24 @@ json Spoof(const BenchAbuseOptions& o) {
   for (size_t s = 5; s + 1 < flood.received_per_second.size(); ++s) {
     max_per_second = std::max(max_per_second.value_or(0), flood.received_per_second[s]);
   }
-  return {{"scenario", "spoof"},
-          {"offered_per_second", flood.sent / flood.seconds},
-          {"seconds", flood.seconds},
-          {"received_by_victim", flood.received},
-          {"responses", flood.received_by_id[overlay::IntroductionResponsePayload::kMessageId]},
-          {"puncture_requests",
-           flood.received_by_id[overlay::PunctureRequestPayload::kMessageId] +
-               flood.received_by_id[overlay::NewPunctureRequestPayload::kMessageId]},
-          {"pings", flood.received_by_id[overlay::IntroductionRequestPayload::kMessageId]},
-          {"limit_per_second", tracker.responses_per_second},
-          {"burst", tracker.response_burst},
-          {"bound", bound},
-          {"max_in_one_second_after_burst", max_per_second ? json(*max_per_second) : json(nullptr)},
-          {"received_per_second", flood.received_per_second},
-          {"drops", r["drops"]},
-          {"held", static_cast<double>(flood.received) <= bound &&
-                       static_cast<double>(max_per_second.value_or(0)) <=
-                           tracker.responses_per_second * 1.1}};
+  return {
+      {"scenario", "spoof"},
+      {"offered_per_second", flood.sent / flood.seconds},
+      {"seconds", flood.seconds},
+      {"received_by_victim", flood.received},
+      {"responses", flood.received_by_id[wire::IntroductionResponsePayload::kMessageId]},
+      {"puncture_requests", flood.received_by_id[wire::PunctureRequestPayload::kMessageId] +
+                                flood.received_by_id[wire::NewPunctureRequestPayload::kMessageId]},
+      {"pings", flood.received_by_id[wire::IntroductionRequestPayload::kMessageId]},
+      {"limit_per_second", tracker.responses_per_second},
+      {"burst", tracker.response_burst},
+      {"bound", bound},
+      {"max_in_one_second_after_burst", max_per_second ? json(*max_per_second) : json(nullptr)},
+      {"received_per_second", flood.received_per_second},
+      {"drops", r["drops"]},
+      {"held",
+       static_cast<double>(flood.received) <= bound &&
+           static_cast<double>(max_per_second.value_or(0)) <= tracker.responses_per_second * 1.1}};
 }
 
 // One line a person reads: what was done and what held (--json has everything).

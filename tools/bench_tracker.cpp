@@ -43,17 +43,16 @@ constexpr int kRequestsPerPeer = 4;  // Pre-signed, used in turn (identifiers 1.
 
 // Ed25519 verify of a signed 246 + one sign of a response-sized message, on this core.
 double CryptoCeilingPerCore() {
-  const overlay::PrivateKey key = overlay::PrivateKey::Generate();
-  overlay::IntroductionRequestPayload request;
-  auto packet = overlay::EncodePacketToVector(overlay::MakePrefix({1}), key, 1, request);
-  auto view =
-      overlay::ParsePacket(*packet, overlay::LayoutOf<overlay::IntroductionRequestPayload>());
+  const wire::PrivateKey key = wire::PrivateKey::Generate();
+  wire::IntroductionRequestPayload request;
+  auto packet = wire::EncodePacketToVector(wire::MakePrefix({1}), key, 1, request);
+  auto view = wire::ParsePacket(*packet, wire::LayoutOf<wire::IntroductionRequestPayload>());
   std::vector<uint8_t> response(150, 7);
   int n = 0;
   const auto start = Clock::now();
   while (Clock::now() - start < std::chrono::milliseconds(700)) {
     for (int i = 0; i < 16; ++i, ++n) {
-      if (overlay::VerifySignature(*view)) throw std::logic_error("verify failed");
+      if (wire::VerifySignature(*view)) throw std::logic_error("verify failed");
       (void)key.Sign(response);
     }
   }
@@ -64,14 +63,14 @@ int RunBenchTracker(const BenchTrackerOptions& o) {
   spdlog::info("measuring the crypto ceiling (verify + sign per request, one core)");
   const double ceiling = CryptoCeilingPerCore();
 
-  std::unique_ptr<TrackerServer> server;
+  std::unique_ptr<tracker::TrackerServer> server;
   Address target;
   if (o.target.empty()) {
-    TrackerServerOptions options;
+    tracker::TrackerServerOptions options;
     options.ip = "127.0.0.1";
     options.shards = o.shards;
     options.backend = *ParseEndpointBackend(o.backend);
-    server = std::make_unique<TrackerServer>(overlay::PrivateKey::Generate(), options);
+    server = std::make_unique<tracker::TrackerServer>(wire::PrivateKey::Generate(), options);
     server->Start();
     target = *Address::ParseIp("127.0.0.1", server->port());
   } else {
@@ -84,19 +83,19 @@ int RunBenchTracker(const BenchTrackerOptions& o) {
   }
 
   spdlog::info("pre-signing {} requests from {} peers", o.peers * kRequestsPerPeer, o.peers);
-  LoadGenerator load(target, o.peers);
+  testbed::LoadGenerator load(target, o.peers);
   std::vector<std::vector<std::vector<uint8_t>>> requests(o.peers);  // Per peer, used in turn.
   std::vector<int> next(o.peers, 0);
   for (int i = 0; i < o.peers; ++i) {
-    const overlay::PrivateKey key = overlay::PrivateKey::Generate();
-    overlay::CommunityId community{0xBE, static_cast<uint8_t>(i % o.communities),
-                                   static_cast<uint8_t>((i % o.communities) >> 8)};
+    const wire::PrivateKey key = wire::PrivateKey::Generate();
+    wire::CommunityId community{0xBE, static_cast<uint8_t>(i % o.communities),
+                                static_cast<uint8_t>((i % o.communities) >> 8)};
     for (int k = 1; k <= kRequestsPerPeer; ++k) {
       requests[i].push_back(
-          SignedIntroductionRequest(key, community, target, static_cast<uint16_t>(k)));
+          testbed::SignedIntroductionRequest(key, community, target, static_cast<uint16_t>(k)));
     }
   }
-  const RequestSource source = [&](int i) -> std::span<const uint8_t> {
+  const testbed::RequestSource source = [&](int i) -> std::span<const uint8_t> {
     return requests[i][next[i]++ % kRequestsPerPeer];
   };
 
@@ -107,13 +106,13 @@ int RunBenchTracker(const BenchTrackerOptions& o) {
       o.rate > 0 ? fmt::format("{} requests/s", o.rate) : fmt::format("window {}", o.window));
   const Duration duration =
       std::chrono::duration_cast<Duration>(std::chrono::duration<double>(o.duration));
-  LoadStats run = o.rate > 0 ? load.OpenLoop(source, o.rate, duration)
-                             : load.ClosedLoop(source, o.window, duration);
+  testbed::LoadStats run = o.rate > 0 ? load.OpenLoop(source, o.rate, duration)
+                                      : load.ClosedLoop(source, o.window, duration);
   const double seconds = run.seconds;
   const uint64_t sent = run.sent, responses = run.responses, timeouts = run.timeouts,
                  named = run.named, send_errors = run.send_errors;
-  const uint64_t punctures = run.received_by_id[overlay::PunctureRequestPayload::kMessageId] +
-                             run.received_by_id[overlay::NewPunctureRequestPayload::kMessageId];
+  const uint64_t punctures = run.received_by_id[wire::PunctureRequestPayload::kMessageId] +
+                             run.received_by_id[wire::NewPunctureRequestPayload::kMessageId];
 
   json result = {
       {"peers", o.peers},

@@ -20,7 +20,7 @@ namespace ringv8::tools {
 namespace {
 
 using nlohmann::json;
-using namespace ringv8::overlay;
+using namespace ringv8::wire;
 
 constexpr std::string_view kDiscoveryIdHex = "7e313685c1912a141279f8248fc8db5899c5df5a";
 
@@ -31,23 +31,23 @@ struct DecodeOptions {
 
 std::string Str(const Address& a) { return a.ToString(); }
 
-json ToJson(const IntroductionRequestPayload& p) {
+json ToJson(const wire::IntroductionRequestPayload& p) {
   return {{"destination_address", Str(p.destination_address)},
           {"source_lan_address", Str(p.source_lan_address)},
           {"source_wan_address", Str(p.source_wan_address)},
           {"supports_new_style", p.supports_new_style},
           {"advice_bit", p.advice},
           {"identifier", p.identifier},
-          {"extra_bytes", ToHex(p.extra_bytes)}};
+          {"extra_bytes", wire::ToHex(p.extra_bytes)}};
 }
-json ToJson(const NewIntroductionRequestPayload& p) {
+json ToJson(const wire::NewIntroductionRequestPayload& p) {
   return {{"destination_address", Str(p.destination_address)},
           {"source_lan_address", Str(p.source_lan_address)},
           {"source_wan_address", Str(p.source_wan_address)},
           {"identifier", p.identifier},
-          {"extra_bytes", ToHex(p.extra_bytes)}};
+          {"extra_bytes", wire::ToHex(p.extra_bytes)}};
 }
-json ToJson(const IntroductionResponsePayload& p) {
+json ToJson(const wire::IntroductionResponsePayload& p) {
   return {{"destination_address", Str(p.destination_address)},
           {"source_lan_address", Str(p.source_lan_address)},
           {"source_wan_address", Str(p.source_wan_address)},
@@ -57,9 +57,9 @@ json ToJson(const IntroductionResponsePayload& p) {
           {"intro_supports_new_style", p.intro_supports_new_style},
           {"peer_limit_reached", p.peer_limit_reached},
           {"identifier", p.identifier},
-          {"extra_bytes", ToHex(p.extra_bytes)}};
+          {"extra_bytes", wire::ToHex(p.extra_bytes)}};
 }
-json ToJson(const NewIntroductionResponsePayload& p) {
+json ToJson(const wire::NewIntroductionResponsePayload& p) {
   return {{"destination_address", Str(p.destination_address)},
           {"source_lan_address", Str(p.source_lan_address)},
           {"source_wan_address", Str(p.source_wan_address)},
@@ -67,7 +67,7 @@ json ToJson(const NewIntroductionResponsePayload& p) {
           {"wan_introduction_address", Str(p.wan_introduction_address)},
           {"intro_supports_new_style", p.intro_supports_new_style},
           {"identifier", p.identifier},
-          {"extra_bytes", ToHex(p.extra_bytes)}};
+          {"extra_bytes", wire::ToHex(p.extra_bytes)}};
 }
 // Old- and new-style puncture-requests and punctures differ only in their address encoding.
 template <typename P>
@@ -76,8 +76,8 @@ json PunctureRequestJson(const P& p) {
           {"wan_walker_address", Str(p.wan_walker_address)},
           {"identifier", p.identifier}};
 }
-json ToJson(const PunctureRequestPayload& p) { return PunctureRequestJson(p); }
-json ToJson(const NewPunctureRequestPayload& p) { return PunctureRequestJson(p); }
+json ToJson(const wire::PunctureRequestPayload& p) { return PunctureRequestJson(p); }
+json ToJson(const wire::NewPunctureRequestPayload& p) { return PunctureRequestJson(p); }
 
 template <typename P>
 json PunctureJson(const P& p) {
@@ -85,27 +85,27 @@ json PunctureJson(const P& p) {
           {"source_wan_address", Str(p.source_wan_address)},
           {"identifier", p.identifier}};
 }
-json ToJson(const PuncturePayload& p) { return PunctureJson(p); }
-json ToJson(const NewPuncturePayload& p) { return PunctureJson(p); }
-json ToJson(const SimilarityRequestPayload& p) {
+json ToJson(const wire::PuncturePayload& p) { return PunctureJson(p); }
+json ToJson(const wire::NewPuncturePayload& p) { return PunctureJson(p); }
+json ToJson(const wire::SimilarityRequestPayload& p) {
   return {{"identifier", p.identifier},
           {"lan_address", Str(p.lan_address)},
           {"wan_address", Str(p.wan_address)},
-          {"preference_list", ToHex(p.preference_list)}};
+          {"preference_list", wire::ToHex(p.preference_list)}};
 }
-json ToJson(const SimilarityResponsePayload& p) {
+json ToJson(const wire::SimilarityResponsePayload& p) {
   return {{"identifier", p.identifier},
-          {"preference_list", ToHex(p.preference_list)},
-          {"tb_overlap", ToHex(p.tb_overlap)}};
+          {"preference_list", wire::ToHex(p.preference_list)},
+          {"tb_overlap", wire::ToHex(p.tb_overlap)}};
 }
-json ToJson(const PingPayload& p) { return {{"identifier", p.identifier}}; }
-json ToJson(const PongPayload& p) { return {{"identifier", p.identifier}}; }
+json ToJson(const wire::PingPayload& p) { return {{"identifier", p.identifier}}; }
+json ToJson(const wire::PongPayload& p) { return {{"identifier", p.identifier}}; }
 
 // Decodes the payload as P into out["payload"]; returns false (with the reason) if it does not.
-template <Payload P>
-bool DecodeInto(const PacketView& view, const char* name, json* out) {
+template <wire::Payload P>
+bool DecodeInto(const wire::PacketView& view, const char* name, json* out) {
   (*out)["message"] = name;
-  auto payload = DecodePayload<P>(view.payload);
+  auto payload = wire::DecodePayload<P>(view.payload);
   if (!payload) {
     (*out)["error"] = "payload: " + payload.error().message();
     return false;
@@ -115,44 +115,46 @@ bool DecodeInto(const PacketView& view, const char* name, json* out) {
 }
 
 // The layout of a message id in the base Community (and DiscoveryCommunity for ids 1-4).
-PacketLayout LayoutFor(uint8_t id, bool discovery) {
+wire::PacketLayout LayoutFor(uint8_t id, bool discovery) {
   bool unsigned_message = id == 250 || id == 232 || (discovery && (id == 3 || id == 4));
   return {.is_signed = !unsigned_message, .has_global_time = true};
 }
 
-bool DecodeKnownPayload(const PacketView& view, bool discovery, json* out) {
+bool DecodeKnownPayload(const wire::PacketView& view, bool discovery, json* out) {
   switch (view.message_id) {
     case 246:
-      return DecodeInto<IntroductionRequestPayload>(view, "introduction-request", out);
+      return DecodeInto<wire::IntroductionRequestPayload>(view, "introduction-request", out);
     case 245:
-      return DecodeInto<IntroductionResponsePayload>(view, "introduction-response", out);
+      return DecodeInto<wire::IntroductionResponsePayload>(view, "introduction-response", out);
     case 234:
-      return DecodeInto<NewIntroductionRequestPayload>(view, "introduction-request (new)", out);
+      return DecodeInto<wire::NewIntroductionRequestPayload>(view, "introduction-request (new)",
+                                                             out);
     case 233:
-      return DecodeInto<NewIntroductionResponsePayload>(view, "introduction-response (new)", out);
+      return DecodeInto<wire::NewIntroductionResponsePayload>(view, "introduction-response (new)",
+                                                              out);
     case 250:
-      return DecodeInto<PunctureRequestPayload>(view, "puncture-request", out);
+      return DecodeInto<wire::PunctureRequestPayload>(view, "puncture-request", out);
     case 232:
-      return DecodeInto<NewPunctureRequestPayload>(view, "puncture-request (new)", out);
+      return DecodeInto<wire::NewPunctureRequestPayload>(view, "puncture-request (new)", out);
     case 249:
-      return DecodeInto<PuncturePayload>(view, "puncture", out);
+      return DecodeInto<wire::PuncturePayload>(view, "puncture", out);
     case 231:
-      return DecodeInto<NewPuncturePayload>(view, "puncture (new)", out);
+      return DecodeInto<wire::NewPuncturePayload>(view, "puncture (new)", out);
   }
   if (discovery) {
     switch (view.message_id) {
       case 1:
-        return DecodeInto<SimilarityRequestPayload>(view, "similarity-request", out);
+        return DecodeInto<wire::SimilarityRequestPayload>(view, "similarity-request", out);
       case 2:
-        return DecodeInto<SimilarityResponsePayload>(view, "similarity-response", out);
+        return DecodeInto<wire::SimilarityResponsePayload>(view, "similarity-response", out);
       case 3:
-        return DecodeInto<PingPayload>(view, "ping", out);
+        return DecodeInto<wire::PingPayload>(view, "ping", out);
       case 4:
-        return DecodeInto<PongPayload>(view, "pong", out);
+        return DecodeInto<wire::PongPayload>(view, "pong", out);
     }
   }
   (*out)["message"] = "unknown";
-  (*out)["payload_hex"] = ToHex(view.payload);
+  (*out)["payload_hex"] = wire::ToHex(view.payload);
   return true;
 }
 
@@ -162,27 +164,27 @@ int Run(const DecodeOptions& options) {
     text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
   }
   std::erase_if(text, [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
-  auto datagram = FromHex(text);
+  auto datagram = wire::FromHex(text);
   if (!datagram) {
     spdlog::error("input is not hex ({} characters)", text.size());
     return kExitUsage;
   }
   json out = {{"length", datagram->size()}};
-  auto id = PeekMessageId(*datagram);
+  auto id = wire::PeekMessageId(*datagram);
   if (!id) {
     out["error"] = "too_short";
     std::cout << out.dump(2) << "\n";
     return kExitRuntime;
   }
-  const std::string community = ToHex(Bytes(*datagram).subspan(2, 20));
+  const std::string community = wire::ToHex(wire::Bytes(*datagram).subspan(2, 20));
   const bool discovery = community == kDiscoveryIdHex;
   out["community_id"] = community;
   if (discovery) out["community"] = "DiscoveryCommunity";
   out["message_id"] = *id;
 
-  PacketLayout layout = LayoutFor(*id, discovery);
+  wire::PacketLayout layout = LayoutFor(*id, discovery);
   if (options.force_unsigned) layout.is_signed = false;
-  auto view = ParsePacket(*datagram, layout);
+  auto view = wire::ParsePacket(*datagram, layout);
   if (!view) {
     out["error"] = view.error().message();
     std::cout << out.dump(2) << "\n";
@@ -192,11 +194,11 @@ int Run(const DecodeOptions& options) {
   if (view->global_time) out["global_time"] = *view->global_time;
   bool ok = true;
   if (view->is_signed()) {
-    auto key = PublicKey::FromBin(view->public_key_bin);
-    out["public_key"] = ToHex(view->public_key_bin);
+    auto key = wire::PublicKey::FromBin(view->public_key_bin);
+    out["public_key"] = wire::ToHex(view->public_key_bin);
     if (key) {
-      out["key_type"] = key->type() == PublicKey::Type::kLibNaCl ? "curve25519" : "ec";
-      out["mid"] = ToHex(key->mid());
+      out["key_type"] = key->type() == wire::PublicKey::Type::kLibNaCl ? "curve25519" : "ec";
+      out["mid"] = wire::ToHex(key->mid());
     }
     std::error_code verify = VerifySignature(*view);
     out["signature_valid"] = !verify;

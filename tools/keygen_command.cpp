@@ -20,9 +20,9 @@ struct KeygenOptions {
   bool json = false;
 };
 
-void PrintIdentity(const std::string& path, const overlay::PrivateKey& key, bool json) {
-  const std::string public_bin = overlay::ToHex(key.public_key().bin());
-  const std::string mid = overlay::ToHex(key.mid());
+void PrintIdentity(const std::string& path, const wire::PrivateKey& key, bool json) {
+  const std::string public_bin = wire::ToHex(key.public_key().bin());
+  const std::string mid = wire::ToHex(key.mid());
   if (json) {
     std::cout << nlohmann::json{{"file", path},
                                 {"type", "curve25519"},
@@ -40,7 +40,7 @@ void PrintIdentity(const std::string& path, const overlay::PrivateKey& key, bool
 
 int Run(const KeygenOptions& options) {
   if (!options.show.empty()) {
-    auto key = overlay::LoadKeyFile(options.show);
+    auto key = wire::LoadKeyFile(options.show);
     if (!key) {
       spdlog::error("cannot load key file {}: {}", options.show, key.error().message());
       return kExitRuntime;
@@ -48,8 +48,8 @@ int Run(const KeygenOptions& options) {
     PrintIdentity(options.show, *key, options.json);
     return kExitOk;
   }
-  auto key = overlay::PrivateKey::Generate();
-  if (std::error_code error = overlay::SaveKeyFile(options.out, key, options.force)) {
+  auto key = wire::PrivateKey::Generate();
+  if (std::error_code error = wire::SaveKeyFile(options.out, key, options.force)) {
     if (error == std::errc::file_exists) {
       spdlog::error("{} exists; not overwriting a key without --force", options.out);
     } else {

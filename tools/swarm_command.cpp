@@ -16,12 +16,12 @@ namespace ringv8::tools {
 namespace {
 
 struct SwarmCommandOptions {
-  SwarmOptions swarm;
+  testbed::SwarmOptions swarm;
   std::string backend = "auto";
   bool json = false;
 };
 
-void PrintProgress(const SwarmProgress& p, bool tty) {
+void PrintProgress(const testbed::SwarmProgress& p, bool tty) {
   int done = 0, nodes_at = 0, memberships = 0, slowest = -1;
   for (size_t c = 0; c < p.members.size(); ++c) {
     done += p.at_target[c] >= p.members[c];
@@ -106,8 +106,8 @@ int Run(SwarmCommandOptions& options) {
   }
   StopOnSignals signals(**loop);
   const bool tty = isatty(STDERR_FILENO) == 1;
-  Swarm swarm(options.swarm);
-  nlohmann::json result = swarm.Run([&](const SwarmProgress& p) { PrintProgress(p, tty); },
+  testbed::Swarm swarm(options.swarm);
+  nlohmann::json result = swarm.Run([&](const testbed::SwarmProgress& p) { PrintProgress(p, tty); },
                                     [&](Duration d) {
                                       (*loop)->RunFor(d);
                                       return signals.received() == 0;

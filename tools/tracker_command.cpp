@@ -43,7 +43,7 @@ struct TrackerCommandOptions {
   std::string metrics;  // ADDR:PORT, "" for none.
 };
 
-std::string TrackerMetrics(const TrackerServer& server) {
+std::string TrackerMetrics(const tracker::TrackerServer& server) {
   const json r = server.Result();
   const json& shards = r["per_shard"];
   PrometheusText p;
@@ -104,27 +104,27 @@ std::string TrackerMetrics(const TrackerServer& server) {
 }
 
 // The peers per community, like py-ipv8's tracker REST API (at most 100 addresses each).
-std::string TrackerServices(const TrackerServer& server) {
+std::string TrackerServices(const tracker::TrackerServer& server) {
   json out = json::object();
   server.table().ForEach(
-      [&](const overlay::ServiceId& service, const std::vector<overlay::TrackerPeer>& peers) {
+      [&](const wire::ServiceId& service, const std::vector<tracker::TrackerPeer>& peers) {
         json addresses = json::array();
         for (size_t i = 0; i < peers.size() && i < 100; ++i) {
           addresses.push_back({{"address", peers[i].address.ToString()},
                                {"lan_address", peers[i].lan_address.ToString()},
-                               {"mid", overlay::ToHex(peers[i].mid)}});
+                               {"mid", wire::ToHex(peers[i].mid)}});
         }
-        out[overlay::ToHex(service)] = {{"peers", peers.size()}, {"sample", addresses}};
+        out[wire::ToHex(service)] = {{"peers", peers.size()}, {"sample", addresses}};
       });
   return out.dump();
 }
 
-Result<overlay::PrivateKey> LoadOrCreateKey(const std::string& file) {
-  if (file.empty()) return overlay::PrivateKey::Generate();
+Result<wire::PrivateKey> LoadOrCreateKey(const std::string& file) {
+  if (file.empty()) return wire::PrivateKey::Generate();
   struct stat st;
-  if (::stat(file.c_str(), &st) == 0) return overlay::LoadKeyFile(file);
-  overlay::PrivateKey key = overlay::PrivateKey::Generate();
-  if (std::error_code error = overlay::SaveKeyFile(file, key, false)) return Unexpected{error};
+  if (::stat(file.c_str(), &st) == 0) return wire::LoadKeyFile(file);
+  wire::PrivateKey key = wire::PrivateKey::Generate();
+  if (std::error_code error = wire::SaveKeyFile(file, key, false)) return Unexpected{error};
   spdlog::info("created tracker key {}", file);
   return key;
 }
@@ -135,7 +135,7 @@ int Run(const TrackerCommandOptions& o) {
     spdlog::error("key {}: {}", o.key_file, key.error().message());
     return kExitRuntime;
   }
-  TrackerServerOptions options;
+  tracker::TrackerServerOptions options;
   options.port = static_cast<uint16_t>(o.port);
   options.shards =
       o.shards > 0 ? o.shards : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -143,7 +143,7 @@ int Run(const TrackerCommandOptions& o) {
   options.tracker.responses_per_second = o.rate;
   options.tracker.response_burst = o.burst;
   options.limits = {.max_per_service = o.max_per_service, .max_entries = o.max_entries};
-  TrackerServer server(*key, options);
+  tracker::TrackerServer server(*key, options);
   auto loop = EventLoop::Create({.backend = EventLoop::Backend::kEpoll});
   if (!loop) {
     spdlog::error("cannot create an event loop: {}", loop.error().message());
@@ -155,7 +155,7 @@ int Run(const TrackerCommandOptions& o) {
     spdlog::error("{}", e.what());
     return kExitRuntime;
   }
-  spdlog::info("tracker {} on port {} ({} shards, {})", overlay::ToHex(key->mid()), server.port(),
+  spdlog::info("tracker {} on port {} ({} shards, {})", wire::ToHex(key->mid()), server.port(),
                options.shards, server.backend());
   std::unique_ptr<MetricsServer> metrics;
   if (!o.metrics.empty()) {

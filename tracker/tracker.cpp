@@ -2,11 +2,11 @@
 
 #include <algorithm>
 
-#include "overlay/community.h"  // internal::PacketBuffer
+#include "wire/packet.h"
 #include "wire/payloads.h"
 #include "wire/wire_error.h"
 
-namespace ringv8::overlay {
+namespace ringv8::tracker {
 
 namespace {
 
@@ -14,36 +14,36 @@ constexpr Duration kTickInterval = std::chrono::milliseconds(10);
 
 int64_t TickOf(TimePoint t) { return t / kTickInterval; }
 
-ServiceId ServiceOf(Bytes prefix) {
-  ServiceId service;
-  std::copy(prefix.begin() + 2, prefix.begin() + kPrefixSize, service.begin());
+wire::ServiceId ServiceOf(wire::Bytes prefix) {
+  wire::ServiceId service;
+  std::copy(prefix.begin() + 2, prefix.begin() + wire::kPrefixSize, service.begin());
   return service;
 }
 
-Prefix PrefixOf(Bytes prefix) {
-  Prefix out;
-  std::copy(prefix.begin(), prefix.begin() + kPrefixSize, out.begin());
+wire::Prefix PrefixOf(wire::Bytes prefix) {
+  wire::Prefix out;
+  std::copy(prefix.begin(), prefix.begin() + wire::kPrefixSize, out.begin());
   return out;
 }
 
 std::string ReasonOf(const std::error_code& error) {
-  if (error.category() == WireErrorCategory()) {
-    return std::string(WireErrorName(static_cast<WireError>(error.value())));
+  if (error.category() == wire::WireErrorCategory()) {
+    return std::string(wire::WireErrorName(static_cast<wire::WireError>(error.value())));
   }
   return "other";
 }
 
 }  // namespace
 
-Tracker::Tracker(TrackerTable& table, const PrivateKey& key, Endpoint& endpoint, EventLoop& loop,
-                 const TrackerOptions& options)
+Tracker::Tracker(TrackerTable& table, const wire::PrivateKey& key, Endpoint& endpoint,
+                 EventLoop& loop, const TrackerOptions& options)
     : table_(table),
       key_(key),
       endpoint_(endpoint),
       loop_(loop),
       options_(options),
       random_(options.seed != 0 ? options.seed : std::random_device()()) {
-  const std::vector<Address> local = endpoint_.local_addresses();
+  const std::span<const Address> local = endpoint_.local_addresses();
   if (!local.empty()) local_address_ = local.front();
   endpoint_.AddCatchAllListener(this);
   // Slots for the longest delay a peer is filed with (a first ping), plus slack.
@@ -59,8 +59,9 @@ Tracker::~Tracker() {
 }
 
 template <typename P>
-void Tracker::SendSigned(const Address& to, const Prefix& prefix, const P& payload, uint64_t gt) {
-  PacketBuilder builder(internal::PacketBuffer(), prefix, P::kMessageId);
+void Tracker::SendSigned(const Address& to, const wire::Prefix& prefix, const P& payload,
+                         uint64_t gt) {
+  wire::PacketBuilder builder(wire::PacketBuffer(), prefix, P::kMessageId);
   builder.Auth(key_.public_key());
   builder.GlobalTime(gt);
   builder.Write(payload);
@@ -73,8 +74,9 @@ void Tracker::SendSigned(const Address& to, const Prefix& prefix, const P& paylo
 }
 
 template <typename P>
-void Tracker::SendUnsigned(const Address& to, const Prefix& prefix, const P& payload, uint64_t gt) {
-  PacketBuilder builder(internal::PacketBuffer(), prefix, P::kMessageId);
+void Tracker::SendUnsigned(const Address& to, const wire::Prefix& prefix, const P& payload,
+                           uint64_t gt) {
+  wire::PacketBuilder builder(wire::PacketBuffer(), prefix, P::kMessageId);
   builder.GlobalTime(gt);
   builder.Write(payload);
   auto packet = builder.FinishUnsigned();
@@ -104,37 +106,37 @@ bool Tracker::TakeToken(const Address& source) {
 }
 
 void Tracker::OnPacket(const Address& source, std::span<const uint8_t> datagram) {
-  const uint8_t id = datagram[kPrefixSize];  // The endpoint delivers at least prefix + id.
+  const uint8_t id = datagram[wire::kPrefixSize];  // The endpoint delivers at least prefix + id.
   ++stats_.packets_in[id];
   stats_.bytes_in[id] += datagram.size();
   switch (id) {
-    case IntroductionRequestPayload::kMessageId:
-      return OnRequest<IntroductionRequestPayload>(source, datagram, false);
-    case NewIntroductionRequestPayload::kMessageId:
-      return OnRequest<NewIntroductionRequestPayload>(source, datagram, true);
-    case IntroductionResponsePayload::kMessageId:
-      return OnResponse<IntroductionResponsePayload>(source, datagram);
-    case NewIntroductionResponsePayload::kMessageId:
-      return OnResponse<NewIntroductionResponsePayload>(source, datagram);
+    case wire::IntroductionRequestPayload::kMessageId:
+      return OnRequest<wire::IntroductionRequestPayload>(source, datagram, false);
+    case wire::NewIntroductionRequestPayload::kMessageId:
+      return OnRequest<wire::NewIntroductionRequestPayload>(source, datagram, true);
+    case wire::IntroductionResponsePayload::kMessageId:
+      return OnResponse<wire::IntroductionResponsePayload>(source, datagram);
+    case wire::NewIntroductionResponsePayload::kMessageId:
+      return OnResponse<wire::NewIntroductionResponsePayload>(source, datagram);
     default:
       return Drop("unknown_message");  // Punctures, pings and community messages.
   }
 }
 
 template <typename RequestP>
-void Tracker::OnRequest(const Address& source, Bytes datagram, bool new_style) {
+void Tracker::OnRequest(const Address& source, wire::Bytes datagram, bool new_style) {
   if (!TakeToken(source)) return Drop("rate_limited");
   const auto start = std::chrono::steady_clock::now();
-  auto decoded = DecodePacket<RequestP>(datagram);
+  auto decoded = wire::DecodePacket<RequestP>(datagram);
   stats_.crypto_time += std::chrono::steady_clock::now() - start;
   if (!decoded) return Drop(ReasonOf(decoded.error()));
   const RequestP& request = decoded->payload;
-  const ServiceId service = ServiceOf(decoded->view.prefix);
-  const Prefix prefix = PrefixOf(decoded->view.prefix);
+  const wire::ServiceId service = ServiceOf(decoded->view.prefix);
+  const wire::Prefix prefix = PrefixOf(decoded->view.prefix);
   ++stats_.requests;
 
   TrackerPeer peer;
-  peer.mid = ComputeMid(decoded->view.public_key_bin);
+  peer.mid = wire::ComputeMid(decoded->view.public_key_bin);
   peer.address = source;
   peer.lan_address = request.source_lan_address;
   peer.new_style = new_style || request.supports_new_style;
@@ -176,13 +178,14 @@ void Tracker::OnRequest(const Address& source, Bytes datagram, bool new_style) {
     } else if (new_puncture) {
       SendUnsigned(
           introduced->address, prefix,
-          NewPunctureRequestPayload{request.destination_address, source, request.identifier},
+          wire::NewPunctureRequestPayload{request.destination_address, source, request.identifier},
           global_time_);
       ++stats_.punctures;
     } else {
-      SendUnsigned(introduced->address, prefix,
-                   PunctureRequestPayload{request.destination_address, source, request.identifier},
-                   global_time_);
+      SendUnsigned(
+          introduced->address, prefix,
+          wire::PunctureRequestPayload{request.destination_address, source, request.identifier},
+          global_time_);
       ++stats_.punctures;
     }
   }
@@ -198,9 +201,9 @@ void Tracker::OnRequest(const Address& source, Bytes datagram, bool new_style) {
     SendSigned(source, prefix, response, gt);
   };
   if (new_style) {
-    answer(NewIntroductionResponsePayload{});
+    answer(wire::NewIntroductionResponsePayload{});
   } else {
-    IntroductionResponsePayload response;
+    wire::IntroductionResponsePayload response;
     response.supports_new_style = true;
     answer(response);
   }
@@ -208,20 +211,20 @@ void Tracker::OnRequest(const Address& source, Bytes datagram, bool new_style) {
 }
 
 template <typename ResponseP>
-void Tracker::OnResponse(const Address& /*source*/, Bytes datagram) {
+void Tracker::OnResponse(const Address& /*source*/, wire::Bytes datagram) {
   const auto start = std::chrono::steady_clock::now();
-  auto decoded = DecodePacket<ResponseP>(datagram);
+  auto decoded = wire::DecodePacket<ResponseP>(datagram);
   stats_.crypto_time += std::chrono::steady_clock::now() - start;
   if (!decoded) return Drop(ReasonOf(decoded.error()));
-  auto local = local_.find(ComputeMid(decoded->view.public_key_bin));
+  auto local = local_.find(wire::ComputeMid(decoded->view.public_key_bin));
   if (local == local_.end() || !local->second.pending ||
       local->second.pending->identifier != decoded->payload.identifier) {
     return Drop("unexpected_response");
   }
-  const ServiceId service = local->second.pending->service;
+  const wire::ServiceId service = local->second.pending->service;
   local->second.pending.reset();
   ++stats_.ping_answers;
-  if constexpr (std::is_same_v<ResponseP, IntroductionResponsePayload>) {
+  if constexpr (std::is_same_v<ResponseP, wire::IntroductionResponsePayload>) {
     if (decoded->payload.peer_limit_reached) {
       ++stats_.limit_removals;
       DropService(local->first, local->second, service);
@@ -233,12 +236,12 @@ void Tracker::OnResponse(const Address& /*source*/, Bytes datagram) {
   }
 }
 
-void Tracker::DropService(const Mid& mid, LocalPeer& local, const ServiceId& service) {
+void Tracker::DropService(const wire::Mid& mid, LocalPeer& local, const wire::ServiceId& service) {
   table_.Remove(service, mid);
   std::erase(local.services, service);
 }
 
-void Tracker::Schedule(const Mid& mid, TimePoint due) {
+void Tracker::Schedule(const wire::Mid& mid, TimePoint due) {
   const int64_t tick =
       std::clamp(TickOf(due), wheel_tick_ + 1, wheel_tick_ + static_cast<int64_t>(wheel_.size()));
   wheel_[static_cast<size_t>(tick) % wheel_.size()].push_back(mid);
@@ -248,11 +251,11 @@ void Tracker::Tick() {
   const TimePoint now = loop_.Now();
   // Slots not yet processed, at most one turn of the wheel (a stalled loop catches up at once).
   const int64_t last = std::min(TickOf(now), wheel_tick_ + static_cast<int64_t>(wheel_.size()));
-  std::vector<Mid> due;
+  std::vector<wire::Mid> due;
   while (wheel_tick_ < last) {
     ++wheel_tick_;
     due.swap(wheel_[static_cast<size_t>(wheel_tick_) % wheel_.size()]);
-    for (const Mid& mid : due) {
+    for (const wire::Mid& mid : due) {
       auto it = local_.find(mid);
       if (it == local_.end()) continue;  // Forgotten (peer_limit_reached) since it was filed.
       if (!OnDue(mid, it->second, now)) {
@@ -264,7 +267,7 @@ void Tracker::Tick() {
   }
 }
 
-bool Tracker::OnDue(const Mid& mid, LocalPeer& peer, TimePoint now) {
+bool Tracker::OnDue(const wire::Mid& mid, LocalPeer& peer, TimePoint now) {
   if (peer.pending && peer.pending->deadline <= now) {
     ++stats_.ping_timeouts;
     DropService(mid, peer, peer.pending->service);
@@ -277,9 +280,9 @@ bool Tracker::OnDue(const Mid& mid, LocalPeer& peer, TimePoint now) {
   }
   // Services the table no longer holds for it (evicted) are not ours to ping.
   std::erase_if(peer.services,
-                [&](const ServiceId& service) { return !table_.Contains(service, mid); });
+                [&](const wire::ServiceId& service) { return !table_.Contains(service, mid); });
   if (peer.services.empty()) return false;
-  const ServiceId service = peer.services[peer.next_service++ % peer.services.size()];
+  const wire::ServiceId service = peer.services[peer.next_service++ % peer.services.size()];
   if (!TakeToken(peer.address)) {
     // Its address already gets all the packets it may (a flood from or to it): the ping cannot
     // go, so the service counts as unanswered. A real peer registers again with its next walk.
@@ -291,10 +294,10 @@ bool Tracker::OnDue(const Mid& mid, LocalPeer& peer, TimePoint now) {
     return true;
   }
   const uint16_t identifier = static_cast<uint16_t>(++global_time_ % 65536);
-  IntroductionRequestPayload ping;
+  wire::IntroductionRequestPayload ping;
   ping.destination_address = peer.address;
   ping.identifier = identifier;
-  SendSigned(peer.address, MakePrefix(service), ping, identifier);
+  SendSigned(peer.address, wire::MakePrefix(service), ping, identifier);
   peer.pending = Pending{service, identifier, now + options_.ping_timeout};
   peer.next_ping = now + options_.ping_interval;
   ++stats_.pings;
@@ -302,4 +305,4 @@ bool Tracker::OnDue(const Mid& mid, LocalPeer& peer, TimePoint now) {
   return true;
 }
 
-}  // namespace ringv8::overlay
+}  // namespace ringv8::tracker

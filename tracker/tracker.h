@@ -40,7 +40,7 @@
 #include "wire/keys.h"
 #include "wire/packet.h"
 
-namespace ringv8::overlay {
+namespace ringv8::tracker {
 
 struct TrackerOptions {
   Duration ping_interval = std::chrono::seconds(10);
@@ -72,7 +72,7 @@ struct TrackerStats {
 class Tracker : public EndpointListener {
  public:
   // `key` signs responses and pings; the table may be shared with other shards.
-  Tracker(TrackerTable& table, const PrivateKey& key, Endpoint& endpoint, EventLoop& loop,
+  Tracker(TrackerTable& table, const wire::PrivateKey& key, Endpoint& endpoint, EventLoop& loop,
           const TrackerOptions& options = {});
   ~Tracker();
   Tracker(const Tracker&) = delete;
@@ -86,49 +86,49 @@ class Tracker : public EndpointListener {
 
  private:
   struct Pending {
-    ServiceId service;
+    wire::ServiceId service;
     uint16_t identifier;
     TimePoint deadline;
   };
   struct LocalPeer {
     Address address;
-    std::vector<ServiceId> services;
+    std::vector<wire::ServiceId> services;
     size_t next_service = 0;
     TimePoint next_ping{0};
     std::optional<Pending> pending;
   };
 
   template <typename RequestP>
-  void OnRequest(const Address& source, Bytes datagram, bool new_style);
+  void OnRequest(const Address& source, wire::Bytes datagram, bool new_style);
   template <typename ResponseP>
-  void OnResponse(const Address& source, Bytes datagram);
+  void OnResponse(const Address& source, wire::Bytes datagram);
   void Tick();
   // Files `mid` in the wheel slot of `due` (the last slot if `due` is further away).
-  void Schedule(const Mid& mid, TimePoint due);
+  void Schedule(const wire::Mid& mid, TimePoint due);
   // The peer's next liveness event is due: time out its ping, or ping it. False: forget it.
-  bool OnDue(const Mid& mid, LocalPeer& peer, TimePoint now);
-  void DropService(const Mid& mid, LocalPeer& local, const ServiceId& service);
+  bool OnDue(const wire::Mid& mid, LocalPeer& peer, TimePoint now);
+  void DropService(const wire::Mid& mid, LocalPeer& local, const wire::ServiceId& service);
   bool TakeToken(const Address& source);
   void Drop(const std::string& reason) { ++stats_.drops[reason]; }
   template <typename P>
-  void SendSigned(const Address& to, const Prefix& prefix, const P& payload, uint64_t gt);
+  void SendSigned(const Address& to, const wire::Prefix& prefix, const P& payload, uint64_t gt);
   template <typename P>
-  void SendUnsigned(const Address& to, const Prefix& prefix, const P& payload, uint64_t gt);
+  void SendUnsigned(const Address& to, const wire::Prefix& prefix, const P& payload, uint64_t gt);
 
   TrackerTable& table_;
-  PrivateKey key_;
+  wire::PrivateKey key_;
   Endpoint& endpoint_;
   EventLoop& loop_;
   TrackerOptions options_;
   Address local_address_;  // The endpoint's first socket, read once (it does not move).
   struct MidHash {
-    size_t operator()(const Mid& mid) const {
+    size_t operator()(const wire::Mid& mid) const {
       uint64_t h;
       std::memcpy(&h, mid.data(), sizeof(h));
       return static_cast<size_t>(h);
     }
   };
-  std::unordered_map<Mid, LocalPeer, MidHash> local_;
+  std::unordered_map<wire::Mid, LocalPeer, MidHash> local_;
   struct Bucket {
     double tokens;
     TimePoint last;
@@ -139,11 +139,11 @@ class Tracker : public EndpointListener {
   EventLoop::TimerId ticker_ = 0;
   // Timer wheel: slot (tick % size) holds the peers whose next ping or timeout falls in that
   // tick; every local peer is in exactly one slot. A peer found early is filed again.
-  std::vector<std::vector<Mid>> wheel_;
+  std::vector<std::vector<wire::Mid>> wheel_;
   int64_t wheel_tick_ = 0;  // The last tick processed.
   TrackerStats stats_;
 };
 
-}  // namespace ringv8::overlay
+}  // namespace ringv8::tracker
 
 #endif  // RINGV8_TRACKER_TRACKER_H_

@@ -1,6 +1,6 @@
 #include "tracker/tracker_table.h"
 
-namespace ringv8::overlay {
+namespace ringv8::tracker {
 
 namespace {
 uint64_t Mix(uint64_t x) {  // splitmix64's finaliser.
@@ -13,11 +13,11 @@ uint64_t Mix(uint64_t x) {  // splitmix64's finaliser.
 
 TrackerTable::TrackerTable(TrackerLimits limits) : limits_(limits) {}
 
-TrackerTable::Stripe& TrackerTable::StripeOf(const ServiceId& service) {
-  return stripes_[ServiceIdHash()(service) % kStripes];
+TrackerTable::Stripe& TrackerTable::StripeOf(const wire::ServiceId& service) {
+  return stripes_[wire::ServiceIdHash()(service) % kStripes];
 }
-const TrackerTable::Stripe& TrackerTable::StripeOf(const ServiceId& service) const {
-  return stripes_[ServiceIdHash()(service) % kStripes];
+const TrackerTable::Stripe& TrackerTable::StripeOf(const wire::ServiceId& service) const {
+  return stripes_[wire::ServiceIdHash()(service) % kStripes];
 }
 
 void TrackerTable::Erase(Service& s, uint32_t i) {
@@ -39,7 +39,7 @@ uint32_t TrackerTable::EvictionVictim(const Service& s, uint64_t seed) const {
   return victim;
 }
 
-bool TrackerTable::Upsert(const ServiceId& service, const TrackerPeer& peer) {
+bool TrackerTable::Upsert(const wire::ServiceId& service, const TrackerPeer& peer) {
   Stripe& stripe = StripeOf(service);
   std::lock_guard lock(stripe.mutex);
   auto it = stripe.services.find(service);
@@ -79,7 +79,8 @@ bool TrackerTable::Upsert(const ServiceId& service, const TrackerPeer& peer) {
   return true;
 }
 
-std::optional<TrackerPeer> TrackerTable::PickOther(const ServiceId& service, const Mid& exclude,
+std::optional<TrackerPeer> TrackerTable::PickOther(const wire::ServiceId& service,
+                                                   const wire::Mid& exclude,
                                                    uint64_t random) const {
   const Stripe& stripe = StripeOf(service);
   std::lock_guard lock(stripe.mutex);
@@ -95,7 +96,7 @@ std::optional<TrackerPeer> TrackerTable::PickOther(const ServiceId& service, con
   return peers[pick];
 }
 
-bool TrackerTable::Remove(const ServiceId& service, const Mid& mid) {
+bool TrackerTable::Remove(const wire::ServiceId& service, const wire::Mid& mid) {
   Stripe& stripe = StripeOf(service);
   std::lock_guard lock(stripe.mutex);
   auto it = stripe.services.find(service);
@@ -111,14 +112,14 @@ bool TrackerTable::Remove(const ServiceId& service, const Mid& mid) {
   return true;
 }
 
-bool TrackerTable::Contains(const ServiceId& service, const Mid& mid) const {
+bool TrackerTable::Contains(const wire::ServiceId& service, const wire::Mid& mid) const {
   const Stripe& stripe = StripeOf(service);
   std::lock_guard lock(stripe.mutex);
   auto it = stripe.services.find(service);
   return it != stripe.services.end() && it->second.index.contains(mid);
 }
 
-size_t TrackerTable::PeersIn(const ServiceId& service) const {
+size_t TrackerTable::PeersIn(const wire::ServiceId& service) const {
   const Stripe& stripe = StripeOf(service);
   std::lock_guard lock(stripe.mutex);
   auto it = stripe.services.find(service);
@@ -126,7 +127,7 @@ size_t TrackerTable::PeersIn(const ServiceId& service) const {
 }
 
 void TrackerTable::ForEach(
-    const std::function<void(const ServiceId&, const std::vector<TrackerPeer>&)>& fn) const {
+    const std::function<void(const wire::ServiceId&, const std::vector<TrackerPeer>&)>& fn) const {
   for (const Stripe& stripe : stripes_) {
     std::lock_guard lock(stripe.mutex);
     for (const auto& [service, s] : stripe.services) fn(service, s.peers);
@@ -143,4 +144,4 @@ TrackerTable::Stats TrackerTable::stats() const {
           removed_.load(std::memory_order_relaxed)};
 }
 
-}  // namespace ringv8::overlay
+}  // namespace ringv8::tracker

@@ -21,12 +21,12 @@
 #include <unordered_map>
 #include <vector>
 
-#include "overlay/network.h"
 #include "ring/address.h"
 #include "ring/clock.h"
 #include "wire/keys.h"
+#include "wire/packet.h"
 
-namespace ringv8::overlay {
+namespace ringv8::tracker {
 
 struct TrackerLimits {
   size_t max_per_service = 100000;
@@ -34,7 +34,7 @@ struct TrackerLimits {
 };
 
 struct TrackerPeer {
-  Mid mid{};
+  wire::Mid mid{};
   Address address;      // Where its requests come from.
   Address lan_address;  // Its own claim (source_lan_address).
   bool new_style = false;
@@ -59,42 +59,42 @@ class TrackerTable {
   TrackerTable& operator=(const TrackerTable&) = delete;
 
   // Adds or refreshes `peer` in `service`. False if it was refused (counted).
-  bool Upsert(const ServiceId& service, const TrackerPeer& peer);
+  bool Upsert(const wire::ServiceId& service, const TrackerPeer& peer);
   // A random peer of `service` other than `exclude` (uniform; `random` picks it).
-  std::optional<TrackerPeer> PickOther(const ServiceId& service, const Mid& exclude,
+  std::optional<TrackerPeer> PickOther(const wire::ServiceId& service, const wire::Mid& exclude,
                                        uint64_t random) const;
   // Removes `mid` from `service`. False if it was not there.
-  bool Remove(const ServiceId& service, const Mid& mid);
-  bool Contains(const ServiceId& service, const Mid& mid) const;
-  size_t PeersIn(const ServiceId& service) const;
+  bool Remove(const wire::ServiceId& service, const wire::Mid& mid);
+  bool Contains(const wire::ServiceId& service, const wire::Mid& mid) const;
+  size_t PeersIn(const wire::ServiceId& service) const;
   // Calls fn(service, peers) for every service, one stripe at a time (for /services).
   void ForEach(
-      const std::function<void(const ServiceId&, const std::vector<TrackerPeer>&)>& fn) const;
+      const std::function<void(const wire::ServiceId&, const std::vector<TrackerPeer>&)>& fn) const;
 
   Stats stats() const;
   const TrackerLimits& limits() const { return limits_; }
 
  private:
   struct MidHash {
-    size_t operator()(const Mid& mid) const {
+    size_t operator()(const wire::Mid& mid) const {
       uint64_t h;
       std::memcpy(&h, mid.data(), sizeof(h));  // SHA-1 output.
       return static_cast<size_t>(h);
     }
   };
   struct Service {
-    std::vector<TrackerPeer> peers;                    // Dense, for O(1) random picks.
-    std::unordered_map<Mid, uint32_t, MidHash> index;  // mid -> position in peers.
+    std::vector<TrackerPeer> peers;                          // Dense, for O(1) random picks.
+    std::unordered_map<wire::Mid, uint32_t, MidHash> index;  // mid -> position in peers.
   };
   struct Stripe {
     mutable std::mutex mutex;
-    std::unordered_map<ServiceId, Service, ServiceIdHash> services;
+    std::unordered_map<wire::ServiceId, Service, wire::ServiceIdHash> services;
   };
   static constexpr size_t kStripes = 64;
   static constexpr int kEvictionSample = 8;
 
-  Stripe& StripeOf(const ServiceId& service);
-  const Stripe& StripeOf(const ServiceId& service) const;
+  Stripe& StripeOf(const wire::ServiceId& service);
+  const Stripe& StripeOf(const wire::ServiceId& service) const;
   // With the stripe held: removes position `i` of `s` (swap with the last).
   void Erase(Service& s, uint32_t i);
   // With the stripe held: the longest-silent of a few sampled peers.
@@ -111,6 +111,6 @@ class TrackerTable {
   std::atomic<uint64_t> removed_{0};
 };
 
-}  // namespace ringv8::overlay
+}  // namespace ringv8::tracker
 
 #endif  // RINGV8_TRACKER_TRACKER_TABLE_H_

@@ -1,6 +1,6 @@
 #include "wire/hex.h"
 
-namespace ringv8::overlay {
+namespace ringv8::wire {
 
 namespace {
 
@@ -36,4 +36,4 @@ Result<std::vector<uint8_t>> FromHex(std::string_view text) {
   return bytes;
 }
 
-}  // namespace ringv8::overlay
+}  // namespace ringv8::wire

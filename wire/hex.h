@@ -11,13 +11,13 @@
 #include "ring/result.h"
 #include "wire/serializer.h"
 
-namespace ringv8::overlay {
+namespace ringv8::wire {
 
 std::string ToHex(Bytes bytes);
 // Accepts upper and lower case; fails with std::errc::invalid_argument on an odd length or a
 // non-hex character.
 Result<std::vector<uint8_t>> FromHex(std::string_view text);
 
-}  // namespace ringv8::overlay
+}  // namespace ringv8::wire
 
 #endif  // RINGV8_WIRE_HEX_H_

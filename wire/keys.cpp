@@ -13,7 +13,7 @@
 
 #include "wire/internal/ec_public_key.h"
 
-namespace ringv8::overlay {
+namespace ringv8::wire {
 
 namespace {
 
@@ -216,4 +216,4 @@ Result<std::string> FromBase64(std::string_view text) {
   return out;
 }
 
-}  // namespace ringv8::overlay
+}  // namespace ringv8::wire

@@ -22,7 +22,7 @@
 #include "ring/result.h"
 #include "wire/serializer.h"
 
-namespace ringv8::overlay {
+namespace ringv8::wire {
 
 using Mid = std::array<uint8_t, 20>;
 
@@ -116,6 +116,6 @@ Result<PrivateKey> LoadKeyFile(const std::string& path);
 std::string ToBase64(Bytes bytes);
 Result<std::string> FromBase64(std::string_view text);
 
-}  // namespace ringv8::overlay
+}  // namespace ringv8::wire
 
 #endif  // RINGV8_WIRE_KEYS_H_

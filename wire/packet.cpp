@@ -2,7 +2,12 @@
 
 #include <algorithm>
 
-namespace ringv8::overlay {
+namespace ringv8::wire {
+
+std::span<uint8_t> PacketBuffer() {
+  thread_local std::array<uint8_t, kMaxDatagramSize> buffer;
+  return buffer;
+}
 
 Prefix MakePrefix(const CommunityId& community_id) {
   Prefix prefix;
@@ -83,4 +88,4 @@ Result<std::span<uint8_t>> PacketBuilder::FinishUnsigned() {
   return writer_.written();
 }
 
-}  // namespace ringv8::overlay
+}  // namespace ringv8::wire

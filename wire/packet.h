@@ -17,6 +17,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <span>
 #include <vector>
@@ -26,7 +27,7 @@
 #include "wire/payloads.h"
 #include "wire/serializer.h"
 
-namespace ringv8::overlay {
+namespace ringv8::wire {
 
 inline constexpr size_t kPrefixSize = 22;
 inline constexpr uint8_t kCommunityVersion = 0x02;
@@ -35,6 +36,20 @@ inline constexpr size_t kMaxDatagramSize = 65507;
 
 using CommunityId = std::array<uint8_t, 20>;
 using Prefix = std::array<uint8_t, kPrefixSize>;
+// py-ipv8's name for a community id where peers announce the communities they serve.
+using ServiceId = CommunityId;
+
+// Hash for community (service) ids and mids: both are SHA-1 outputs, already uniform.
+struct ServiceIdHash {
+  size_t operator()(const std::array<uint8_t, 20>& id) const {
+    uint64_t h;
+    std::memcpy(&h, id.data(), sizeof(h));
+    return static_cast<size_t>(h);
+  }
+};
+
+// One buffer per thread for building outgoing packets (an endpoint copies what it sends).
+std::span<uint8_t> PacketBuffer();
 
 // 00 02 <community id>.
 Prefix MakePrefix(const CommunityId& community_id);
@@ -146,6 +161,6 @@ Result<std::vector<uint8_t>> EncodePacketToVector(const Prefix& prefix, const Pr
   return out;
 }
 
-}  // namespace ringv8::overlay
+}  // namespace ringv8::wire
 
 #endif  // RINGV8_WIRE_PACKET_H_

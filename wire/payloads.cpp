@@ -1,6 +1,6 @@
 #include "wire/payloads.h"
 
-namespace ringv8::overlay {
+namespace ringv8::wire {
 
 ConnectionType DecodeConnectionType(bool bit0, bool bit1) {
   if (!bit0 && !bit1) return ConnectionType::kUnknown;
@@ -227,4 +227,4 @@ void DiscoveryIntroductionRequestPayload::Write(Writer& w) const {
   request.Write(w);
 }
 
-}  // namespace ringv8::overlay
+}  // namespace ringv8::wire

@@ -20,7 +20,7 @@
 #include "ring/result.h"
 #include "wire/serializer.h"
 
-namespace ringv8::overlay {
+namespace ringv8::wire {
 
 template <typename P>
 concept Payload = requires(P p, const P cp, Reader& r, Writer& w) {
@@ -247,6 +247,6 @@ struct DiscoveryIntroductionRequestPayload {
   void Write(Writer& writer) const;
 };
 
-}  // namespace ringv8::overlay
+}  // namespace ringv8::wire
 
 #endif  // RINGV8_WIRE_PAYLOADS_H_

@@ -4,7 +4,7 @@
 #include <cstring>
 #include <type_traits>
 
-namespace ringv8::overlay {
+namespace ringv8::wire {
 
 static_assert(std::endian::native == std::endian::little,
               "arrayH-* formats are native-endian; ringv8 only targets little-endian machines");
@@ -392,4 +392,4 @@ void Writer::WriteArrayHF64(std::span<const double> items) {
   WriteBytes(Bytes(reinterpret_cast<const uint8_t*>(items.data()), items.size() * 8));
 }
 
-}  // namespace ringv8::overlay
+}  // namespace ringv8::wire

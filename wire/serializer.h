@@ -29,7 +29,7 @@
 #include "ring/address.h"
 #include "wire/wire_error.h"
 
-namespace ringv8::overlay {
+namespace ringv8::wire {
 
 using Bytes = std::span<const uint8_t>;
 
@@ -172,6 +172,6 @@ bool Reader::ReadArray(std::array<uint8_t, N>* out) {
   return true;
 }
 
-}  // namespace ringv8::overlay
+}  // namespace ringv8::wire
 
 #endif  // RINGV8_WIRE_SERIALIZER_H_

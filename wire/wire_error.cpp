@@ -2,7 +2,7 @@
 
 #include <string>
 
-namespace ringv8::overlay {
+namespace ringv8::wire {
 
 std::string_view WireErrorName(WireError error) {
   switch (error) {
@@ -51,4 +51,4 @@ const std::error_category& WireErrorCategory() {
   return category;
 }
 
-}  // namespace ringv8::overlay
+}  // namespace ringv8::wire

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <system_error>
 
-namespace ringv8::overlay {
+namespace ringv8::wire {
 
 enum class WireError : uint8_t {
   kTruncated = 1,   // The input ends inside a field.
@@ -35,9 +35,9 @@ inline std::error_code make_error_code(WireError error) {
   return {static_cast<int>(error), WireErrorCategory()};
 }
 
-}  // namespace ringv8::overlay
+}  // namespace ringv8::wire
 
 template <>
-struct std::is_error_code_enum<ringv8::overlay::WireError> : std::true_type {};
+struct std::is_error_code_enum<ringv8::wire::WireError> : std::true_type {};
 
 #endif  // RINGV8_WIRE_WIRE_ERROR_H_

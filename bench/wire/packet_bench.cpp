@@ -26,7 +26,7 @@
 #include "wire/packet.h"
 #include "wire/payloads.h"
 
-namespace ringv8::overlay {
+namespace ringv8::wire {
 namespace {
 
 // Spec section 11.4, P1: a 246 signed by K1.
@@ -163,7 +163,7 @@ class CollectingReporter : public benchmark::ConsoleReporter {
 };
 
 }  // namespace
-}  // namespace ringv8::overlay
+}  // namespace ringv8::wire
 
 int main(int argc, char** argv) {
   using ringv8::overlay::CollectingReporter;

@@ -358,9 +358,9 @@ TEST_F(ConfigTest, KeyFilesAreCreatedThenLoadedAndNeverReplaced) {
 }
 
 TEST_F(ConfigTest, KeyFromBinAndSharedPeerPerAlias) {
-  const overlay::PrivateKey key = overlay::PrivateKey::Generate();
+  const wire::PrivateKey key = wire::PrivateKey::Generate();
   json document = Minimal();
-  document["keys"][0]["bin"] = overlay::ToBase64(key.bin());
+  document["keys"][0]["bin"] = wire::ToBase64(key.bin());
   document["overlays"].push_back({{"class", "Community"},
                                   {"key", "k"},
                                   {"initialize", {{"community_id", std::string(40, 'b')}}}});

@@ -132,7 +132,7 @@ TEST_F(NodeTest, NodesShareOneScheduler) {
 class CountingCommunity : public overlay::Community {
  public:
   explicit CountingCommunity(const OverlayContext& c)
-      : Community(overlay::CommunityId{0xAB}, c.my_peer, c.key, c.endpoint, c.network, c.loop,
+      : Community(wire::CommunityId{0xAB}, c.my_peer, c.key, c.endpoint, c.network, c.loop,
                   c.settings),
         label(c.initialize.value("label", std::string())) {}
   std::string label;

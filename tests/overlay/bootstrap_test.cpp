@@ -13,7 +13,7 @@ namespace {
 
 using std::chrono::milliseconds;
 
-const CommunityId kId = {9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+const wire::CommunityId kId = {9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
 
 TEST(DispersyBootstrapper, DefaultsArePyIpv8s) {
   auto defaults = DispersyBootstrapperOptions::Defaults();

@@ -17,7 +17,8 @@ using std::chrono::seconds;
 
 Address A(const char* text) { return *Address::Parse(text); }
 
-const CommunityId kWalkId = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19};
+const wire::CommunityId kWalkId = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,
+                                   10, 11, 12, 13, 14, 15, 16, 17, 18, 19};
 
 // Records every datagram delivered to an endpoint, in delivery order across all of them.
 struct WireLog {
@@ -32,7 +33,7 @@ class Tap final : public EndpointListener {
  public:
   Tap(WireLog* log, Address self) : log_(log), self_(self) {}
   void OnPacket(const Address& source, std::span<const uint8_t> datagram) override {
-    log_->entries.push_back({source, self_, ToHex(datagram)});
+    log_->entries.push_back({source, self_, wire::ToHex(datagram)});
   }
 
  private:
@@ -42,8 +43,8 @@ class Tap final : public EndpointListener {
 
 // One node with one community (and a tap on its endpoint).
 struct Node : ::ringv8::testing::MemoryNode {
-  Node(MemoryNetwork& net, const Address& address, PrivateKey key, CommunitySettings settings,
-       WireLog* log, const CommunityId& id = kWalkId)
+  Node(MemoryNetwork& net, const Address& address, wire::PrivateKey key, CommunitySettings settings,
+       WireLog* log, const wire::CommunityId& id = kWalkId)
       : MemoryNode(net, address, std::move(key)), community(MakeCommunity(id, settings)) {
     if (log != nullptr) {
       tap = std::make_unique<Tap>(log, address);
@@ -84,7 +85,7 @@ class CommunityTest : public ::testing::Test {
     settings.max_peers = max_peers;
     settings.seed = nodes_.size() + 1;
     nodes_.push_back(
-        std::make_unique<Node>(*net_, address, PrivateKey::Generate(), settings, nullptr));
+        std::make_unique<Node>(*net_, address, wire::PrivateKey::Generate(), settings, nullptr));
     return *nodes_.back();
   }
   void Run(Duration d = milliseconds(10)) { loop_->RunFor(d); }
@@ -210,8 +211,8 @@ TEST_F(CommunityTest, APeerAtMaxPeersSetsPeerLimitReached) {
   auto it = std::find_if(log.entries.begin(), log.entries.end(),
                          [](const WireLog::Entry& e) { return e.hex.substr(44, 2) == "f5"; });
   ASSERT_NE(it, log.entries.end());
-  auto response = FromHex(it->hex);
-  auto decoded = DecodePacket<IntroductionResponsePayload>(*response);
+  auto response = wire::FromHex(it->hex);
+  auto decoded = wire::DecodePacket<wire::IntroductionResponsePayload>(*response);
   ASSERT_TRUE(decoded);
   EXPECT_TRUE(decoded->payload.peer_limit_reached);
   // Now over the limit: requests are dropped without an answer.
@@ -235,11 +236,11 @@ TEST_F(CommunityTest, MalformedPacketsAreCountedAndChangeNothing) {
   const uint64_t lamport = b.my_peer->lamport_timestamp();
 
   // A valid 246 from a stranger, then broken variants of it.
-  PrivateKey stranger = PrivateKey::Generate();
-  IntroductionRequestPayload request;
+  wire::PrivateKey stranger = wire::PrivateKey::Generate();
+  wire::IntroductionRequestPayload request;
   request.destination_address = b.address();
   request.identifier = 9;
-  auto good = *EncodePacketToVector(b.community->prefix(), stranger, 9, request);
+  auto good = *wire::EncodePacketToVector(b.community->prefix(), stranger, 9, request);
   auto send = [&](std::vector<uint8_t> bytes) {
     (void)a.endpoint->Send(b.address(), bytes);
     Run();
@@ -250,8 +251,8 @@ TEST_F(CommunityTest, MalformedPacketsAreCountedAndChangeNothing) {
   auto bad_signature = good;
   bad_signature.back() ^= 1;
   send(bad_signature);
-  auto trailing =
-      *EncodePacketToVector(b.community->prefix(), stranger, 9, PunctureRequestPayload{});
+  auto trailing = *wire::EncodePacketToVector(b.community->prefix(), stranger, 9,
+                                              wire::PunctureRequestPayload{});
   trailing.push_back(0);
   send(trailing);
   auto bad_key = good;
@@ -262,10 +263,10 @@ TEST_F(CommunityTest, MalformedPacketsAreCountedAndChangeNothing) {
   send(unknown);
 
   const auto& stats = b.community->stats();
-  EXPECT_EQ(stats.drops[static_cast<int>(WireError::kTruncated)], 1u);
-  EXPECT_EQ(stats.drops[static_cast<int>(WireError::kBadSignature)], 1u);
-  EXPECT_EQ(stats.drops[static_cast<int>(WireError::kTrailingBytes)], 1u);
-  EXPECT_EQ(stats.drops[static_cast<int>(WireError::kUnknownKeyType)], 1u);
+  EXPECT_EQ(stats.drops[static_cast<int>(wire::WireError::kTruncated)], 1u);
+  EXPECT_EQ(stats.drops[static_cast<int>(wire::WireError::kBadSignature)], 1u);
+  EXPECT_EQ(stats.drops[static_cast<int>(wire::WireError::kTrailingBytes)], 1u);
+  EXPECT_EQ(stats.drops[static_cast<int>(wire::WireError::kUnknownKeyType)], 1u);
   EXPECT_EQ(stats.unknown_message, 1u);
   EXPECT_EQ(b.network.verified_count(), peers);
   EXPECT_EQ(b.network.address_count(), addresses);
@@ -322,22 +323,23 @@ TEST_F(CommunityTest, MalformedPacketsOfEveryMessageIdAreDroppedAndCounted) {
   const uint64_t lamport = b.my_peer->lamport_timestamp();
   const uint64_t sent = b.endpoint->stats().packets_out.value();
 
-  PrivateKey k = PrivateKey::Generate();
-  const Prefix prefix = b.community->prefix();
+  wire::PrivateKey k = wire::PrivateKey::Generate();
+  const wire::Prefix prefix = b.community->prefix();
   const Address x = A("1.2.3.4:5");
   std::vector<std::vector<uint8_t>> valid = {
-      *EncodePacketToVector(prefix, k, 1, IntroductionRequestPayload{x, x, x}),
-      *EncodePacketToVector(prefix, k, 1, NewIntroductionRequestPayload{x, x, x}),
-      *EncodePacketToVector(prefix, k, 1, IntroductionResponsePayload{x, x, x, x, x}),
-      *EncodePacketToVector(prefix, k, 1, NewIntroductionResponsePayload{x, x, x, x, x}),
-      *EncodePacketToVector(prefix, k, 1, PuncturePayload{x, x, 1}),
-      *EncodePacketToVector(prefix, k, 1, NewPuncturePayload{x, x, 1}),
-      *EncodePacketToVector(prefix, k, 1, PunctureRequestPayload{x, x, 1}),
-      *EncodePacketToVector(prefix, k, 1, NewPunctureRequestPayload{x, x, 1}),
+      *wire::EncodePacketToVector(prefix, k, 1, wire::IntroductionRequestPayload{x, x, x}),
+      *wire::EncodePacketToVector(prefix, k, 1, wire::NewIntroductionRequestPayload{x, x, x}),
+      *wire::EncodePacketToVector(prefix, k, 1, wire::IntroductionResponsePayload{x, x, x, x, x}),
+      *wire::EncodePacketToVector(prefix, k, 1,
+                                  wire::NewIntroductionResponsePayload{x, x, x, x, x}),
+      *wire::EncodePacketToVector(prefix, k, 1, wire::PuncturePayload{x, x, 1}),
+      *wire::EncodePacketToVector(prefix, k, 1, wire::NewPuncturePayload{x, x, 1}),
+      *wire::EncodePacketToVector(prefix, k, 1, wire::PunctureRequestPayload{x, x, 1}),
+      *wire::EncodePacketToVector(prefix, k, 1, wire::NewPunctureRequestPayload{x, x, 1}),
   };
   uint64_t expected_drops = 0;
   for (const auto& packet : valid) {
-    const bool is_signed = packet[kPrefixSize] != 250 && packet[kPrefixSize] != 232;
+    const bool is_signed = packet[wire::kPrefixSize] != 250 && packet[wire::kPrefixSize] != 232;
     std::vector<std::vector<uint8_t>> broken;
     broken.emplace_back(packet.begin(), packet.begin() + 40);  // Truncated.
     auto trailing = packet;
@@ -347,8 +349,8 @@ TEST_F(CommunityTest, MalformedPacketsOfEveryMessageIdAreDroppedAndCounted) {
     } else {
       trailing.push_back(0x00);  // Unsigned fixed layouts reject trailing bytes.
     }
-    if (packet[kPrefixSize] != 246 && packet[kPrefixSize] != 245 && packet[kPrefixSize] != 234 &&
-        packet[kPrefixSize] != 233) {
+    if (packet[wire::kPrefixSize] != 246 && packet[wire::kPrefixSize] != 245 &&
+        packet[wire::kPrefixSize] != 234 && packet[wire::kPrefixSize] != 233) {
       broken.push_back(trailing);  // Requests and responses end in a raw tail: no trailing bytes.
     }
     if (is_signed) {
@@ -377,9 +379,9 @@ struct Echo {
   static constexpr uint8_t kMessageId = 1;
   static constexpr bool kSigned = true;
   static constexpr bool kGlobalTime = false;  // As py-ipv8's ez_send of a bare payload.
-  Bytes data;
-  bool Read(Reader& r) { return r.ReadVarlenH(&data); }
-  void Write(Writer& w) const { w.WriteVarlenH(data); }
+  wire::Bytes data;
+  bool Read(wire::Reader& r) { return r.ReadVarlenH(&data); }
+  void Write(wire::Writer& w) const { w.WriteVarlenH(data); }
 };
 
 class EchoCommunity final : public Community {
@@ -392,13 +394,13 @@ class EchoCommunity final : public Community {
     });
   }
   std::vector<uint8_t> received;
-  Mid from{};
+  wire::Mid from{};
 };
 
 TEST_F(CommunityTest, ASubclassAddsItsOwnMessageInAFewLines) {
   Node& a = AddNode(A("10.4.2.1:1000"));
   Node& b = AddNode(A("10.4.2.2:1000"));
-  const CommunityId id{0xEC};
+  const wire::CommunityId id{0xEC};
   EchoCommunity echo_a(id, a.my_peer, a.key, *a.endpoint, a.network, *loop_);
   EchoCommunity echo_b(id, b.my_peer, b.key, *b.endpoint, b.network, *loop_);
   echo_b.Listen();
@@ -434,7 +436,7 @@ class HookCommunity final : public Community {
 TEST_F(CommunityTest, SubclassHooksSeeRequestsAndResponses) {
   Node& a = AddNode(A("10.4.3.1:1000"));
   Node& b = AddNode(A("10.4.3.2:1000"));
-  const CommunityId id{0x40};
+  const wire::CommunityId id{0x40};
   HookCommunity hook_a(id, a.my_peer, a.key, *a.endpoint, a.network, *loop_);
   HookCommunity hook_b(id, b.my_peer, b.key, *b.endpoint, b.network, *loop_);
   hook_a.WalkTo(b.address());
@@ -444,7 +446,7 @@ TEST_F(CommunityTest, SubclassHooksSeeRequestsAndResponses) {
   EXPECT_EQ(hook_a.responses[0].destination_address, a.address());
   EXPECT_FALSE(hook_a.responses[0].new_style);
   // extra_bytes reach the hook (TunnelCommunity-style piggybacking).
-  IntroductionRequestPayload request;
+  wire::IntroductionRequestPayload request;
   request.destination_address = b.address();
   const std::vector<uint8_t> extra = {1, 2, 3};
   request.extra_bytes = extra;

@@ -11,8 +11,8 @@ namespace {
 
 using std::chrono::milliseconds;
 
-const CommunityId kCustomId = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
-                               11, 12, 13, 14, 15, 16, 17, 18, 19, 20};
+const wire::CommunityId kCustomId = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
+                                     11, 12, 13, 14, 15, 16, 17, 18, 19, 20};
 
 // A node with DiscoveryCommunity and a second overlay under the same key.
 struct DiscoveryNode : ::ringv8::testing::MemoryNode {
@@ -100,15 +100,16 @@ TEST_F(DiscoveryTest, AnUnansweredPingTimesOut) {
 
 TEST_F(DiscoveryTest, AnswersEveryIntroductionRequestOldStyle) {
   // A new-style-capable peer still gets 245 from DiscoveryCommunity for its 246 (spec 3.9).
-  IntroductionRequestPayload request;
+  wire::IntroductionRequestPayload request;
   request.destination_address = b_->address();
   request.supports_new_style = true;
   request.identifier = 77;
-  PrivateKey stranger = PrivateKey::Generate();
-  auto packet = *EncodePacketToVector(MakePrefix(kDiscoveryCommunityId), stranger, 77, request);
+  wire::PrivateKey stranger = wire::PrivateKey::Generate();
+  auto packet =
+      *wire::EncodePacketToVector(wire::MakePrefix(kDiscoveryCommunityId), stranger, 77, request);
   struct Capture final : EndpointListener {
     void OnPacket(const Address&, std::span<const uint8_t> d) override {
-      ids.push_back(d[kPrefixSize]);
+      ids.push_back(d[wire::kPrefixSize]);
     }
     std::vector<uint8_t> ids;
   } capture;

@@ -26,7 +26,7 @@ const char* kPublicDer =
     "064cbed69ed0cad028aec3c066359719166b197805";
 
 // ECDSA-SHA1 as r || s, each 21 bytes (sect163k1), as py-ipv8 writes it.
-std::vector<uint8_t> EcSign(Bytes message) {
+std::vector<uint8_t> EcSign(wire::Bytes message) {
   auto der = Hex(kPrivateDer);
   const unsigned char* p = der.data();
   EVP_PKEY* pkey = d2i_AutoPrivateKey(nullptr, &p, static_cast<long>(der.size()));
@@ -58,18 +58,19 @@ TEST(EcSignedPackets, ACommunityVerifiesAndAnswersAnEcSignedRequest) {
   options.ipv4 = Address::Parse("10.6.0.2:6421");
   auto tracker_endpoint = *net.Open(options);
   Network network;
-  PrivateKey key = PrivateKey::Generate();
+  wire::PrivateKey key = wire::PrivateKey::Generate();
   auto me = std::make_shared<Peer>(key.public_key(), *options.ipv4, clock.Now());
-  const CommunityId id{7, 7, 7};
+  const wire::CommunityId id{7, 7, 7};
   Community community(id, me, key, *endpoint, network, *loop);
 
   // A 246 signed by the EC key, as a tracker's liveness check is.
-  auto tracker_key = *PublicKey::FromBin(Hex(kPublicDer));
+  auto tracker_key = *wire::PublicKey::FromBin(Hex(kPublicDer));
   std::vector<uint8_t> buffer(2048);
-  PacketBuilder builder(buffer, community.prefix(), IntroductionRequestPayload::kMessageId);
+  wire::PacketBuilder builder(buffer, community.prefix(),
+                              wire::IntroductionRequestPayload::kMessageId);
   builder.Auth(tracker_key);
   builder.GlobalTime(3);
-  IntroductionRequestPayload request;
+  wire::IntroductionRequestPayload request;
   request.destination_address = endpoint->local_addresses()[0];
   request.identifier = 3;
   builder.Write(request);
@@ -79,7 +80,7 @@ TEST(EcSignedPackets, ACommunityVerifiesAndAnswersAnEcSignedRequest) {
   ASSERT_EQ(packet.size(), 23u + 2 + 66 + 8 + 21 + 42);
 
   // Our own parser splits it with S = 42 and verifies it.
-  auto view = ParsePacket(packet, LayoutOf<IntroductionRequestPayload>());
+  auto view = wire::ParsePacket(packet, wire::LayoutOf<wire::IntroductionRequestPayload>());
   ASSERT_TRUE(view);
   EXPECT_EQ(view->signature.size(), 42u);
   EXPECT_FALSE(VerifySignature(*view));
@@ -88,7 +89,7 @@ TEST(EcSignedPackets, ACommunityVerifiesAndAnswersAnEcSignedRequest) {
   loop->RunFor(std::chrono::milliseconds(10));
   Peer* tracker = network.GetVerifiedByPublicKeyBin(Hex(kPublicDer));
   ASSERT_NE(tracker, nullptr);
-  EXPECT_EQ(tracker->key().type(), PublicKey::Type::kEc);
+  EXPECT_EQ(tracker->key().type(), wire::PublicKey::Type::kEc);
   EXPECT_EQ(tracker_endpoint->stats().packets_in.value(), 1u);  // The 245 answer.
   EXPECT_EQ(community.stats().total_drops(), 0u);
 
@@ -97,7 +98,7 @@ TEST(EcSignedPackets, ACommunityVerifiesAndAnswersAnEcSignedRequest) {
   bad.back() ^= 1;
   (void)tracker_endpoint->Send(endpoint->local_addresses()[0], bad);
   loop->RunFor(std::chrono::milliseconds(10));
-  EXPECT_EQ(community.stats().drops[static_cast<int>(WireError::kBadSignature)], 1u);
+  EXPECT_EQ(community.stats().drops[static_cast<int>(wire::WireError::kBadSignature)], 1u);
 }
 
 }  // namespace

@@ -17,8 +17,8 @@ TEST(NetworkMemory, BytesPerVerifiedPeerAtOneHundredThousand) {
 #endif
   constexpr uint32_t kPeers = 100000;
   std::mt19937_64 rng(5);
-  std::vector<uint8_t> bin(kLibNaClKeyBinSize);
-  std::copy(kLibNaClPublicPrefix.begin(), kLibNaClPublicPrefix.end(), bin.begin());
+  std::vector<uint8_t> bin(wire::kLibNaClKeyBinSize);
+  std::copy(wire::kLibNaClPublicPrefix.begin(), wire::kLibNaClPublicPrefix.end(), bin.begin());
   const ServiceId service{1, 2, 3};
 
   const size_t before = mallinfo2().uordblks;
@@ -26,7 +26,7 @@ TEST(NetworkMemory, BytesPerVerifiedPeerAtOneHundredThousand) {
     Network network(kPeers * 2);
     for (uint32_t i = 0; i < kPeers; ++i) {
       for (size_t j = 10; j < bin.size(); ++j) bin[j] = static_cast<uint8_t>(rng());
-      auto peer = std::make_shared<Peer>(*PublicKey::FromBin(bin),
+      auto peer = std::make_shared<Peer>(*wire::PublicKey::FromBin(bin),
                                          Address::Ipv4(0x0B000000u + i, 7000), TimePoint(0));
       peer->SetLanAddress(Address::Ipv4(0xC0A80000u + (i & 0xFFFF), 7000));
       ASSERT_NE(network.AddVerifiedPeer(peer), nullptr);

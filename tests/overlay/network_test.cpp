@@ -14,8 +14,9 @@ using ::ringv8::testing::Hex;
 
 std::shared_ptr<Peer> MakePeer(uint8_t fill, const char* address) {
   std::vector<uint8_t> bin(74, fill);
-  std::copy(kLibNaClPublicPrefix.begin(), kLibNaClPublicPrefix.end(), bin.begin());
-  return std::make_shared<Peer>(*PublicKey::FromBin(bin), *Address::Parse(address), TimePoint(0));
+  std::copy(wire::kLibNaClPublicPrefix.begin(), wire::kLibNaClPublicPrefix.end(), bin.begin());
+  return std::make_shared<Peer>(*wire::PublicKey::FromBin(bin), *Address::Parse(address),
+                                TimePoint(0));
 }
 
 const ServiceId kService{1};
@@ -28,9 +29,9 @@ TEST(Network, LoadsPyIpv8Snapshots) {
   EXPECT_NE(network.FindAddress(*Address::Parse("54.226.56.113:57674")), nullptr);
   EXPECT_NE(network.FindAddress(*Address::Parse("143.93.254.175:41862")), nullptr);
   Network without_first;
-  EXPECT_EQ(without_first.LoadSnapshot(Bytes(snapshot).subspan(1)), 0u);
+  EXPECT_EQ(without_first.LoadSnapshot(wire::Bytes(snapshot).subspan(1)), 0u);
   Network without_last;
-  EXPECT_EQ(without_last.LoadSnapshot(Bytes(snapshot).first(snapshot.size() - 1)), 3u);
+  EXPECT_EQ(without_last.LoadSnapshot(wire::Bytes(snapshot).first(snapshot.size() - 1)), 3u);
 }
 
 TEST(Network, SnapshotRoundTripsVerifiedPeers) {

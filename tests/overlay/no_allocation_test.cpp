@@ -30,10 +30,10 @@ namespace {
 
 using ::ringv8::testing::Hex;
 
-template <Payload P>
+template <wire::Payload P>
 long AllocationsToDecode(const std::vector<uint8_t>& wire) {
   const long before = g_allocations.load();
-  auto decoded = DecodePacket<P>(wire);
+  auto decoded = wire::DecodePacket<P>(wire);
   const long after = g_allocations.load();
   EXPECT_TRUE(decoded) << decoded.error().message();
   return after - before;
@@ -70,25 +70,26 @@ TEST(NoAllocation, DecodingDiscoveryMessagesAllocatesNothing) {
   auto p11 = Hex("00027e313685c1912a141279f8248fc8db5899c5df5a0300000000000000060006");
 
   // Warm up once (libsodium's one-time initialisation may allocate).
-  (void)AllocationsToDecode<IntroductionRequestPayload>(p1);
+  (void)AllocationsToDecode<wire::IntroductionRequestPayload>(p1);
 
-  EXPECT_EQ(AllocationsToDecode<IntroductionRequestPayload>(p1), 0);
-  EXPECT_EQ(AllocationsToDecode<NewIntroductionRequestPayload>(p2), 0);
-  EXPECT_EQ(AllocationsToDecode<IntroductionResponsePayload>(p3), 0);
-  EXPECT_EQ(AllocationsToDecode<PunctureRequestPayload>(p5), 0);
-  EXPECT_EQ(AllocationsToDecode<SimilarityRequestPayload>(p9), 0);
-  EXPECT_EQ(AllocationsToDecode<PingPayload>(p11), 0);
+  EXPECT_EQ(AllocationsToDecode<wire::IntroductionRequestPayload>(p1), 0);
+  EXPECT_EQ(AllocationsToDecode<wire::NewIntroductionRequestPayload>(p2), 0);
+  EXPECT_EQ(AllocationsToDecode<wire::IntroductionResponsePayload>(p3), 0);
+  EXPECT_EQ(AllocationsToDecode<wire::PunctureRequestPayload>(p5), 0);
+  EXPECT_EQ(AllocationsToDecode<wire::SimilarityRequestPayload>(p9), 0);
+  EXPECT_EQ(AllocationsToDecode<wire::PingPayload>(p11), 0);
 }
 
 TEST(NoAllocation, EncodingIntoABufferAllocatesNothing) {
   std::vector<uint8_t> bin(74, 0x01);
-  std::copy(kLibNaClPrivatePrefix.begin(), kLibNaClPrivatePrefix.end(), bin.begin());
-  auto key = *PrivateKey::FromBin(bin);
-  std::vector<uint8_t> out(kMaxDatagramSize);
-  IntroductionRequestPayload request;
+  std::copy(wire::kLibNaClPrivatePrefix.begin(), wire::kLibNaClPrivatePrefix.end(), bin.begin());
+  auto key = *wire::PrivateKey::FromBin(bin);
+  std::vector<uint8_t> out(wire::kMaxDatagramSize);
+  wire::IntroductionRequestPayload request;
   request.identifier = 1;
   const long before = g_allocations.load();
-  auto packet = EncodePacket(std::span<uint8_t>(out), MakePrefix(CommunityId{}), key, 1, request);
+  auto packet = wire::EncodePacket(std::span<uint8_t>(out), wire::MakePrefix(wire::CommunityId{}),
+                                   key, 1, request);
   EXPECT_EQ(g_allocations.load() - before, 0);
   EXPECT_TRUE(packet);
 }

@@ -11,7 +11,7 @@
 namespace ringv8::overlay {
 namespace {
 
-const CommunityId kId = {0x1A, 0x2B};
+const wire::CommunityId kId = {0x1A, 0x2B};
 
 class UdpBroadcastTest : public ::testing::TestWithParam<EventLoop::Backend> {};
 
@@ -28,7 +28,7 @@ TEST_P(UdpBroadcastTest, TwoNodesFindEachOtherThroughTheBeacon) {
   struct Node {
     std::unique_ptr<Endpoint> endpoint;
     Network network;
-    PrivateKey key = PrivateKey::Generate();
+    wire::PrivateKey key = wire::PrivateKey::Generate();
     std::unique_ptr<Community> community;
   };
   Node a, b;

@@ -23,7 +23,7 @@ constexpr int kCommunities = 20;
 constexpr int kNodes = 50;
 constexpr int kTarget = 20;
 
-overlay::CommunityId CommunityNumber(int i) { return {0xC0, static_cast<uint8_t>(i)}; }
+wire::CommunityId CommunityNumber(int i) { return {0xC0, static_cast<uint8_t>(i)}; }
 
 struct SimNode : ::ringv8::testing::MemoryNode {
   SimNode(MemoryNetwork& net, const Address& address, const Address& tracker, uint64_t seed)

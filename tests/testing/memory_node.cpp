@@ -4,14 +4,13 @@
 
 namespace ringv8::testing {
 
-overlay::PrivateKey SpecKey(uint8_t fill) {
-  std::vector<uint8_t> bin(overlay::kLibNaClKeyBinSize, fill);
-  std::copy(overlay::kLibNaClPrivatePrefix.begin(), overlay::kLibNaClPrivatePrefix.end(),
-            bin.begin());
-  return *overlay::PrivateKey::FromBin(bin);
+wire::PrivateKey SpecKey(uint8_t fill) {
+  std::vector<uint8_t> bin(wire::kLibNaClKeyBinSize, fill);
+  std::copy(wire::kLibNaClPrivatePrefix.begin(), wire::kLibNaClPrivatePrefix.end(), bin.begin());
+  return *wire::PrivateKey::FromBin(bin);
 }
 
-MemoryNode::MemoryNode(MemoryNetwork& net, const Address& address, overlay::PrivateKey key)
+MemoryNode::MemoryNode(MemoryNetwork& net, const Address& address, wire::PrivateKey key)
     : net(net), key(std::move(key)) {
   EndpointOptions options;
   options.ipv4 = address;
@@ -20,7 +19,7 @@ MemoryNode::MemoryNode(MemoryNetwork& net, const Address& address, overlay::Priv
 }
 
 std::unique_ptr<overlay::Community> MemoryNode::MakeCommunity(
-    const overlay::CommunityId& id, const overlay::CommunitySettings& settings) {
+    const wire::CommunityId& id, const overlay::CommunitySettings& settings) {
   return std::make_unique<overlay::Community>(id, my_peer, key, *endpoint, network, net.loop(),
                                               settings);
 }

@@ -15,21 +15,21 @@
 namespace ringv8::testing {
 
 // Spec 11.2's keys: "LibNaCLSK:" followed by 64 bytes of `fill` (K1 = 1, K2 = 2, K3 = 3).
-overlay::PrivateKey SpecKey(uint8_t fill);
+wire::PrivateKey SpecKey(uint8_t fill);
 
 // A node on a MemoryNetwork. Destroy it before the network and the loop; its communities
 // (owned by the test) before it.
 struct MemoryNode {
   MemoryNode(MemoryNetwork& net, const Address& address,
-             overlay::PrivateKey key = overlay::PrivateKey::Generate());
+             wire::PrivateKey key = wire::PrivateKey::Generate());
 
   Address address() const { return endpoint->local_addresses()[0]; }
   // A plain Community on this node.
   std::unique_ptr<overlay::Community> MakeCommunity(
-      const overlay::CommunityId& id, const overlay::CommunitySettings& settings = {});
+      const wire::CommunityId& id, const overlay::CommunitySettings& settings = {});
 
   MemoryNetwork& net;
-  overlay::PrivateKey key;
+  wire::PrivateKey key;
   std::unique_ptr<MemoryEndpoint> endpoint;
   overlay::Network network;
   std::shared_ptr<overlay::Peer> my_peer;

@@ -23,7 +23,7 @@ const char* GoldenVectorsMissingReason() {
 }
 
 std::vector<uint8_t> Hex(std::string_view hex) {
-  auto bytes = overlay::FromHex(hex);
+  auto bytes = wire::FromHex(hex);
   EXPECT_TRUE(bytes.has_value()) << "bad hex in test data: " << hex;
   return bytes ? *bytes : std::vector<uint8_t>();
 }
@@ -35,9 +35,9 @@ Address JsonAddress(const nlohmann::json& value) {
   return address.value_or(Address());
 }
 
-overlay::PrivateKey VectorKey(const nlohmann::json& vectors, const std::string& name) {
+wire::PrivateKey VectorKey(const nlohmann::json& vectors, const std::string& name) {
   auto bin = Hex(vectors.at("keys").at(name).at("private_bin").get<std::string>());
-  return *overlay::PrivateKey::FromBin(bin);
+  return *wire::PrivateKey::FromBin(bin);
 }
 
 }  // namespace ringv8::testing

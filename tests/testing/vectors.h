@@ -26,7 +26,7 @@ std::vector<uint8_t> Hex(std::string_view hex);
 // {"ip": "1.2.3.4", "port": 80} -> Address.
 Address JsonAddress(const nlohmann::json& value);
 // The private key of "key_a"/"key_b" in the vectors.
-overlay::PrivateKey VectorKey(const nlohmann::json& vectors, const std::string& name);
+wire::PrivateKey VectorKey(const nlohmann::json& vectors, const std::string& name);
 
 }  // namespace ringv8::testing
 

@@ -64,20 +64,20 @@ TEST_F(CliTest, KeygenWritesAKeyAndRefusesToOverwriteIt) {
   struct stat st;
   ASSERT_EQ(stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
-  auto key = overlay::LoadKeyFile(path);
+  auto key = wire::LoadKeyFile(path);
   ASSERT_TRUE(key);
-  EXPECT_EQ(identity["public_key"], overlay::ToHex(key->public_key().bin()));
-  EXPECT_EQ(identity["mid"], overlay::ToHex(key->mid()));
+  EXPECT_EQ(identity["public_key"], wire::ToHex(key->public_key().bin()));
+  EXPECT_EQ(identity["mid"], wire::ToHex(key->mid()));
 
   EXPECT_EQ(Ringv8("keygen --out " + path).exit_code, 1);
-  EXPECT_EQ(overlay::LoadKeyFile(path)->public_key(), key->public_key());  // Untouched.
+  EXPECT_EQ(wire::LoadKeyFile(path)->public_key(), key->public_key());  // Untouched.
 
   Output shown = Ringv8("keygen --json --show " + path);
   ASSERT_EQ(shown.exit_code, 0);
   EXPECT_EQ(nlohmann::json::parse(shown.stdout_text)["mid"], identity["mid"]);
 
   ASSERT_EQ(Ringv8("keygen --force --out " + path).exit_code, 0);
-  EXPECT_NE(overlay::LoadKeyFile(path)->public_key(), key->public_key());
+  EXPECT_NE(wire::LoadKeyFile(path)->public_key(), key->public_key());
 }
 
 TEST_F(CliTest, KeygenShowFailsOnMissingFile) {

@@ -8,7 +8,7 @@
 
 #include "tests/tracker/tracker_fixture.h"
 
-namespace ringv8::overlay {
+namespace ringv8::tracker {
 namespace {
 
 using ::ringv8::testing::MemoryNode;
@@ -46,7 +46,7 @@ TEST_F(TrackerAbuseTest, SpoofedSourceFloodGetsNoMoreThanTheRateLimit) {
   CountFrom from_tracker(tracker_node_.address());
   victim->endpoint->AddCatchAllListener(&from_tracker);
   std::vector<std::vector<uint8_t>> requests;
-  for (int k = 0; k < 500; ++k) requests.push_back(Request(PrivateKey::Generate(), kX));
+  for (int k = 0; k < 500; ++k) requests.push_back(Request(wire::PrivateKey::Generate(), kX));
   // A bystander at another address walks to the tracker once a second all along.
   auto bystander = Node("10.0.1.1:8090", 1);
   auto bystander_x = bystander->MakeCommunity(kX);
@@ -79,10 +79,11 @@ TEST_F(TrackerAbuseTest, SpoofedSourceFloodGetsNoMoreThanTheRateLimit) {
   EXPECT_GT(stats.drops.at("puncture_rate_limited"), 0u);
   EXPECT_GT(stats.drops.at("ping_rate_limited"), 0u);
   // The bystander was answered every time (its own bucket).
-  const PrefixStats* bystander_in = bystander->endpoint->stats().FindPrefix(MakePrefix(kX));
+  const PrefixStats* bystander_in = bystander->endpoint->stats().FindPrefix(wire::MakePrefix(kX));
   ASSERT_NE(bystander_in, nullptr);
-  EXPECT_EQ(bystander_in->by_message_id[IntroductionResponsePayload::kMessageId].packets_in.value(),
-            static_cast<uint64_t>(kSeconds));
+  EXPECT_EQ(
+      bystander_in->by_message_id[wire::IntroductionResponsePayload::kMessageId].packets_in.value(),
+      static_cast<uint64_t>(kSeconds));
   victim->endpoint->RemoveCatchAllListener(&from_tracker);
 }
 
@@ -98,7 +99,7 @@ TEST_F(TrackerAbuseTest, FloodOfFreshKeysStaysWithinTheLimits) {
   }
   for (int k = 0; k < kKeys; ++k) {
     ASSERT_FALSE(sources[k % kSources]->endpoint->Send(
-        tracker_node_.address(), Request(PrivateKey::Generate(), k % 2 ? kY : kX)));
+        tracker_node_.address(), Request(wire::PrivateKey::Generate(), k % 2 ? kY : kX)));
     if (k % 100 == 99) loop_->RunFor(milliseconds(10));
   }
   loop_->RunFor(seconds(1));
@@ -149,7 +150,7 @@ TEST_F(TrackerAbuseTest, GarbageOfEveryKindChangesNothingAndIsCountedByReason) {
     return out;
   };
   const std::vector<uint8_t> valid = Request(SpecKey(2), kX);
-  const Prefix prefix = MakePrefix(kX);
+  const wire::Prefix prefix = wire::MakePrefix(kX);
   std::vector<std::vector<uint8_t>> garbage;
   for (int i = 0; i < 40; ++i) {
     garbage.push_back(bytes(random() % 1500));          // Random (sometimes shorter than a prefix).
@@ -158,22 +159,22 @@ TEST_F(TrackerAbuseTest, GarbageOfEveryKindChangesNothingAndIsCountedByReason) {
     garbage.push_back(tail);
     garbage.emplace_back(valid.begin(), valid.begin() + static_cast<long>(random() % valid.size()));
     std::vector<uint8_t> flipped = valid;  // Bit flips past the prefix, in distinct bytes.
-    const size_t body = valid.size() - kPrefixSize - 1, first = random() % body;
+    const size_t body = valid.size() - wire::kPrefixSize - 1, first = random() % body;
     for (size_t f = 0; f < static_cast<size_t>(1 + i % 3); ++f) {
-      flipped[kPrefixSize + 1 + (first + f * body / 3) % body] ^=
+      flipped[wire::kPrefixSize + 1 + (first + f * body / 3) % body] ^=
           static_cast<uint8_t>(1 << (i % 8));
     }
     garbage.push_back(flipped);
     std::vector<uint8_t> key_length = valid;  // The key-length field after the flag byte.
-    key_length[kPrefixSize + 1] = static_cast<uint8_t>(random());
-    key_length[kPrefixSize + 2] = static_cast<uint8_t>(random());
+    key_length[wire::kPrefixSize + 1] = static_cast<uint8_t>(random());
+    key_length[wire::kPrefixSize + 2] = static_cast<uint8_t>(random());
     garbage.push_back(key_length);
     std::vector<uint8_t> unknown = valid;  // An id the tracker does not serve.
-    unknown[kPrefixSize] = static_cast<uint8_t>(1 + random() % 200);
+    unknown[wire::kPrefixSize] = static_cast<uint8_t>(1 + random() % 200);
     garbage.push_back(unknown);
   }
   std::vector<uint8_t> huge = bytes(60000);
-  std::copy(valid.begin(), valid.begin() + kPrefixSize + 1, huge.begin());
+  std::copy(valid.begin(), valid.begin() + wire::kPrefixSize + 1, huge.begin());
   for (int i = 0; i < 4; ++i) garbage.push_back(huge);
   std::vector<std::unique_ptr<MemoryNode>> senders;
   for (int s = 0; s < 64; ++s) senders.push_back(Node("10.2.0." + std::to_string(s + 1) + ":8090"));
@@ -205,4 +206,4 @@ TEST_F(TrackerAbuseTest, GarbageOfEveryKindChangesNothingAndIsCountedByReason) {
 }
 
 }  // namespace
-}  // namespace ringv8::overlay
+}  // namespace ringv8::tracker

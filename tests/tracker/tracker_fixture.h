@@ -13,10 +13,10 @@
 #include "tracker/tracker.h"
 #include "wire/payloads.h"
 
-namespace ringv8::overlay {
+namespace ringv8::tracker {
 
-inline const CommunityId kX = {0xA1};
-inline const CommunityId kY = {0xB2};
+inline const wire::CommunityId kX = {0xA1};
+inline const wire::CommunityId kY = {0xB2};
 
 class TrackerFixture : public ::testing::Test {
  protected:
@@ -34,7 +34,7 @@ class TrackerFixture : public ::testing::Test {
                                          *loop_, options);
   }
   std::unique_ptr<testing::MemoryNode> Node(const std::string& address,
-                                            PrivateKey key = PrivateKey::Generate()) {
+                                            wire::PrivateKey key = wire::PrivateKey::Generate()) {
     return std::make_unique<testing::MemoryNode>(net_, *Address::Parse(address), std::move(key));
   }
   // A node with the spec's fixed key `spec_key` (testing::SpecKey).
@@ -42,12 +42,12 @@ class TrackerFixture : public ::testing::Test {
     return Node(address, testing::SpecKey(spec_key));
   }
   // A signed introduction-request of `key` for `community`, as a walker sends it.
-  std::vector<uint8_t> Request(const PrivateKey& key, const CommunityId& community,
+  std::vector<uint8_t> Request(const wire::PrivateKey& key, const wire::CommunityId& community,
                                uint16_t identifier = 1) {
-    IntroductionRequestPayload request;
+    wire::IntroductionRequestPayload request;
     request.destination_address = tracker_node_.address();
     request.identifier = identifier;
-    return *EncodePacketToVector(MakePrefix(community), key, identifier, request);
+    return *wire::EncodePacketToVector(wire::MakePrefix(community), key, identifier, request);
   }
 
   VirtualClock clock_{std::chrono::seconds(100)};
@@ -58,6 +58,6 @@ class TrackerFixture : public ::testing::Test {
   std::unique_ptr<Tracker> tracker_;
 };
 
-}  // namespace ringv8::overlay
+}  // namespace ringv8::tracker
 
 #endif  // RINGV8_TESTS_TRACKER_TRACKER_FIXTURE_H_

@@ -7,7 +7,7 @@
 
 #include "tracker/tracker_table.h"
 
-namespace ringv8::overlay {
+namespace ringv8::tracker {
 namespace {
 
 TEST(TrackerMemory, BytesPerEntryAtOneMillion) {
@@ -19,7 +19,7 @@ TEST(TrackerMemory, BytesPerEntryAtOneMillion) {
   {
     TrackerTable table;
     for (uint32_t s = 0; s < kServices; ++s) {
-      ServiceId service{};
+      wire::ServiceId service{};
       std::memcpy(service.data(), &s, sizeof(s));
       service[19] = 0x5A;
       for (uint32_t p = 0; p < kPeersPerService; ++p) {
@@ -44,4 +44,4 @@ TEST(TrackerMemory, BytesPerEntryAtOneMillion) {
 }
 
 }  // namespace
-}  // namespace ringv8::overlay
+}  // namespace ringv8::tracker

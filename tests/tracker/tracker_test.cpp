@@ -7,7 +7,7 @@
 #include "overlay/dispersy_bootstrapper.h"
 #include "tests/tracker/tracker_fixture.h"
 
-namespace ringv8::overlay {
+namespace ringv8::tracker {
 namespace {
 
 using ::ringv8::testing::MemoryNode;
@@ -76,7 +76,7 @@ TEST_F(TrackerTest, PingsOfPeersThatRegisteredTogetherAreSpread) {
   StartTracker();
   constexpr int kPeers = 100;
   std::vector<std::unique_ptr<MemoryNode>> nodes;
-  std::vector<std::unique_ptr<Community>> communities;
+  std::vector<std::unique_ptr<overlay::Community>> communities;
   for (int i = 0; i < kPeers; ++i) {
     const std::string address = "10.0.3." + std::to_string(i + 1) + ":8090";
     nodes.push_back(Node(address, static_cast<uint8_t>(i + 1)));
@@ -129,11 +129,12 @@ TEST_F(TrackerTest, ForgedAndMalformedRequestsChangeNothing) {
   const auto& sent = node->endpoint->stats();
   ASSERT_EQ(sent.packets_out.value(), 1u);
   // Replays of a request with one flipped bit each, sent from another address.
-  IntroductionRequestPayload request;
+  wire::IntroductionRequestPayload request;
   request.destination_address = tracker_node_.address();
-  std::vector<uint8_t> packet = *EncodePacketToVector(MakePrefix(kY), node->key, 1, request);
+  std::vector<uint8_t> packet =
+      *wire::EncodePacketToVector(wire::MakePrefix(kY), node->key, 1, request);
   auto other = Node("10.0.9.9:8090", 5);
-  for (size_t i = kPrefixSize + 1; i < packet.size(); i += 5) {
+  for (size_t i = wire::kPrefixSize + 1; i < packet.size(); i += 5) {
     std::vector<uint8_t> bad = packet;
     bad[i] ^= 0x10;
     (void)other->endpoint->Send(tracker_node_.address(), bad);
@@ -143,7 +144,7 @@ TEST_F(TrackerTest, ForgedAndMalformedRequestsChangeNothing) {
   EXPECT_EQ(table_->stats().entries, 1u);
   uint64_t dropped = 0;
   for (const auto& [reason, n] : tracker_->stats().drops) dropped += n;
-  EXPECT_EQ(dropped, (packet.size() - kPrefixSize - 1 + 4) / 5);
+  EXPECT_EQ(dropped, (packet.size() - wire::kPrefixSize - 1 + 4) / 5);
 }
 
 TEST(TrackerTableTest, BoundedPerServiceAndInTotal) {
@@ -158,7 +159,7 @@ TEST(TrackerTableTest, BoundedPerServiceAndInTotal) {
   ASSERT_TRUE(table.Upsert(kX, peer(1, 200)));  // Refreshing is not growing.
   ASSERT_TRUE(table.Upsert(kX, peer(4, 300)));  // Full service: the longest silent (2) goes.
   EXPECT_EQ(table.PeersIn(kX), 3u);
-  EXPECT_FALSE(table.Contains(kX, Mid{2}));
+  EXPECT_FALSE(table.Contains(kX, wire::Mid{2}));
   EXPECT_EQ(table.stats().evicted_service_full, 1u);
 
   ASSERT_TRUE(table.Upsert(kY, peer(5, 100)));
@@ -166,23 +167,23 @@ TEST(TrackerTableTest, BoundedPerServiceAndInTotal) {
   ASSERT_TRUE(table.Upsert(kY, peer(7, 102)));  // Evicts within Y.
   EXPECT_EQ(table.stats().entries, 5u);
   EXPECT_EQ(table.stats().evicted_table_full, 1u);
-  EXPECT_FALSE(table.Upsert(CommunityId{0xC3}, peer(8, 103)));  // A new service: refused.
+  EXPECT_FALSE(table.Upsert(wire::CommunityId{0xC3}, peer(8, 103)));  // A new service: refused.
   EXPECT_EQ(table.stats().refused_table_full, 1u);
   EXPECT_EQ(table.stats().services, 2u);
 
   // PickOther never returns the excluded peer and reaches every other one.
   std::set<uint8_t> picked;
   for (uint64_t r = 0; r < 100; ++r) {
-    auto other = table.PickOther(kX, Mid{1}, r);
+    auto other = table.PickOther(kX, wire::Mid{1}, r);
     ASSERT_TRUE(other);
-    EXPECT_NE(other->mid, Mid{1});
+    EXPECT_NE(other->mid, wire::Mid{1});
     picked.insert(other->mid[0]);
   }
   EXPECT_EQ(picked.size(), 2u);
-  EXPECT_TRUE(table.Remove(kY, Mid{6}));
-  EXPECT_FALSE(table.Remove(kY, Mid{6}));
+  EXPECT_TRUE(table.Remove(kY, wire::Mid{6}));
+  EXPECT_FALSE(table.Remove(kY, wire::Mid{6}));
   EXPECT_EQ(table.stats().entries, 4u);
 }
 
 }  // namespace
-}  // namespace ringv8::overlay
+}  // namespace ringv8::tracker

@@ -12,7 +12,7 @@
 #include "tests/testing/vectors.h"
 #include "wire/hex.h"
 
-namespace ringv8::overlay {
+namespace ringv8::wire {
 namespace {
 
 using ::ringv8::testing::Hex;
@@ -200,4 +200,4 @@ TEST(Base64, RoundTripsKeyBins) {
 }
 
 }  // namespace
-}  // namespace ringv8::overlay
+}  // namespace ringv8::wire

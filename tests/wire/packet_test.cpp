@@ -9,7 +9,7 @@
 #include "tests/testing/vectors.h"
 #include "wire/hex.h"
 
-namespace ringv8::overlay {
+namespace ringv8::wire {
 namespace {
 
 using ::ringv8::testing::Hex;
@@ -314,4 +314,4 @@ TEST(PacketView, RandomDatagramsNeverCrash) {
 }
 
 }  // namespace
-}  // namespace ringv8::overlay
+}  // namespace ringv8::wire

@@ -7,7 +7,7 @@
 #include "wire/hex.h"
 #include "wire/packet.h"
 
-namespace ringv8::overlay {
+namespace ringv8::wire {
 namespace {
 
 Address A(const char* text) { return *Address::Parse(text); }
@@ -232,4 +232,4 @@ TEST(Payloads, OldStyleFlagsFollowPyIpv8) {
 }
 
 }  // namespace
-}  // namespace ringv8::overlay
+}  // namespace ringv8::wire

@@ -8,7 +8,7 @@
 #include "tests/testing/vectors.h"
 #include "wire/hex.h"
 
-namespace ringv8::overlay {
+namespace ringv8::wire {
 namespace {
 
 using ::ringv8::testing::Hex;
@@ -312,4 +312,4 @@ TEST(Serializer, RandomInputNeverReadsOutOfBounds) {
 }
 
 }  // namespace
-}  // namespace ringv8::overlay
+}  // namespace ringv8::wire

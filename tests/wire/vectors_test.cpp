@@ -12,7 +12,7 @@
 #include "wire/packet.h"
 #include "wire/payloads.h"
 
-namespace ringv8::overlay {
+namespace ringv8::wire {
 namespace {
 
 using ::ringv8::testing::GoldenVectors;
@@ -325,4 +325,4 @@ TEST(GoldenVectors, SignaturesReproduceAndVerify) {
 }
 
 }  // namespace
-}  // namespace ringv8::overlay
+}  // namespace ringv8::wire

@@ -10,7 +10,7 @@
 
 #include <algorithm>
 
-namespace ringv8::overlay::internal {
+namespace ringv8::wire::internal {
 
 namespace {
 
@@ -101,4 +101,4 @@ bool EcPublicKey::Verify(Bytes message, Bytes signature) const {
   return valid;
 }
 
-}  // namespace ringv8::overlay::internal
+}  // namespace ringv8::wire::internal

@@ -15,7 +15,7 @@
 
 struct evp_pkey_st;  // OpenSSL's EVP_PKEY.
 
-namespace ringv8::overlay::internal {
+namespace ringv8::wire::internal {
 
 class EcPublicKey {
  public:
@@ -42,6 +42,6 @@ class EcPublicKey {
   evp_pkey_st* pkey_ = nullptr;  // Owned (EVP_PKEY).
 };
 
-}  // namespace ringv8::overlay::internal
+}  // namespace ringv8::wire::internal
 
 #endif  // RINGV8_WIRE_INTERNAL_EC_PUBLIC_KEY_H_

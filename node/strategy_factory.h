@@ -6,8 +6,8 @@
 // Missing keys take py-ipv8's defaults. Configuration errors throw std::invalid_argument with one
 // clear message (an unknown name lists the known ones, an unknown key the accepted ones).
 // Thread-compatible.
-#ifndef RINGV8_STRATEGIES_STRATEGY_FACTORY_H_
-#define RINGV8_STRATEGIES_STRATEGY_FACTORY_H_
+#ifndef RINGV8_NODE_STRATEGY_FACTORY_H_
+#define RINGV8_NODE_STRATEGY_FACTORY_H_
 
 #include <memory>
 #include <string>
@@ -18,14 +18,14 @@
 
 #include "strategies/discovery_strategy.h"
 
-namespace ringv8::strategies {
+namespace ringv8::node {
 
 std::vector<std::string> BuiltinStrategyNames();
 
-std::unique_ptr<DiscoveryStrategy> MakeStrategy(
+std::unique_ptr<strategies::DiscoveryStrategy> MakeStrategy(
     std::string_view name, overlay::Community* overlay,
     const nlohmann::json& init = nlohmann::json::object());
 
-}  // namespace ringv8::strategies
+}  // namespace ringv8::node
 
-#endif  // RINGV8_STRATEGIES_STRATEGY_FACTORY_H_
+#endif  // RINGV8_NODE_STRATEGY_FACTORY_H_

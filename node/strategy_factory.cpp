@@ -1,4 +1,4 @@
-#include "strategies/strategy_factory.h"
+#include "node/strategy_factory.h"
 
 #include <stdexcept>
 #include <variant>
@@ -10,7 +10,7 @@
 #include "strategies/random_churn.h"
 #include "strategies/random_walk.h"
 
-namespace ringv8::strategies {
+namespace ringv8::node {
 
 namespace {
 
@@ -63,40 +63,41 @@ std::vector<std::string> BuiltinStrategyNames() {
   return {"RandomWalk", "EdgeWalk", "RandomChurn", "PeriodicSimilarity"};
 }
 
-std::unique_ptr<DiscoveryStrategy> MakeStrategy(std::string_view name, overlay::Community* overlay,
-                                                const nlohmann::json& init) {
+std::unique_ptr<strategies::DiscoveryStrategy> MakeStrategy(std::string_view name,
+                                                            overlay::Community* overlay,
+                                                            const nlohmann::json& init) {
   if (name == "RandomWalk") {
-    RandomWalkOptions o;
+    strategies::RandomWalkOptions o;
     Read(name, init,
          {{"timeout", &o.timeout},
           {"window_size", &o.window_size},
           {"reset_chance", &o.reset_chance},
           {"target_interval", &o.target_interval}});
-    return std::make_unique<RandomWalk>(overlay, o);
+    return std::make_unique<strategies::RandomWalk>(overlay, o);
   }
   if (name == "EdgeWalk") {
-    EdgeWalkOptions o;
+    strategies::EdgeWalkOptions o;
     Read(name, init,
          {{"edge_length", &o.edge_length},
           {"neighborhood_size", &o.neighborhood_size},
           {"edge_timeout", &o.edge_timeout}});
-    return std::make_unique<EdgeWalk>(overlay, o);
+    return std::make_unique<strategies::EdgeWalk>(overlay, o);
   }
   if (name == "RandomChurn") {
-    RandomChurnOptions o;
+    strategies::RandomChurnOptions o;
     Read(name, init,
          {{"sample_size", &o.sample_size},
           {"ping_interval", &o.ping_interval},
           {"inactive_time", &o.inactive_time},
           {"drop_time", &o.drop_time}});
-    return std::make_unique<RandomChurn>(RequireDiscovery(name, overlay), o);
+    return std::make_unique<strategies::RandomChurn>(RequireDiscovery(name, overlay), o);
   }
   if (name == "PeriodicSimilarity") {
     Read(name, init, {});
-    return std::make_unique<PeriodicSimilarity>(RequireDiscovery(name, overlay));
+    return std::make_unique<strategies::PeriodicSimilarity>(RequireDiscovery(name, overlay));
   }
   throw std::invalid_argument(fmt::format("unknown strategy '{}' (known: {})", name,
                                           fmt::join(BuiltinStrategyNames(), ", ")));
 }
 
-}  // namespace ringv8::strategies
+}  // namespace ringv8::node
