@@ -12,7 +12,7 @@ void Endpoint::AddListener(const PacketPrefix& prefix, EndpointListener* listene
   route.listeners.push_back(listener);
 }
 
-std::vector<Address> Endpoint::interface_addresses() const {
+std::span<const Address> Endpoint::interface_addresses() const {
   static const std::vector<Address> addresses = [] {
     std::vector<Address> out;
     ifaddrs* list = nullptr;

@@ -31,7 +31,9 @@ inline constexpr size_t kMaxUdpPayload = 65507;
 
 class EndpointListener {
  public:
-  // `datagram` is valid only during the call. Called on the loop thread.
+  // `datagram` is valid only during the call and is longer than kPacketPrefixSize (it holds a
+  // prefix and a message id: Endpoint::Dispatch drops and counts anything shorter). Called on
+  // the loop thread.
   virtual void OnPacket(const Address& source, std::span<const uint8_t> datagram) = 0;
 
  protected:
@@ -74,12 +76,13 @@ class Endpoint {
   // socket of that family) or ENOTCONN (closed).
   [[nodiscard]] virtual std::error_code Send(const Address& to,
                                              std::span<const uint8_t> datagram) = 0;
-  // The bound addresses (the real ports when port 0 or a fallback port was used).
-  virtual std::vector<Address> local_addresses() const = 0;
+  // The bound addresses (the real ports when port 0 or a fallback port was used); empty once
+  // closed. The span stays valid until the endpoint closes; reading it allocates nothing.
+  virtual std::span<const Address> local_addresses() const = 0;
   // This host's interface addresses as IPv8 estimates its LAN address from them (port 0; without
   // 127.0.0.1, 127.0.1.1, 0.0.0.0, 255.255.255.255 and ::1). Real endpoints ask the kernel once per
   // process; MemoryEndpoint returns its own addresses.
-  virtual std::vector<Address> interface_addresses() const;
+  virtual std::span<const Address> interface_addresses() const;
 
   // Listeners are not owned and must be removed before they are destroyed. Adding and removing
   // inside OnPacket is allowed. Lookup by prefix is O(1).

@@ -70,6 +70,22 @@ class EndpointStats {
   static int BatchBucket(uint64_t size);
   void CountReceiveBatch(uint64_t size) { receive_batches[BatchBucket(size)].Add(); }
   void CountSendBatch(uint64_t size) { send_batches[BatchBucket(size)].Add(); }
+  // Every drop counter with the name --json and /metrics give it: fn(name, value). The one list
+  // of what an endpoint counts as a drop.
+  template <typename F>
+  void ForEachDrop(F&& fn) const {
+    fn("kernel_drops", kernel_drops.value());
+    fn("truncated", truncated.value());
+    fn("buffer_exhausted", buffer_exhausted.value());
+    fn("too_short", too_short.value());
+    fn("unknown_prefix", unknown_prefix.value());
+    fn("receive_errors", receive_errors.value());
+    fn("send_queue_full", send_queue_full.value());
+    fn("send_too_large", send_too_large.value());
+    fn("send_errors", send_errors.value());
+    fn("send_discarded", send_discarded.value());
+    fn("send_short", send_short.value());
+  }
   uint64_t receive_drops() const {
     return kernel_drops.value() + truncated.value() + too_short.value() + unknown_prefix.value() +
            receive_errors.value();

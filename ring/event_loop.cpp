@@ -101,7 +101,7 @@ Result<std::unique_ptr<EventLoop>> EventLoop::Create(const Options& options) {
                  : options.clock != nullptr       ? options.clock
                                                   : &MonotonicClock::Get();
   loop->wakeup_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (loop->wakeup_fd_ < 0) return Unexpected{std::error_code(errno, std::system_category())};
+  if (loop->wakeup_fd_ < 0) return Unexpected{Errno(errno)};
 
   if (options.backend != Backend::kEpoll) {
     int error = loop->SetUpUring(options.uring_entries);
@@ -110,13 +110,13 @@ Result<std::unique_ptr<EventLoop>> EventLoop::Create(const Options& options) {
       return loop;
     }
     if (options.backend == Backend::kUring) {
-      return Unexpected{std::error_code(-error, std::system_category())};
+      return Unexpected{Errno(-error)};
     }
     loop->fallback_reason_ = "io_uring setup failed: " + ErrnoText(-error);
     if (-error == EPERM) loop->fallback_reason_ += " (seccomp, container, or io_uring_disabled)";
   }
   int error = loop->SetUpEpoll();
-  if (error != 0) return Unexpected{std::error_code(-error, std::system_category())};
+  if (error != 0) return Unexpected{Errno(-error)};
   loop->backend_ = Backend::kEpoll;
   return loop;
 }
@@ -158,7 +158,12 @@ int EventLoop::SetUpEpoll() {
 }
 
 EventLoop::~EventLoop() {
-  ring_.reset();  // The kernel lets go of every poll here.
+  // Orphans' operations were cancelled when their endpoints closed; their completions release
+  // them. Only completions run here (no timers, no posted work), and only for a few ms.
+  for (int i = 0; ring_ && !orphans_.empty() && i < 100; ++i)
+    WaitUring(std::chrono::milliseconds(1));
+  ring_.reset();  // The kernel lets go of every poll and buffer here.
+  for (Orphan* orphan : orphans_) delete orphan;
   for (FdWatch* watch : all_watches_) delete watch;
   if (epoll_fd_ >= 0) close(epoll_fd_);
   if (wakeup_fd_ >= 0) close(wakeup_fd_);
@@ -192,6 +197,13 @@ void EventLoop::Post(std::function<void()> fn) {
 }
 
 void EventLoop::RunPosted() { posted_.RunAll(); }
+
+void EventLoop::AdoptOrphan(Orphan* orphan) { orphans_.push_back(orphan); }
+
+void EventLoop::ReleaseOrphan(Orphan* orphan) {
+  std::erase(orphans_, orphan);
+  delete orphan;
+}
 
 EventLoop::TimerId EventLoop::CallLater(Duration delay, std::function<void()> fn) {
   TimerId id = next_timer_id_++;
@@ -433,7 +445,6 @@ void EventLoop::RunOnce(Duration max_wait) {
 }
 
 void EventLoop::Run() {
-  stop_.store(false, std::memory_order_relaxed);
   while (!stopping()) {
     if (is_virtual()) {
       RunOnce(Duration(0));
@@ -442,6 +453,7 @@ void EventLoop::Run() {
       RunOnce(kMaxWait);
     }
   }
+  stop_.store(false, std::memory_order_relaxed);  // This Run consumed the Stop.
 }
 
 void EventLoop::RunUntil(TimePoint deadline) {

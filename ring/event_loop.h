@@ -71,7 +71,9 @@ class EventLoop {
   TimePoint Now() const { return clock_->Now(); }
   bool is_virtual() const { return virtual_clock_ != nullptr; }
 
-  // Runs iterations until Stop(). With a virtual clock, it also advances time to each timer.
+  // Runs iterations until Stop(), including a Stop() that came before Run() (then it returns at
+  // once). Returning consumes the Stop: a later Run() runs again. With a virtual clock, it also
+  // advances time to each timer.
   void Run();
   // One iteration: posted work, before-wait hooks, one kernel entry that submits and waits up to
   // `max_wait` (0 = do not block), then completions / ready fds, then due timers.
@@ -80,7 +82,8 @@ class EventLoop {
   void RunFor(Duration d) { RunUntil(Now() + d); }
   void RunUntil(TimePoint deadline);
 
-  // Thread-safe, async-signal-safe: makes Run() return after the current iteration.
+  // Thread-safe, async-signal-safe: makes Run() return after the current iteration, or at once
+  // if it has not started yet; RunFor/RunUntil on the monotonic clock return too.
   void Stop();
   bool stopping() const { return stop_.load(std::memory_order_relaxed); }
 
@@ -120,6 +123,19 @@ class EventLoop {
 
   // True while RunOnce runs (callbacks are running).
   bool in_iteration() const { return in_iteration_; }
+
+  // Memory the kernel may still use after its owner went away (a destroyed UringEndpoint's
+  // buffers while cancelled receives and sends in flight complete). AdoptOrphan takes ownership;
+  // the orphan calls ReleaseOrphan (which deletes it) after its last completion, and the loop
+  // deletes the rest when it is destroyed, after the kernel let go. So destroying an endpoint
+  // never runs the loop. Loop thread.
+  class Orphan {
+   public:
+    virtual ~Orphan() = default;
+  };
+  void AdoptOrphan(Orphan* orphan);
+  void ReleaseOrphan(Orphan* orphan);
+  size_t orphan_count() const { return orphans_.size(); }
 
   // Kernel entries made by the loop (submits and waits), for endpoint statistics.
   uint64_t kernel_entries() const { return kernel_entries_; }
@@ -177,6 +193,7 @@ class EventLoop {
   std::unordered_map<int, std::function<void(uint32_t)>> fd_handlers_;  // kEpoll.
   std::unordered_map<int, FdWatch*> uring_watches_;  // kUring: active watches by fd.
   std::vector<FdWatch*> all_watches_;                // kUring: owned until the kernel lets go.
+  std::vector<Orphan*> orphans_;                     // Owned.
   uint64_t kernel_entries_ = 0;
   bool in_iteration_ = false;
 };

@@ -6,10 +6,6 @@
 
 namespace ringv8 {
 
-namespace {
-std::error_code Errno(int error) { return {error, std::system_category()}; }
-}  // namespace
-
 MemoryNetwork::MemoryNetwork(EventLoop& loop, uint64_t seed) : loop_(loop), rng_(seed) {}
 
 MemoryNetwork::~MemoryNetwork() {
@@ -59,6 +55,7 @@ Result<std::unique_ptr<MemoryEndpoint>> MemoryNetwork::Open(const EndpointOption
       return Unexpected{error};
     }
     endpoint->addresses_.push_back(address);
+    endpoint->interface_addresses_.push_back(address.WithPort(0));
   }
   if (endpoint->addresses_.empty()) return Unexpected{Errno(EINVAL)};
   return endpoint;
@@ -122,12 +119,6 @@ std::error_code MemoryEndpoint::Send(const Address& to, std::span<const uint8_t>
   CountSent(datagram);
   network_->Transmit(this, addresses_[static_cast<size_t>(index)], to, datagram);
   return {};
-}
-
-std::vector<Address> MemoryEndpoint::interface_addresses() const {
-  std::vector<Address> out;
-  for (const Address& a : addresses_) out.push_back(a.WithPort(0));
-  return out;
 }
 
 void MemoryEndpoint::Deliver(const Address& source, std::span<const uint8_t> datagram) {

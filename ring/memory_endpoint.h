@@ -85,8 +85,8 @@ class MemoryEndpoint final : public Endpoint {
   bool is_open() const override { return network_ != nullptr; }
   void Close() override;
   [[nodiscard]] std::error_code Send(const Address& to, std::span<const uint8_t> datagram) override;
-  std::vector<Address> local_addresses() const override { return addresses_; }
-  std::vector<Address> interface_addresses() const override;
+  std::span<const Address> local_addresses() const override { return addresses_; }
+  std::span<const Address> interface_addresses() const override { return interface_addresses_; }
 
  private:
   friend class MemoryNetwork;
@@ -97,6 +97,7 @@ class MemoryEndpoint final : public Endpoint {
   MemoryNetwork* network_;  // Not owned; null once closed.
   EndpointOptions options_;
   std::vector<Address> addresses_;
+  std::vector<Address> interface_addresses_;  // addresses_ with port 0.
   uint32_t in_flight_ = 0;  // Sent and not yet delivered or lost: the bounded send queue.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

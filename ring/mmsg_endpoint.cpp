@@ -32,7 +32,7 @@ Result<std::unique_ptr<MmsgEndpoint>> MmsgEndpoint::Open(EventLoop& loop,
   for (size_t i = 0; i < self->sockets_.sockets().size(); ++i) {
     int fd = self->sockets_.sockets()[i].udp.fd;
     int error = loop.WatchFd(fd, EPOLLIN, [self, i](uint32_t events) { self->OnReady(i, events); });
-    if (error != 0) return Unexpected{std::error_code(-error, std::system_category())};
+    if (error != 0) return Unexpected{Errno(-error)};
   }
   self->flush_hook_ = loop.AddBeforeWait([self] { self->BeforeWait(); });
   return endpoint;

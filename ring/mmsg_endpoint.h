@@ -36,7 +36,7 @@ class MmsgEndpoint final : public Endpoint {
   bool is_open() const override { return !sockets_.empty(); }
   void Close() override;
   [[nodiscard]] std::error_code Send(const Address& to, std::span<const uint8_t> datagram) override;
-  std::vector<Address> local_addresses() const override { return sockets_.local_addresses(); }
+  std::span<const Address> local_addresses() const override { return sockets_.local_addresses(); }
 
  private:
   MmsgEndpoint(EventLoop& loop, const EndpointOptions& options);

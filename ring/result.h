@@ -13,6 +13,10 @@
 
 namespace ringv8 {
 
+// The one way ring/ turns an errno value (positive: pass -result for a kernel's -errno) into an
+// error_code.
+inline std::error_code Errno(int error) { return {error, std::system_category()}; }
+
 // Wraps an error so that Result<T> can be constructed from it unambiguously.
 struct Unexpected {
   std::error_code error;

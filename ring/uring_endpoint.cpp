@@ -17,8 +17,6 @@ namespace ringv8 {
 
 namespace {
 
-std::error_code Errno(int error) { return {error, std::system_category()}; }
-
 // Buffer group ids are per ring; a process-wide counter keeps them distinct.
 uint16_t NextBufferGroup() {
   static std::atomic<uint16_t> next{1};
@@ -27,17 +25,17 @@ uint16_t NextBufferGroup() {
 
 }  // namespace
 
-class UringEndpoint::State {
+class UringEndpoint::State final : public EventLoop::Orphan {
  public:
   State(UringEndpoint* owner, EventLoop& loop, const EndpointOptions& options)
       : owner_(owner), loop_(loop), options_(options), pool_(options.send_queue_capacity) {}
-  ~State() { ReleaseBufferRings(); }
+  ~State() override { ReleaseBufferRings(); }
 
   std::error_code Open();
   void Close();
   bool is_open() const { return !closing_; }
   std::error_code Send(const Address& to, std::span<const uint8_t> datagram);
-  std::vector<Address> local_addresses() const { return local_; }
+  const std::vector<Address>& local_addresses() const { return local_; }
   int outstanding() const { return outstanding_; }
   // The owner is going away; if the kernel still holds buffers, the state deletes itself after
   // their last completion.
@@ -126,7 +124,10 @@ std::error_code UringEndpoint::State::SetUpBufferRing(BufferRing* br) {
 
 void UringEndpoint::State::ReleaseBufferRings() {
   for (auto& br : buffer_rings_) {
-    if (br.registered) io_uring_unregister_buf_ring(loop_.uring(), br.group);
+    // After the loop's ring is gone (an orphan deleted with the loop) the kernel freed it.
+    if (br.registered && loop_.uring() != nullptr) {
+      io_uring_unregister_buf_ring(loop_.uring(), br.group);
+    }
     if (br.memory != nullptr) munmap(br.memory, br.memory_size);
   }
   buffer_rings_.clear();
@@ -319,7 +320,7 @@ void UringEndpoint::State::Close() {
 }
 
 void UringEndpoint::State::MaybeDelete() {
-  if (owner_ == nullptr && outstanding_ == 0) delete this;
+  if (owner_ == nullptr && outstanding_ == 0) loop_.ReleaseOrphan(this);  // Deletes this.
 }
 
 // ---- UringEndpoint ----
@@ -337,14 +338,14 @@ Result<std::unique_ptr<UringEndpoint>> UringEndpoint::Open(EventLoop& loop,
 UringEndpoint::~UringEndpoint() {
   if (state_ == nullptr) return;
   state_->Close();
-  // Until the kernel completes the cancelled receives and the sends in flight, it owns their
-  // buffers. Run the loop briefly for that, unless we are inside one of its callbacks; then the
-  // state deletes itself after the last completion.
-  for (int i = 0; i < 1000 && state_->outstanding() > 0 && !loop_->in_iteration(); ++i) {
-    loop_->RunOnce(std::chrono::milliseconds(1));
+  if (state_->outstanding() == 0) {
+    delete state_;
+  } else {
+    // The kernel owns buffers until the cancelled receives and the sends in flight complete:
+    // the loop keeps the state until then (never run here).
+    state_->Orphan();
+    loop_->AdoptOrphan(state_);
   }
-  state_->Orphan();
-  if (state_->outstanding() == 0) delete state_;
   state_ = nullptr;
 }
 
@@ -353,8 +354,8 @@ void UringEndpoint::Close() { state_->Close(); }
 std::error_code UringEndpoint::Send(const Address& to, std::span<const uint8_t> datagram) {
   return state_->Send(to, datagram);
 }
-std::vector<Address> UringEndpoint::local_addresses() const {
-  return state_->is_open() ? state_->local_addresses() : std::vector<Address>();
+std::span<const Address> UringEndpoint::local_addresses() const {
+  return state_->is_open() ? state_->local_addresses() : std::span<const Address>();
 }
 
 }  // namespace ringv8

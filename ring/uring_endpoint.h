@@ -35,7 +35,7 @@ class UringEndpoint final : public Endpoint {
   bool is_open() const override;
   void Close() override;
   [[nodiscard]] std::error_code Send(const Address& to, std::span<const uint8_t> datagram) override;
-  std::vector<Address> local_addresses() const override;
+  std::span<const Address> local_addresses() const override;
 
   class State;  // Public only for the implementation's handlers.
 

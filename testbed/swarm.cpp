@@ -11,15 +11,15 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-#include <time.h>
 
 #include "node/node.h"
+#include "ring/shard.h"
 #include "strategies/step_scheduler.h"
 #include "testbed/process_memory.h"
 #include "wire/hex.h"
 #include "wire/keys.h"
 
-namespace ringv8::tools {
+namespace ringv8::testbed {
 
 using nlohmann::json;
 
@@ -30,8 +30,8 @@ constexpr double kBootstrapTimeout = 5.0;  // Seconds between re-bootstraps of a
 
 std::string CommunityIdHex(int c) {
   const std::string name = fmt::format("ringv8 swarm community {}", c);
-  return overlay::ToHex(overlay::ComputeMid(
-      overlay::Bytes(reinterpret_cast<const uint8_t*>(name.data()), name.size())));
+  return wire::ToHex(
+      wire::ComputeMid(wire::Bytes(reinterpret_cast<const uint8_t*>(name.data()), name.size())));
 }
 
 // Small receive rings: hundreds of endpoints share a process, each sees a few packets/s.
@@ -84,12 +84,6 @@ json NodeConfigJson(const std::vector<int>& communities, const Address& bootstra
           {"keys", {{{"alias", "id"}, {"generation", "curve25519"}}}},
           {"walker_interval", 0.5},
           {"overlays", overlays}};
-}
-
-double ThreadCpuSeconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
 struct Counters {
@@ -145,94 +139,70 @@ struct Plan {
   std::vector<int> needed;                       // Peers a member must reach, per community.
 };
 
-class Shard {
+// One shard of the swarm: a ring::Shard (thread, loop, sockets) with its nodes, its scheduler
+// and, on shard 0, the bootstrap node.
+class SwarmShard {
  public:
-  Shard(int index, const Plan& plan, std::vector<int> node_indices)
-      : index_(index), plan_(plan), node_indices_(std::move(node_indices)) {}
+  SwarmShard(int index, const Plan& plan, std::vector<int> node_indices)
+      : shard_(fmt::format("shard {}", index), plan.options.backend),
+        plan_(plan),
+        node_indices_(std::move(node_indices)) {}
 
-  // Thread body. `bootstrap` is set by shard 0 and awaited by the others.
-  void Main(std::promise<Address>* bootstrap_promise, std::shared_future<Address> bootstrap,
-            std::latch& built, std::shared_future<void> go) {
-    bool counted = false;
-    try {
-      Build(bootstrap_promise, bootstrap);
-      built.count_down();
-      counted = true;
-      go.wait();
-      if (!failed_.load()) {
-        scheduler_.Attach(*loop_);
-        for (auto& n : nodes_) n.node->Start();
-        cpu_start_ = ThreadCpuSeconds();
-        const EventLoop::TimerId publisher =
-            loop_->CallEvery(kSnapshotInterval, [this] { Publish(); });
-        Publish();
-        loop_->RunFor(std::chrono::hours(24 * 365));
-        // Closing io_uring endpoints runs the loop until the kernel lets go of their buffers:
-        // no timer of ours may fire while the nodes go away.
-        loop_->Cancel(publisher);
-        Publish();
-      }
-    } catch (const std::exception& e) {
-      if (bootstrap_promise != nullptr && !bootstrap_set_) {
-        bootstrap_promise->set_exception(std::current_exception());
-      }
-      std::lock_guard lock(mutex_);
-      error_ = fmt::format("shard {}: {}", index_, e.what());
-      failed_.store(true);
-      if (!counted) built.count_down();
-    }
-    Teardown();
+  // `bootstrap_promise` is set by shard 0 and awaited by the others. Each shard counts `built`
+  // down once built (or failed), then waits for `go` to start its nodes.
+  void Start(std::promise<Address>* bootstrap_promise, std::shared_future<Address> bootstrap,
+             std::latch& built, std::shared_future<void> go) {
+    shard_.Start(
+        [this, bootstrap_promise, bootstrap, &built, go](Shard&) {
+          try {
+            Build(bootstrap_promise, bootstrap);
+          } catch (...) {
+            if (bootstrap_promise != nullptr && !bootstrap_set_) {
+              bootstrap_promise->set_exception(std::current_exception());
+            }
+            built.count_down();
+            throw;
+          }
+          built.count_down();
+          go.wait();
+          if (aborted_.load()) return shard_.Stop();  // Another shard failed: tear down.
+          scheduler_.Attach(shard_.loop());
+          for (auto& n : nodes_) n.node->Start();
+          cpu_start_ = shard_.cpu_seconds();
+          shard_.loop().CallEvery(kSnapshotInterval, [this] { Publish(); });
+          Publish();
+          started_ = true;
+        },
+        [this] {
+          if (started_) Publish();
+          Teardown();
+        });
   }
-
   // Thread-safe.
-  void Stop() {
-    std::lock_guard lock(mutex_);
-    stop_requested_ = true;
-    if (loop_ready_) loop_->Stop();
-  }
+  void Stop() { shard_.Stop(); }
+  void Join() { shard_.Join(); }
   ShardSnapshot snapshot() const {
     std::lock_guard lock(mutex_);
     return snapshot_;
   }
-  std::string error() const {
-    std::lock_guard lock(mutex_);
-    return error_;
-  }
-  bool failed() const { return failed_.load(); }
-  void Fail() { failed_.store(true); }
-  const char* backend() const { return backend_; }
+  std::string error() const { return shard_.error(); }
+  bool failed() const { return shard_.failed(); }
+  void Abort() { aborted_.store(true); }
+  const char* backend() const { return shard_.backend_name(); }
 
  private:
   struct SwarmNode {
-    std::unique_ptr<Endpoint> endpoint;
+    Endpoint* endpoint = nullptr;  // Owned by the shard.
     std::unique_ptr<node::Node> node;
     std::vector<std::pair<int, overlay::Community*>> communities;
   };
 
-  std::unique_ptr<Endpoint> OpenNext() {
-    if (!loop_) {
-      auto opened = OpenLoopAndEndpoint(plan_.options.backend, SwarmEndpointOptions());
-      if (!opened) throw std::runtime_error("cannot open a socket: " + opened.error().message());
-      loop_ = std::move(opened->loop);
-      {
-        std::lock_guard lock(mutex_);
-        loop_ready_ = true;
-        if (stop_requested_) loop_->Stop();
-      }
-      backend_ = opened->endpoint->backend_name();
-      return std::move(opened->endpoint);
-    }
-    auto endpoint = OpenEndpoint(*loop_, SwarmEndpointOptions());
-    if (!endpoint) throw std::runtime_error("cannot open a socket: " + endpoint.error().message());
-    return std::move(*endpoint);
-  }
-
   void Build(std::promise<Address>* bootstrap_promise, std::shared_future<Address> bootstrap) {
     if (bootstrap_promise != nullptr) {
-      bootstrap_endpoint_ = OpenNext();
+      bootstrap_endpoint_ = &shard_.OpenEndpoint(SwarmEndpointOptions());
       bootstrap_node_ = std::make_unique<node::Node>(
-          *loop_, node::NodeConfig::FromJson(BootstrapConfig(plan_.options.communities)),
-          node::NodeOptions{.endpoint = bootstrap_endpoint_.get(), .scheduler = &scheduler_});
+          shard_.loop(), node::NodeConfig::FromJson(BootstrapConfig(plan_.options.communities)),
+          node::NodeOptions{.endpoint = bootstrap_endpoint_, .scheduler = &scheduler_});
       bootstrap_node_->Start();
       bootstrap_promise->set_value(bootstrap_endpoint_->local_addresses().front());
       bootstrap_set_ = true;
@@ -240,12 +210,12 @@ class Shard {
     const Address tracker = bootstrap.get();
     for (int i : node_indices_) {
       SwarmNode n;
-      n.endpoint = OpenNext();
+      n.endpoint = &shard_.OpenEndpoint(SwarmEndpointOptions());
       n.node = std::make_unique<node::Node>(
-          *loop_,
+          shard_.loop(),
           node::NodeConfig::FromJson(
               NodeConfigJson(plan_.communities_of[i], tracker, plan_.options.target_peers)),
-          node::NodeOptions{.endpoint = n.endpoint.get(), .scheduler = &scheduler_});
+          node::NodeOptions{.endpoint = n.endpoint, .scheduler = &scheduler_});
       auto overlays = n.node->GetOverlays<overlay::Community>();
       // overlays[0] is DiscoveryCommunity; the rest follow communities_of[i]'s order.
       for (size_t k = 0; k < plan_.communities_of[i].size(); ++k) {
@@ -279,41 +249,34 @@ class Shard {
       }
     }
     s.max_lag_ms = std::chrono::duration<double, std::milli>(scheduler_.max_lag()).count();
-    s.cpu_seconds = ThreadCpuSeconds() - cpu_start_;
+    s.cpu_seconds = shard_.cpu_seconds() - cpu_start_;
     std::lock_guard lock(mutex_);
     snapshot_ = std::move(s);
   }
 
+  // On the shard's thread, before its endpoints close.
   void Teardown() {
     scheduler_.Detach();
     for (auto& n : nodes_) n.node->Stop();
     if (bootstrap_node_) bootstrap_node_->Stop();
     nodes_.clear();
     bootstrap_node_.reset();
-    bootstrap_endpoint_.reset();
-    std::lock_guard lock(mutex_);
-    loop_ready_ = false;
-    // The loop goes with the Shard (after the thread is joined): Stop() may still name it.
   }
 
-  const int index_;
+  Shard shard_;
   const Plan& plan_;
   std::vector<int> node_indices_;
-  std::unique_ptr<EventLoop> loop_;
   strategies::StepScheduler scheduler_;
-  std::unique_ptr<Endpoint> bootstrap_endpoint_;
+  Endpoint* bootstrap_endpoint_ = nullptr;  // Owned by the shard.
   std::unique_ptr<node::Node> bootstrap_node_;
   std::vector<SwarmNode> nodes_;
-  const char* backend_ = "";
   bool bootstrap_set_ = false;
+  bool started_ = false;
   double cpu_start_ = 0;
+  std::atomic<bool> aborted_{false};
 
-  mutable std::mutex mutex_;  // Guards what follows (the monitor reads it; not the packet path).
+  mutable std::mutex mutex_;  // Guards the snapshot (the monitor reads it; not the packet path).
   ShardSnapshot snapshot_;
-  std::string error_;
-  bool loop_ready_ = false;
-  bool stop_requested_ = false;
-  std::atomic<bool> failed_{false};
 };
 
 Plan MakePlan(const SwarmOptions& options) {
@@ -369,23 +332,20 @@ json Swarm::Run(const std::function<void(const SwarmProgress&)>& progress, const
     }
   }
 
-  std::vector<std::unique_ptr<Shard>> shard_list;
+  std::vector<std::unique_ptr<SwarmShard>> shard_list;
   for (int k = 0; k < shards; ++k) {
     std::vector<int> mine;
     for (int i = k; i < options_.nodes; i += shards) mine.push_back(i);
-    shard_list.push_back(std::make_unique<Shard>(k, plan, std::move(mine)));
+    shard_list.push_back(std::make_unique<SwarmShard>(k, plan, std::move(mine)));
   }
   std::promise<Address> bootstrap_promise;
   std::shared_future<Address> bootstrap = bootstrap_promise.get_future().share();
   std::promise<void> go_promise;
   std::shared_future<void> go = go_promise.get_future().share();
   std::latch built(shards);
-  std::vector<std::thread> threads;
   const auto build_start = std::chrono::steady_clock::now();
   for (int k = 0; k < shards; ++k) {
-    threads.emplace_back([&, k] {
-      shard_list[k]->Main(k == 0 ? &bootstrap_promise : nullptr, bootstrap, built, go);
-    });
+    shard_list[k]->Start(k == 0 ? &bootstrap_promise : nullptr, bootstrap, built, go);
   }
   built.wait();
   std::string error;
@@ -393,7 +353,7 @@ json Swarm::Run(const std::function<void(const SwarmProgress&)>& progress, const
     if (shard->failed()) error = shard->error();
   }
   if (!error.empty()) {
-    for (auto& shard : shard_list) shard->Fail();
+    for (auto& shard : shard_list) shard->Abort();
   }
   const double build_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - build_start).count();
@@ -467,7 +427,7 @@ json Swarm::Run(const std::function<void(const SwarmProgress&)>& progress, const
   const double run_seconds = elapsed();
   const SwarmProgress at_end = collect();
   for (auto& shard : shard_list) shard->Stop();
-  for (auto& thread : threads) thread.join();
+  for (auto& shard : shard_list) shard->Join();
   for (auto& shard : shard_list) {
     if (shard->failed() && error.empty()) error = shard->error();
   }
@@ -543,4 +503,4 @@ json Swarm::Run(const std::function<void(const SwarmProgress&)>& progress, const
           {"per_community", per_community}};
 }
 
-}  // namespace ringv8::tools
+}  // namespace ringv8::testbed

@@ -109,7 +109,7 @@ class StatusLine {
     for (overlay::Community* c : node_.GetOverlays<overlay::Community>()) {
       if (!peers.empty()) peers += ", ";
       std::string name = node_.ClassOf(*c);
-      if (name == "Community") name += " " + overlay::ToHex(c->community_id()).substr(0, 6) + "..";
+      if (name == "Community") name += " " + wire::ToHex(c->community_id()).substr(0, 6) + "..";
       peers += fmt::format("{} {}", name, c->GetPeers().size());
     }
     return fmt::format(
@@ -171,7 +171,7 @@ int Run(const RunOptions& options) {
   }
   std::string addresses;
   for (const Address& a : node->endpoint().local_addresses()) addresses += " " + a.ToString();
-  spdlog::info("node {} on{} ({}), {} overlays, {} strategies", overlay::ToHex(node->key().mid()),
+  spdlog::info("node {} on{} ({}), {} overlays, {} strategies", wire::ToHex(node->key().mid()),
                addresses, node->endpoint().backend_name(), node->overlay_count(),
                node->strategy_count());
 
@@ -182,7 +182,7 @@ int Run(const RunOptions& options) {
     spdlog::error("configuration: {}", e.what());
     return kExitUsage;
   }
-  NotifyReady(fmt::format("node {} on{}", overlay::ToHex(node->key().mid()), addresses));
+  NotifyReady(fmt::format("node {} on{}", wire::ToHex(node->key().mid()), addresses));
   const bool tty = isatty(STDERR_FILENO) == 1;
   StatusLine status(*node);
   // On a terminal one refreshing line; otherwise a log line now and then.
@@ -229,9 +229,11 @@ int Run(const RunOptions& options) {
                  metrics->port());
     publisher = opened.loop->CallEvery(std::chrono::seconds(1), publish);
   }
-  const Duration run_for =
-      options.duration > 0 ? Seconds(options.duration) : std::chrono::hours(24 * 365 * 100);
-  opened.loop->RunFor(run_for);
+  if (options.duration > 0) {
+    opened.loop->RunFor(Seconds(options.duration));
+  } else {
+    opened.loop->Run();  // Until a signal's Stop(), even one that came before Run().
+  }
   if (timer != 0) opened.loop->Cancel(timer);
   if (publisher != 0) opened.loop->Cancel(publisher);
   metrics.reset();

@@ -1,36 +1,36 @@
 // TrackerServer: `ringv8 tracker`'s engine, also started in-process by `ringv8 bench tracker`.
-// K shard threads, each with its own event loop, a socket on the same port (SO_REUSEPORT) and a
-// Tracker; one TrackerTable shared by all.
+// K shards (ring/shard.h: a thread with its own event loop), each with a socket on the same port
+// (SO_REUSEPORT) and a Tracker; one TrackerTable shared by all.
 // Thread-compatible: Start, Stop and Result from one thread; packets() from any.
 #ifndef RINGV8_TRACKER_TRACKER_SERVER_H_
 #define RINGV8_TRACKER_TRACKER_SERVER_H_
 
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "ring/open_endpoint.h"
+#include "ring/shard.h"
 #include "tracker/tracker.h"
 #include "tracker/tracker_table.h"
 #include "wire/keys.h"
 
-namespace ringv8::tools {
+namespace ringv8::tracker {
 
 struct TrackerServerOptions {
   std::string ip = "0.0.0.0";
   uint16_t port = 0;  // 0: any free port.
   int shards = 1;
   EndpointBackend backend = EndpointBackend::kAuto;
-  overlay::TrackerOptions tracker;
-  overlay::TrackerLimits limits;
+  TrackerOptions tracker;
+  TrackerLimits limits;
 };
 
 class TrackerServer {
  public:
-  TrackerServer(const overlay::PrivateKey& key, TrackerServerOptions options);
+  TrackerServer(const wire::PrivateKey& key, TrackerServerOptions options);
   ~TrackerServer();  // Stops.
 
   // Opens the shards; throws std::runtime_error naming the shard that failed.
@@ -38,7 +38,7 @@ class TrackerServer {
   void Stop();
   uint16_t port() const { return port_; }
   const std::string& backend() const { return backend_; }
-  const overlay::TrackerTable& table() const { return table_; }
+  const TrackerTable& table() const { return table_; }
   // Packets in and out so far, over the shards (thread-safe).
   std::pair<uint64_t, uint64_t> packets() const;
   // requests, responses, introductions, peers, entries, services, drops, per_shard: final after
@@ -46,16 +46,19 @@ class TrackerServer {
   nlohmann::json Result() const;
 
  private:
-  class Shard;
-  overlay::PrivateKey key_;
+  struct ShardState;
+  // On shard `index`'s thread: opens its socket and builds its Tracker.
+  void Build(int index, ShardState& state);
+  // On a shard's thread: its statistics for Result().
+  static void Publish(ShardState& state);
+  wire::PrivateKey key_;
   TrackerServerOptions options_;
-  overlay::TrackerTable table_;
-  std::vector<std::unique_ptr<Shard>> shards_;
-  std::vector<std::thread> threads_;
+  TrackerTable table_;
+  std::vector<std::unique_ptr<ShardState>> shards_;
   uint16_t port_ = 0;
   std::string backend_;
 };
 
-}  // namespace ringv8::tools
+}  // namespace ringv8::tracker
 
 #endif  // RINGV8_TRACKER_TRACKER_SERVER_H_

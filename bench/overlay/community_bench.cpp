@@ -31,16 +31,15 @@ class NullEndpoint final : public Endpoint {
     bytes += datagram.size();
     return {};
   }
-  std::vector<Address> local_addresses() const override {
-    return {*Address::Parse("10.0.0.1:8090")};
-  }
-  std::vector<Address> interface_addresses() const override {
-    return {*Address::Parse("10.0.0.1:0")};
-  }
+  std::span<const Address> local_addresses() const override { return local_; }
+  std::span<const Address> interface_addresses() const override { return interfaces_; }
+  std::vector<Address> local_ = {*Address::Parse("10.0.0.1:8090")};
+  std::vector<Address> interfaces_ = {*Address::Parse("10.0.0.1:0")};
   uint64_t sent = 0, bytes = 0;
 };
 
-const CommunityId kId = {0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19};
+const wire::CommunityId kId = {0x42, 1,  2,  3,  4,  5,  6,  7,  8,  9,
+                               10,   11, 12, 13, 14, 15, 16, 17, 18, 19};
 
 struct Request {
   Address source;
@@ -53,7 +52,7 @@ int Run(bool json) {
   auto loop = *EventLoop::Create({.backend = EventLoop::Backend::kEpoll, .virtual_clock = &clock});
   NullEndpoint endpoint;
   Network network;
-  PrivateKey key = PrivateKey::Generate();
+  wire::PrivateKey key = wire::PrivateKey::Generate();
   auto my_peer =
       std::make_shared<Peer>(key.public_key(), *Address::Parse("10.0.0.1:8090"), clock.Now());
   CommunitySettings settings;
@@ -64,13 +63,14 @@ int Run(bool json) {
   // 512 requesters with their own keys; after the first pass they are known peers (steady state).
   std::vector<Request> requests;
   for (uint32_t i = 0; i < 512; ++i) {
-    PrivateKey requester = PrivateKey::Generate();
-    IntroductionRequestPayload request;
+    wire::PrivateKey requester = wire::PrivateKey::Generate();
+    wire::IntroductionRequestPayload request;
     request.destination_address = *Address::Parse("10.0.0.1:8090");
     request.source_lan_address = Address::Ipv4(0xC0A80000u + i, 7000);
     request.identifier = static_cast<uint16_t>(i);
     Address source = Address::Ipv4(0x0B000000u + i, 7000);
-    requests.push_back({source, *EncodePacketToVector(community.prefix(), requester, i, request)});
+    requests.push_back(
+        {source, *wire::EncodePacketToVector(community.prefix(), requester, i, request)});
   }
   for (const Request& r : requests) community.OnPacket(r.source, r.packet);  // Warm up.
   if (community.stats().total_drops() != 0 || community.GetPeers().size() != requests.size()) {

@@ -19,8 +19,6 @@ void SetBufferSize(int fd, int force_option, int option, int bytes) {
   }
 }
 
-std::error_code Errno(int error) { return {error, std::system_category()}; }
-
 }  // namespace
 
 Result<UdpSocket> OpenUdpSocket(const Address& bind, const EndpointOptions& options) {
@@ -105,6 +103,7 @@ std::error_code SocketSet::Open(const EndpointOptions& options) {
       return socket.error();
     }
     sockets_.push_back({*socket, {}});
+    local_.push_back(socket->local);
   }
   return sockets_.empty() ? Errno(EINVAL) : std::error_code();
 }
@@ -112,6 +111,7 @@ std::error_code SocketSet::Open(const EndpointOptions& options) {
 void SocketSet::CloseAll() {
   for (auto& s : sockets_) close(s.udp.fd);
   sockets_.clear();
+  local_.clear();
 }
 
 int SocketSet::IndexFor(const Address& to) const {
@@ -119,12 +119,6 @@ int SocketSet::IndexFor(const Address& to) const {
     if (sockets_[i].udp.local.family() == to.family()) return static_cast<int>(i);
   }
   return -1;
-}
-
-std::vector<Address> SocketSet::local_addresses() const {
-  std::vector<Address> out;
-  for (const auto& s : sockets_) out.push_back(s.udp.local);
-  return out;
 }
 
 std::error_code CheckSend(bool open, int socket_index, size_t size, EndpointStats& stats) {

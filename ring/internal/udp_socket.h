@@ -74,7 +74,8 @@ class SocketSet {
   std::vector<Socket>& sockets() { return sockets_; }
   // Index of the socket for `to`'s family, or -1.
   int IndexFor(const Address& to) const;
-  std::vector<Address> local_addresses() const;
+  // The bound addresses, in socket order (empty once closed).
+  const std::vector<Address>& local_addresses() const { return local_; }
   // Drops since the last datagram that reported them arrive only with the next one: once a
   // second (call it from the loop; `now` is the loop's time) the sockets' counters are read
   // directly and new drops added to `stats`, so that a burst of drops followed by silence is
@@ -83,6 +84,7 @@ class SocketSet {
 
  private:
   std::vector<Socket> sockets_;
+  std::vector<Address> local_;  // sockets_[i].udp.local.
   TimePoint next_drop_poll_{0};
 };
 

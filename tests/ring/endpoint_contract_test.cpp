@@ -139,11 +139,11 @@ TEST_P(EndpointContract, SendsAndReceivesIpv4) {
   ASSERT_TRUE(a && b);
   Recorder recorder;
   b->AddListener(Prefix(7), &recorder);
-  const Address to = b->local_addresses().at(0);
+  const Address to = b->local_addresses()[0];
   for (int i = 0; i < 100; ++i) ASSERT_FALSE(a->Send(to, Datagram(Prefix(7), 246)));
   RunUntil([&] { return recorder.packets.size() == 100; });
   ASSERT_EQ(recorder.packets.size(), 100u);
-  EXPECT_EQ(recorder.packets[0].source, a->local_addresses().at(0));
+  EXPECT_EQ(recorder.packets[0].source, a->local_addresses()[0]);
   EXPECT_EQ(recorder.packets[0].data, Datagram(Prefix(7), 246));
   EXPECT_EQ(a->stats().packets_out.value(), 100u);
   EXPECT_EQ(b->stats().packets_in.value(), 100u);
@@ -166,7 +166,7 @@ TEST_P(EndpointContract, SendsAndReceivesIpv6) {
   Endpoint* sender = endpoints_.back().get();
   Recorder recorder;
   b->AddListener(Prefix(1), &recorder);
-  ASSERT_FALSE(sender->Send(b->local_addresses().at(0), Datagram(Prefix(1), 234)));
+  ASSERT_FALSE(sender->Send(b->local_addresses()[0], Datagram(Prefix(1), 234)));
   EXPECT_EQ(sender->Send(*Address::Parse("127.0.0.1:9"), Datagram(Prefix(1), 1)),
             std::errc::address_family_not_supported);
   RunUntil([&] { return !recorder.packets.empty(); });
@@ -290,14 +290,14 @@ TEST_P(EndpointContract, KernelDropsAreCountedWhenTheSocketOverflows) {
   constexpr uint64_t kSent = 2000;
   const std::vector<uint8_t> datagram = Datagram(Prefix(2), 1, 200);
   for (uint64_t i = 0; i < kSent; ++i) {
-    ASSERT_EQ(sendto(fd, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&to),
-                     to_len),
-              static_cast<ssize_t>(datagram.size()));
+    ASSERT_EQ(
+        sendto(fd, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&to), to_len),
+        static_cast<ssize_t>(datagram.size()));
   }
   // The overflow count comes with a datagram that arrives after the drops.
-  ASSERT_EQ(sendto(fd, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&to),
-                   to_len),
-            static_cast<ssize_t>(datagram.size()));
+  ASSERT_EQ(
+      sendto(fd, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&to), to_len),
+      static_cast<ssize_t>(datagram.size()));
   close(fd);
   RunUntil([&] { return recorder.packets.size() + b->stats().kernel_drops.value() == kSent + 1; });
   EXPECT_GT(b->stats().kernel_drops.value(), 0u);

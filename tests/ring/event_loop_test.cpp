@@ -33,6 +33,17 @@ TEST(EventLoop, VirtualTimersFireInDeadlineOrder) {
   EXPECT_EQ(loop->timer_count(), 0u);
 }
 
+TEST(EventLoop, StopBeforeRunOnVirtualTimeReturnsAtOnce) {
+  VirtualClock clock;
+  auto loop = VirtualLoop(&clock);
+  int fired = 0;
+  loop->CallEvery(seconds(1), [&] { ++fired; });
+  loop->Stop();
+  loop->Run();
+  EXPECT_EQ(fired, 0);
+  EXPECT_EQ(clock.Now(), TimePoint(0));
+}
+
 TEST(EventLoop, PeriodicTimersRunOncePerIntervalAndCanBeCancelled) {
   VirtualClock clock;
   auto loop = VirtualLoop(&clock);
@@ -131,6 +142,23 @@ TEST_P(RealLoopTest, RealTimersFire) {
   if (!loop) GTEST_SKIP() << "io_uring is not available here";
   int fired = 0;
   loop->CallLater(milliseconds(5), [&] {
+    ++fired;
+    loop->Stop();
+  });
+  loop->Run();
+  EXPECT_EQ(fired, 1);
+}
+
+TEST_P(RealLoopTest, StopBeforeRunMakesRunReturnAtOnceAndIsConsumed) {
+  auto loop = MakeLoop();
+  if (!loop) GTEST_SKIP() << "io_uring is not available here";
+  int fired = 0;
+  loop->CallLater(seconds(30), [&] { ++fired; });
+  loop->Stop();  // Before Run: a shard stopped while it was still being built.
+  loop->Run();   // Returns at once instead of waiting 30 s.
+  EXPECT_EQ(fired, 0);
+  // The Stop was consumed: the loop runs again until the next Stop.
+  loop->CallLater(milliseconds(1), [&] {
     ++fired;
     loop->Stop();
   });
