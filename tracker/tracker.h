@@ -69,7 +69,7 @@ struct TrackerStats {
   std::map<std::string, uint64_t> drops;  // By reason.
 };
 
-class Tracker : public EndpointListener {
+class Tracker final : public EndpointListener {
  public:
   // `key` signs responses and pings; the table may be shared with other shards.
   Tracker(TrackerTable& table, const wire::PrivateKey& key, Endpoint& endpoint, EventLoop& loop,
