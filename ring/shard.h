@@ -14,8 +14,8 @@
 // An exception thrown by build, by a callback while the loop runs, or by teardown ends the shard
 // and is kept (error(), "name: what"): it is never lost and never escapes the thread.
 //
-// Thread-safety: Start, WaitBuilt and Join on the owner's thread; Stop, error, cpu_seconds and
-// stopped are thread-safe (Stop also before Start and during build: the loop then never runs).
+// Thread-safety: Start, WaitBuilt and Join on the owner's thread; Stop, error, failed and
+// cpu_seconds are thread-safe (Stop also before Start and during build: the loop then never runs).
 // loop() and OpenEndpoint on the shard's thread (loop().Post() and loop().Stop() from anywhere).
 #ifndef RINGV8_RING_SHARD_H_
 #define RINGV8_RING_SHARD_H_
@@ -53,7 +53,8 @@ class Shard {
   void Join();
 
   // Shard thread, during build: opens an endpoint on this shard's loop, creating the loop with
-  // the first one. Throws std::system_error naming the shard when the socket cannot be opened.
+  // the first one. Throws std::system_error when the socket cannot be opened (error() then says
+  // "name: cannot open the UDP socket: ...").
   Endpoint& OpenEndpoint(const EndpointOptions& options);
   // The loop (after the first OpenEndpoint, until the thread ends); see the threading rule.
   EventLoop& loop() { return *loop_; }
