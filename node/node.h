@@ -13,8 +13,9 @@
 // sockets could not be opened); nothing is left half-built. Overlays and strategies can also be
 // added in code (AddOverlay, AddStrategy), before or after Start.
 //
-// Thread-affine: build, use and destroy it on the thread that runs `loop`. A shared scheduler
-// (NodeOptions::scheduler) may serve the nodes of several loops (it is thread-safe).
+// Thread-affine: build, use and destroy it on the thread that runs `loop`. A node owns its
+// StepScheduler (and with it the gate that keeps its strategies' steps one at a time), unless
+// NodeOptions::scheduler names one shared by the nodes of the same loop.
 #ifndef RINGV8_NODE_NODE_H_
 #define RINGV8_NODE_NODE_H_
 
@@ -46,8 +47,8 @@ struct NodeOptions {
   // Buffers, queue and socket sizes of the endpoint opened on the loop (OpenEndpoint: io_uring on
   // an io_uring loop) from config.interfaces (EndpointOptionsFor).
   EndpointOptions endpoint_options;
-  // Not owned: a scheduler shared with other nodes, which its owner attaches to a loop. Null:
-  // the node's own, stepping every walker_interval, attached to the loop by Start().
+  // Not owned: a scheduler shared with other nodes of the same loop, which its owner attaches to
+  // that loop. Null: the node's own, stepping every walker_interval, attached by Start().
   strategies::StepScheduler* scheduler = nullptr;
   // Seeds every overlay's random choices (seed + overlay index); 0: random.
   uint64_t seed = 0;

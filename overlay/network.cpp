@@ -217,20 +217,32 @@ bool Network::InsertAddress(const Address& address, WalkableAddress entry) {
     return false;
   }
   if (entry.introducer) introduced_by_[entry.introducer.get()].push_back(address);
-  all_addresses_[address] = std::move(entry);
+  auto [it, inserted] = all_addresses_.try_emplace(address);
+  if (inserted) {
+    it->second.position = static_cast<uint32_t>(address_list_.size());
+    address_list_.push_back(address);
+  }
+  it->second.walkable = std::move(entry);
   return true;
 }
 
 void Network::EraseAddress(const Address& address) {
   auto it = all_addresses_.find(address);
   if (it == all_addresses_.end()) return;
-  if (const Peer* introducer = it->second.introducer.get()) {
+  if (const Peer* introducer = it->second.walkable.introducer.get()) {
     auto list = introduced_by_.find(introducer);
     if (list != introduced_by_.end()) {
       std::erase(list->second, address);
       if (list->second.empty()) introduced_by_.erase(list);
     }
   }
+  // Swap-remove from the dense list.
+  const uint32_t position = it->second.position;
+  if (position + 1 != address_list_.size()) {
+    address_list_[position] = address_list_.back();
+    all_addresses_.find(address_list_[position])->second.position = position;
+  }
+  address_list_.pop_back();
   all_addresses_.erase(it);
 }
 
@@ -243,7 +255,7 @@ void Network::DiscoverAddress(const std::shared_ptr<Peer>& introducer, const Add
   auto it = all_addresses_.find(address);
   bool replace = it == all_addresses_.end();
   if (!replace) {
-    const Peer* previous = it->second.introducer.get();
+    const Peer* previous = it->second.walkable.introducer.get();
     replace =
         previous == nullptr || GetVerifiedByPublicKeyBin(previous->public_key_bin()) == nullptr;
   }
@@ -256,29 +268,34 @@ void Network::DiscoverAddress(const std::shared_ptr<Peer>& introducer, const Add
 
 bool Network::IsNewStyle(const Address& address) const {
   auto it = all_addresses_.find(address);
-  return it != all_addresses_.end() && it->second.new_style;
+  return it != all_addresses_.end() && it->second.walkable.new_style;
 }
 
 const WalkableAddress* Network::FindAddress(const Address& address) const {
   auto it = all_addresses_.find(address);
-  return it == all_addresses_.end() ? nullptr : &it->second;
+  return it == all_addresses_.end() ? nullptr : &it->second.walkable;
+}
+
+bool Network::IsWalkable(const Address& address, const ServiceId* service, bool old_style) const {
+  const WalkableAddress& entry = all_addresses_.find(address)->second.walkable;
+  if (Peer* owner = GetVerifiedByAddress(address)) {
+    // A verified peer's address is not walkable (for a service: if the peer offers it).
+    if (service == nullptr || PeerHasService(*owner, *service)) return false;
+  }
+  if (old_style && entry.new_style) return false;
+  if (service != nullptr) {
+    const bool introduced_for = entry.service == *service;
+    const bool introducer_offers =
+        entry.introducer != nullptr && PeerHasService(*entry.introducer, *service);
+    if (!introduced_for && !introducer_offers) return false;
+  }
+  return true;
 }
 
 std::vector<Address> Network::GetWalkableAddresses(const ServiceId* service, bool old_style) const {
   std::vector<Address> out;
-  for (const auto& [address, entry] : all_addresses_) {
-    if (Peer* owner = GetVerifiedByAddress(address)) {
-      // A verified peer's address is not walkable (for a service: if the peer offers it).
-      if (service == nullptr || PeerHasService(*owner, *service)) continue;
-    }
-    if (old_style && entry.new_style) continue;
-    if (service != nullptr) {
-      const bool introduced_for = entry.service == *service;
-      const bool introducer_offers =
-          entry.introducer != nullptr && PeerHasService(*entry.introducer, *service);
-      if (!introduced_for && !introducer_offers) continue;
-    }
-    out.push_back(address);
+  for (const Address& address : address_list_) {
+    if (IsWalkable(address, service, old_style)) out.push_back(address);
   }
   return out;
 }

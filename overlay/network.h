@@ -5,8 +5,9 @@
 //   introduced for and whether it speaks the new-style introduction messages;
 // - blacklisted addresses (bootstrap trackers) and member ids (our own);
 // - snapshot / load_snapshot of the verified peers' addresses.
-// Lookups are O(1) on average; GetWalkableAddresses and Snapshot scan (they run once per walk
-// step, not per packet). The tables are bounded: max_addresses caps the walkable addresses.
+// Lookups are O(1) on average, and so is RandomWalkableAddress (a walk step's pick) while most
+// known addresses are walkable; GetWalkableAddresses and Snapshot scan (status, EdgeWalk). The
+// tables are bounded: max_addresses caps the walkable addresses.
 //
 // Peers are held in shared_ptr: a Peer* returned here stays valid while the peer is verified,
 // and callers that keep one longer keep the shared_ptr.
@@ -19,6 +20,7 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <random>
 #include <span>
 #include <string>
 #include <string_view>
@@ -105,6 +107,13 @@ class Network {
   // only those introduced for it or by a peer offering it; old_style skips new-style entries.
   std::vector<Address> GetWalkableAddresses(const ServiceId* service = nullptr,
                                             bool old_style = false) const;
+  // One of GetWalkableAddresses(service) that `accept(address)` also takes, uniformly at random,
+  // or nullptr if there is none; allocates nothing. A few random probes find one in O(1) when
+  // most known addresses qualify; otherwise one pass counts them and a second takes the k-th.
+  // The address is valid until the table changes.
+  template <typename Accept>
+  const Address* RandomWalkableAddress(const ServiceId* service, std::mt19937_64& random,
+                                       Accept&& accept) const;
   std::vector<Address> GetIntroductionsFrom(const Peer& peer) const;
   size_t address_count() const { return all_addresses_.size(); }
   const WalkableAddress* FindAddress(const Address& address) const;
@@ -140,6 +149,13 @@ class Network {
     return {reinterpret_cast<const char*>(bin.data()), bin.size()};
   }
 
+  struct AddressEntry {
+    WalkableAddress walkable;
+    uint32_t position = 0;  // In address_list_.
+  };
+  static constexpr int kWalkProbes = 16;
+
+  bool IsWalkable(const Address& address, const ServiceId* service, bool old_style) const;
   PeerEntry* Entry(const Peer& peer);
   const PeerEntry* Entry(const Peer& peer) const;
   void Insert(const std::shared_ptr<Peer>& peer);
@@ -154,7 +170,8 @@ class Network {
   std::unordered_map<std::string_view, PeerEntry> by_key_;  // Keys point into the Peer.
   std::vector<std::shared_ptr<Peer>> verified_;
   std::unordered_map<Address, Peer*> by_address_;
-  std::unordered_map<Address, WalkableAddress> all_addresses_;
+  std::unordered_map<Address, AddressEntry> all_addresses_;
+  std::vector<Address> address_list_;  // all_addresses_'s keys, dense, for O(1) random picks.
   std::unordered_map<const Peer*, std::vector<Address>> introduced_by_;
   // Peers per service; each peer's entry knows its position, for O(1) removal.
   std::unordered_map<ServiceId, std::vector<Peer*>, ServiceIdHash> service_index_;
@@ -165,6 +182,26 @@ class Network {
   std::vector<PeerObserver*> observers_;
   uint64_t addresses_refused_ = 0;
 };
+
+template <typename Accept>
+const Address* Network::RandomWalkableAddress(const ServiceId* service, std::mt19937_64& random,
+                                              Accept&& accept) const {
+  if (address_list_.empty()) return nullptr;
+  auto qualifies = [&](const Address& a) { return IsWalkable(a, service, false) && accept(a); };
+  std::uniform_int_distribution<size_t> any(0, address_list_.size() - 1);
+  for (int probe = 0; probe < kWalkProbes; ++probe) {
+    const Address& candidate = address_list_[any(random)];
+    if (qualifies(candidate)) return &candidate;  // Uniform: rejection sampling.
+  }
+  size_t count = 0;
+  for (const Address& a : address_list_) count += qualifies(a) ? 1 : 0;
+  if (count == 0) return nullptr;
+  size_t k = std::uniform_int_distribution<size_t>(0, count - 1)(random);
+  for (const Address& a : address_list_) {
+    if (qualifies(a) && k-- == 0) return &a;
+  }
+  return nullptr;  // Not reached: nothing changes the table between the passes.
+}
 
 }  // namespace ringv8::overlay
 

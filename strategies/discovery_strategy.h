@@ -3,7 +3,8 @@
 //
 // A strategy is a small subclass: TakeStep() does one bounded piece of work (send an introduction
 // request, a ping...). GetPeerCount() tells the scheduler whether the overlay still needs peers.
-// walk_lock() is py-ipv8's walk_lock, for strategies whose state other threads touch.
+// walk_lock() is py-ipv8's walk_lock: the built-in strategies hold it during TakeStep, as
+// py-ipv8's do, so code on another thread that touches a strategy's state can take it too.
 //
 //   class HelloWalk final : public DiscoveryStrategy {  // "pick a peer, ask it for another"
 //    public:

@@ -1,6 +1,7 @@
 #include "strategies/edge_walk.h"
 
 #include <algorithm>
+#include <mutex>
 #include <random>
 
 namespace ringv8::strategies {
@@ -12,6 +13,7 @@ std::string KeyOf(const overlay::Peer& peer) { return std::string(peer.key_view(
 }  // namespace
 
 void EdgeWalk::TakeStep() {
+  std::lock_guard lock(walk_lock());  // As py-ipv8's strategies take their walk_lock.
   overlay::Community& community = *overlay();
   const TimePoint now = community.loop().Now();
   const size_t wanted = static_cast<size_t>(std::max(options_.neighborhood_size, 0));

@@ -1,11 +1,13 @@
 #include "strategies/random_churn.h"
 
 #include <algorithm>
+#include <mutex>
 #include <random>
 
 namespace ringv8::strategies {
 
 void RandomChurn::TakeStep() {
+  std::lock_guard lock(walk_lock());  // As py-ipv8's strategies take their walk_lock.
   overlay::Network& network = discovery_->network();
   const TimePoint now = discovery_->loop().Now();
   // sample_size peers of the whole network (all overlays). py-ipv8 draws a random sample, which
@@ -51,6 +53,7 @@ void RandomChurn::TakeStep() {
 }
 
 void PeriodicSimilarity::TakeStep() {
+  std::lock_guard lock(walk_lock());  // As py-ipv8's strategies take their walk_lock.
   const TimePoint now = discovery_->loop().Now();
   if (last_step_ && now - *last_step_ < std::chrono::seconds(1)) return;
   const auto& peers = discovery_->network().verified_peers();

@@ -1,11 +1,13 @@
 #include "strategies/random_walk.h"
 
 #include <algorithm>
+#include <mutex>
 #include <random>
 
 namespace ringv8::strategies {
 
 void RandomWalk::TakeStep() {
+  std::lock_guard lock(walk_lock());  // As py-ipv8's strategies take their walk_lock.
   overlay::Community& community = *overlay();
   overlay::Network& network = community.network();
   const TimePoint now = community.loop().Now();
@@ -26,13 +28,14 @@ void RandomWalk::TakeStep() {
       intro_timeouts_.size() >= static_cast<size_t>(options_.window_size)) {
     return;
   }
-  std::vector<Address> available = community.GetWalkableAddresses();
-  std::erase_if(available, [this](const Address& a) { return intro_timeouts_.contains(a); });
+  // py-ipv8: a random choice among the walkable addresses not waiting for an answer.
   auto& random = community.random();
-  if (!available.empty() &&
+  const Address* available = network.RandomWalkableAddress(
+      &community.community_id(), random,
+      [this](const Address& a) { return !intro_timeouts_.contains(a); });
+  if (available != nullptr &&
       std::uniform_int_distribution<int>(0, 255)(random) >= options_.reset_chance) {
-    const Address& target =
-        available[std::uniform_int_distribution<size_t>(0, available.size() - 1)(random)];
+    const Address target = *available;  // WalkTo may change the table.
     community.WalkTo(target);
     intro_timeouts_[target] = now;
   } else {

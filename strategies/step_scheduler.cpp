@@ -9,8 +9,6 @@ namespace ringv8::strategies {
 
 namespace {
 
-// The process-wide "a step is running" flag (guarantee 1).
-std::atomic<bool> g_step_running{false};
 // The slot whose step runs on this thread, so that Remove inside a step does not wait on itself.
 thread_local const void* t_current_slot = nullptr;
 
@@ -34,6 +32,7 @@ StepScheduler::StepScheduler() : StepScheduler(Options()) {}
 
 StepScheduler::StepScheduler(Options options)
     : options_(options),
+      gate_(options.gate != nullptr ? options.gate : &own_gate_),
       slots_(new Slot[options.capacity]),
       next_free_(new std::atomic<uint32_t>[options.capacity]) {}
 
@@ -115,7 +114,7 @@ bool StepScheduler::Remove(Handle handle) {
 bool StepScheduler::StepOnce() {
   const uint32_t count = high_water_.load(std::memory_order_acquire);
   if (count == 0 || active_.load(std::memory_order_relaxed) == 0) return false;
-  if (g_step_running.exchange(true, std::memory_order_acquire)) return false;
+  if (!gate_->TryEnter()) return false;
   bool ran = false;
   // The next registered slot; free slots are passed over (the free list reuses low slots first,
   // so they stay few).
@@ -159,7 +158,7 @@ bool StepScheduler::StepOnce() {
     if (slot.free_after_step.exchange(false, std::memory_order_relaxed)) ReleaseSlot(index);
     break;
   }
-  g_step_running.store(false, std::memory_order_release);
+  gate_->Leave();
   return ran;
 }
 

@@ -2,8 +2,9 @@
 // interval (IPv8's rule that the communities sharing a socket never burst it together).
 //
 // Guarantees:
-//  1. One at a time: at most one TakeStep runs at any instant in the process, on any thread
-//     (a process-wide flag; a driver that finds it taken does nothing).
+//  1. One at a time: at most one TakeStep runs at any instant among the schedulers that share a
+//     StepGate (its own unless Options::gate names a shared one), on any thread; a driver that
+//     finds the gate taken does nothing.
 //  2. Paced: each registered strategy owns one slot per interval; slots are interval/N apart.
 //     A strategy at or above its target_peers lets its slot pass (counted as a skip), so every
 //     eligible strategy is stepped exactly once per interval. (py-ipv8's `interval // N` is 0
@@ -16,6 +17,8 @@
 //  5. Observable: steps, skips, failures and time per strategy; the lag behind plan.
 // A dispatch is O(1) (amortised over free slots) and allocates nothing.
 //
+// A scheduler serves one loop: Attach it to the loop whose thread owns the strategies' overlays
+// (the strategies it steps are thread-affine to that loop).
 // Thread-safe: Add, Remove, StepOnce, stats. Attach/Detach: on the loop's thread.
 #ifndef RINGV8_STRATEGIES_STEP_SCHEDULER_H_
 #define RINGV8_STRATEGIES_STEP_SCHEDULER_H_
@@ -27,6 +30,7 @@
 
 #include "ring/event_loop.h"
 #include "strategies/discovery_strategy.h"
+#include "strategies/step_gate.h"
 
 namespace ringv8::strategies {
 
@@ -35,6 +39,9 @@ class StepScheduler {
   struct Options {
     Duration interval = std::chrono::milliseconds(500);
     uint32_t capacity = 16384;  // Strategies registered at most.
+    // Not owned: a gate shared with other schedulers whose steps must not overlap with this
+    // one's. Null: the scheduler's own.
+    StepGate* gate = nullptr;
   };
   struct StrategyStats {
     uint64_t steps = 0;
@@ -80,6 +87,8 @@ class StepScheduler {
   void RecordLag(Duration lag);
 
   Options options_;
+  StepGate own_gate_;
+  StepGate* gate_;  // options_.gate or &own_gate_.
   std::unique_ptr<Slot[]> slots_;
   std::unique_ptr<std::atomic<uint32_t>[]> next_free_;
   std::atomic<uint64_t> free_head_{0};   // (tag << 32) | (index + 1); 0 = empty.

@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/testing/simulation.h"
+
 namespace ringv8::strategies {
 namespace {
 
@@ -90,9 +92,53 @@ TEST(StepScheduler, OneStepAtATimeWhileThreadsDriveAddAndRemove) {
   EXPECT_EQ(scheduler.size(), 0u);
 }
 
+// A strategy whose step drives another scheduler: whether that one may step meanwhile.
+class Nested final : public DiscoveryStrategy {
+ public:
+  explicit Nested(StepScheduler* other) : DiscoveryStrategy(nullptr), other_(other) {}
+  const char* name() const override { return "Nested"; }
+  void TakeStep() override { other_ran = other_->StepOnce(); }
+  bool other_ran = false;
+
+ private:
+  StepScheduler* other_;
+};
+
+class Counting final : public DiscoveryStrategy {
+ public:
+  Counting() : DiscoveryStrategy(nullptr) {}
+  const char* name() const override { return "Counting"; }
+  void TakeStep() override { ++steps; }
+  int steps = 0;
+};
+
+TEST(StepScheduler, SchedulersSharingAGateNeverStepTogetherOthersAreIndependent) {
+  StepGate shared;
+  StepScheduler first({.gate = &shared}), second({.gate = &shared}), own;
+  Counting counting;
+  second.Add(&counting, -1);
+  own.Add(&counting, -1);
+
+  Nested into_second(&second);
+  first.Add(&into_second, -1);
+  EXPECT_TRUE(first.StepOnce());
+  EXPECT_FALSE(into_second.other_ran);  // The shared gate was taken by first's step.
+
+  Nested into_own(&own);
+  StepScheduler third({.gate = &shared});
+  third.Add(&into_own, -1);
+  EXPECT_TRUE(third.StepOnce());
+  EXPECT_TRUE(into_own.other_ran);  // A scheduler with its own gate is not held up.
+  EXPECT_EQ(counting.steps, 1);
+
+  EXPECT_TRUE(second.StepOnce());  // The gate was left open after each step.
+  EXPECT_EQ(counting.steps, 2);
+}
+
 TEST(StepScheduler, SpreadsAThousandStrategiesEvenlyOverTheInterval) {
-  VirtualClock clock;
-  auto loop = *EventLoop::Create({.backend = EventLoop::Backend::kEpoll, .virtual_clock = &clock});
+  ::ringv8::testing::Simulation sim;
+  auto& clock = sim.clock;
+  auto& loop = sim.loop;
   StepScheduler scheduler;  // 0.5 s interval.
   constexpr int kStrategies = 1000;
   std::vector<std::unique_ptr<Probe>> probes;
@@ -204,8 +250,9 @@ TEST(StepScheduler, StrategiesAtTheirTargetAreSkipped) {
 }
 
 TEST(StepScheduler, AnOverrunDelaysTheNextStepWithoutABurst) {
-  VirtualClock clock;
-  auto loop = *EventLoop::Create({.backend = EventLoop::Backend::kEpoll, .virtual_clock = &clock});
+  ::ringv8::testing::Simulation sim;
+  auto& clock = sim.clock;
+  auto& loop = sim.loop;
   StepScheduler scheduler;
   std::vector<std::unique_ptr<Probe>> probes;
   std::vector<TimePoint> starts;
