@@ -2,7 +2,7 @@
 // puts one datagram on it as if it came from the internet.
 //
 // Fuzz builds only (cmake -DRINGV8_FUZZ=ON, `make fuzz`). There, VerifySignature accepts a
-// signature made of kFuzzSignatureByte only (overlay/packet.cpp), so the fuzzer gets past the
+// signature made of kFuzzSignatureByte only (wire/packet.cpp), so the fuzzer gets past the
 // signature checks and reaches every signed handler; everything else is the product's code.
 // Thread-compatible: one per fuzz process.
 #ifndef RINGV8_FUZZ_FUZZ_TARGET_H_
@@ -14,34 +14,30 @@
 
 #include "ring/event_loop.h"
 #include "ring/memory_endpoint.h"
+#include "tests/testing/simulation.h"
 
 namespace ringv8::fuzz {
 
 class FuzzNetwork {
  public:
-  FuzzNetwork()
-      : loop_(*EventLoop::Create(
-            {.backend = EventLoop::Backend::kEpoll, .virtual_clock = &clock_})),
-        net_(*loop_, 1) {
+  FuzzNetwork() {
     EndpointOptions options;
     options.ipv4 = *Address::Parse("10.9.9.9:7000");
-    sender_ = std::move(*net_.Open(options));
+    sender_ = std::move(*sim_.net.Open(options));
   }
 
-  EventLoop& loop() { return *loop_; }
-  MemoryNetwork& net() { return net_; }
+  EventLoop& loop() { return *sim_.loop; }
+  MemoryNetwork& net() { return sim_.net; }
 
   // Sends `datagram` from 10.9.9.9:7000 to `to` and runs the loop until it was handled (and
   // whatever it caused, 10 ms of virtual time).
   void Deliver(const Address& to, std::span<const uint8_t> datagram) {
     (void)sender_->Send(to, datagram);  // Oversized datagrams fail here, counted.
-    loop_->RunFor(std::chrono::milliseconds(10));
+    sim_.loop->RunFor(std::chrono::milliseconds(10));
   }
 
  private:
-  VirtualClock clock_{std::chrono::seconds(1000)};
-  std::unique_ptr<EventLoop> loop_;
-  MemoryNetwork net_;
+  testing::Simulation sim_{std::chrono::seconds(1000)};
   std::unique_ptr<MemoryEndpoint> sender_;
 };
 

@@ -12,6 +12,7 @@
 #include "overlay/discovery_community.h"
 #include "overlay/dispersy_bootstrapper.h"
 #include "ring/memory_endpoint.h"
+#include "tests/testing/simulation.h"
 
 namespace ringv8::node {
 namespace {
@@ -21,13 +22,10 @@ using ::testing::HasSubstr;
 
 class ConfigTest : public ::testing::Test {
  protected:
-  ConfigTest()
-      : loop_(
-            *EventLoop::Create({.backend = EventLoop::Backend::kEpoll, .virtual_clock = &clock_})),
-        net_(*loop_) {
+  ConfigTest() {
     EndpointOptions options;
     options.ipv4 = Address::ParseIp("10.0.0.1", 8090);
-    endpoint_ = std::move(*net_.Open(options));
+    endpoint_ = std::move(*sim_.net.Open(options));
     directory_ = std::filesystem::temp_directory_path() /
                  ("ringv8-config-test-" + std::to_string(::getpid()));
     std::filesystem::create_directories(directory_);
@@ -36,7 +34,7 @@ class ConfigTest : public ::testing::Test {
 
   std::unique_ptr<Node> Build(const NodeConfig& config, bool skip_unknown = false) {
     return std::make_unique<Node>(
-        *loop_, config, NodeOptions{.skip_unknown = skip_unknown, .endpoint = endpoint_.get()});
+        *sim_.loop, config, NodeOptions{.skip_unknown = skip_unknown, .endpoint = endpoint_.get()});
   }
   // The ConfigError that loading `document` into a node throws.
   ConfigError ErrorOf(const json& document) {
@@ -61,9 +59,7 @@ class ConfigTest : public ::testing::Test {
                {"on_start", json::array()}}}}};
   }
 
-  VirtualClock clock_{std::chrono::seconds(1)};
-  std::unique_ptr<EventLoop> loop_;
-  MemoryNetwork net_;
+  ::ringv8::testing::Simulation sim_{std::chrono::seconds(1)};
   std::unique_ptr<MemoryEndpoint> endpoint_;
   std::filesystem::path directory_;
 };

@@ -8,6 +8,7 @@
 #include "overlay/discovery_community.h"
 #include "ring/memory_endpoint.h"
 #include "strategies/random_walk.h"
+#include "tests/testing/simulation.h"
 
 namespace ringv8::node {
 namespace {
@@ -31,27 +32,20 @@ json PlainCommunityConfig(const json& on_start = json::array()) {
 
 class NodeTest : public ::testing::Test {
  protected:
-  NodeTest()
-      : loop_(
-            *EventLoop::Create({.backend = EventLoop::Backend::kEpoll, .virtual_clock = &clock_})),
-        net_(*loop_) {}
-
   MemoryEndpoint& Endpoint(const char* ip) {
     EndpointOptions options;
     options.ipv4 = Address::ParseIp(ip, 8090);
-    endpoints_.push_back(std::move(*net_.Open(options)));
+    endpoints_.push_back(std::move(*sim_.net.Open(options)));
     return *endpoints_.back();
   }
   std::unique_ptr<Node> Build(const json& document, MemoryEndpoint& endpoint,
                               NodeOptions options = {}) {
     options.endpoint = &endpoint;
     options.seed = ++seed_;
-    return std::make_unique<Node>(*loop_, NodeConfig::FromJson(document), options);
+    return std::make_unique<Node>(*sim_.loop, NodeConfig::FromJson(document), options);
   }
 
-  VirtualClock clock_{std::chrono::seconds(1)};
-  std::unique_ptr<EventLoop> loop_;
-  MemoryNetwork net_;
+  ::ringv8::testing::Simulation sim_{std::chrono::seconds(1)};
   std::vector<std::unique_ptr<MemoryEndpoint>> endpoints_;
   uint64_t seed_ = 0;
 };
@@ -64,7 +58,7 @@ TEST_F(NodeTest, TwoNodesFromConfigurationsDiscoverEachOther) {
                  b_endpoint);
   a->Start();
   b->Start();
-  loop_->RunFor(std::chrono::seconds(5));
+  sim_.loop->RunFor(std::chrono::seconds(5));
   json a_status = a->Status(), b_status = b->Status();
   ASSERT_EQ(a_status["overlays"][0]["community_id"], kCommunityHex);
   ASSERT_EQ(a_status["overlays"][0]["peers"].size(), 1u);
@@ -95,13 +89,13 @@ TEST_F(NodeTest, StrategiesAndOverlaysComeAndGo) {
   node->AddStrategy(*discovery, std::make_unique<strategies::RandomWalk>(discovery), 10);
   EXPECT_EQ(node->scheduler().size(), 3u);
   node->Start();
-  loop_->RunFor(std::chrono::seconds(2));
+  sim_.loop->RunFor(std::chrono::seconds(2));
   EXPECT_TRUE(node->UnloadOverlay(*discovery));
   EXPECT_FALSE(node->UnloadOverlay(*discovery));
   EXPECT_EQ(node->GetOverlay<overlay::DiscoveryCommunity>(), nullptr);
   EXPECT_EQ(node->overlay_count(), 1u);
   EXPECT_EQ(node->scheduler().size(), 1u);  // Its two strategies went with it.
-  loop_->RunFor(std::chrono::seconds(2));
+  sim_.loop->RunFor(std::chrono::seconds(2));
 
   node->Stop();
   EXPECT_FALSE(node->running());
@@ -174,7 +168,7 @@ TEST_F(NodeTest, CustomOverlayFromTheRegistry) {
   EXPECT_EQ(counting->started, 0);
   node->Start();
   EXPECT_EQ(counting->started, 2);
-  loop_->RunFor(std::chrono::seconds(10));
+  sim_.loop->RunFor(std::chrono::seconds(10));
   // walker_interval 0.25 s: one step of 3 every 0.25 s.
   EXPECT_GE(counting->steps, 3 * 38);
   EXPECT_LE(counting->steps, 3 * 41);

@@ -7,6 +7,7 @@
 
 #include "overlay/discovery_community.h"
 #include "tests/testing/memory_node.h"
+#include "tests/testing/simulation.h"
 
 namespace ringv8::node {
 namespace {
@@ -15,9 +16,9 @@ using overlay::DiscoveryCommunity;
 using std::chrono::seconds;
 
 TEST(StrategyFactory, BuildsEveryBuiltinByNameWithPyIpv8Defaults) {
-  VirtualClock clock(seconds(1));
-  auto loop = *EventLoop::Create({.backend = EventLoop::Backend::kEpoll, .virtual_clock = &clock});
-  MemoryNetwork net(*loop);
+  ::ringv8::testing::Simulation sim(seconds(1));
+  auto& loop = sim.loop;
+  MemoryNetwork& net = sim.net;
   ::ringv8::testing::MemoryNode node(net, *Address::Parse("10.40.0.1:1"));
   DiscoveryCommunity discovery(node.my_peer, node.key, *node.endpoint, node.network, *loop);
   auto plain = node.MakeCommunity({9});

@@ -7,6 +7,7 @@
 #include "overlay/dispersy_bootstrapper.h"
 #include "ring/memory_endpoint.h"
 #include "tests/testing/memory_node.h"
+#include "tests/testing/simulation.h"
 
 namespace ringv8::overlay {
 namespace {
@@ -37,18 +38,7 @@ struct Node : ::ringv8::testing::MemoryNode {
 
 class BootstrapTest : public ::testing::Test {
  protected:
-  BootstrapTest() {
-    loop_ = std::move(
-        *EventLoop::Create({.backend = EventLoop::Backend::kEpoll, .virtual_clock = &clock_}));
-    net_ = std::make_unique<MemoryNetwork>(*loop_);
-  }
-  ~BootstrapTest() override {
-    nodes_.clear();
-    net_.reset();
-  }
-  VirtualClock clock_;
-  std::unique_ptr<EventLoop> loop_;
-  std::unique_ptr<MemoryNetwork> net_;
+  ::ringv8::testing::Simulation sim_;
   std::vector<std::unique_ptr<Node>> nodes_;
 };
 
@@ -56,11 +46,11 @@ class BootstrapTest : public ::testing::Test {
 // everyone to everyone.
 TEST_F(BootstrapTest, NodesFindEachOtherThroughABlacklistedBootstrapNode) {
   const Address hub_address = *Address::Parse("10.7.0.1:6421");
-  nodes_.push_back(std::make_unique<Node>(*net_, hub_address, -1, 1));
+  nodes_.push_back(std::make_unique<Node>(sim_.net, hub_address, -1, 1));
   std::vector<Node*> nodes;
   for (uint32_t i = 0; i < 20; ++i) {
     nodes_.push_back(
-        std::make_unique<Node>(*net_, Address::Ipv4(0x0A080000u + i + 1, 7000), 30, i + 2));
+        std::make_unique<Node>(sim_.net, Address::Ipv4(0x0A080000u + i + 1, 7000), 30, i + 2));
     Node* node = nodes_.back().get();
     DispersyBootstrapperOptions options;
     options.ip_addresses = {hub_address};
@@ -68,14 +58,14 @@ TEST_F(BootstrapTest, NodesFindEachOtherThroughABlacklistedBootstrapNode) {
     nodes.push_back(node);
   }
   for (Node* n : nodes) n->community->GetNewIntroduction();  // No peers: bootstrap.
-  loop_->RunFor(milliseconds(10));
+  sim_.loop->RunFor(milliseconds(10));
   for (int round = 0; round < 6; ++round) {
     for (Node* n : nodes) {
       auto walkable = n->community->GetWalkableAddresses();
       if (!walkable.empty()) n->community->WalkTo(walkable[round % walkable.size()]);
       n->community->GetNewIntroduction();  // As RandomWalk does now and then.
     }
-    loop_->RunFor(milliseconds(10));
+    sim_.loop->RunFor(milliseconds(10));
   }
   for (Node* n : nodes) {
     EXPECT_GE(n->community->GetPeers().size(), 2u);
@@ -87,13 +77,13 @@ TEST_F(BootstrapTest, NodesFindEachOtherThroughABlacklistedBootstrapNode) {
   const uint64_t sent = nodes[0]->endpoint->stats().packets_out.value();
   nodes[0]->community->Bootstrap();
   EXPECT_EQ(nodes[0]->endpoint->stats().packets_out.value(), sent);
-  clock_.Advance(std::chrono::seconds(31));
+  sim_.clock.Advance(std::chrono::seconds(31));
   nodes[0]->community->Bootstrap();
   EXPECT_EQ(nodes[0]->endpoint->stats().packets_out.value(), sent + 1);
 }
 
 TEST_F(BootstrapTest, NamesResolveOffThePacketPath) {
-  nodes_.push_back(std::make_unique<Node>(*net_, *Address::Parse("10.7.1.1:7000"), 30, 1));
+  nodes_.push_back(std::make_unique<Node>(sim_.net, *Address::Parse("10.7.1.1:7000"), 30, 1));
   Node& node = *nodes_.back();
   DispersyBootstrapperOptions options;
   options.ip_addresses = {*Address::Parse("10.7.1.2:6421")};
@@ -106,7 +96,7 @@ TEST_F(BootstrapTest, NamesResolveOffThePacketPath) {
   bootstrapper->Initialize(*node.community);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (bootstrapper->ip_addresses().size() < 2 && std::chrono::steady_clock::now() < deadline) {
-    loop_->RunOnce(Duration(0));
+    sim_.loop->RunOnce(Duration(0));
     std::this_thread::sleep_for(milliseconds(1));
   }
   ASSERT_EQ(bootstrapper->ip_addresses().size(), 2u);

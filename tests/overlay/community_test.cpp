@@ -6,6 +6,7 @@
 
 #include "ring/memory_endpoint.h"
 #include "tests/testing/memory_node.h"
+#include "tests/testing/simulation.h"
 #include "wire/hex.h"
 
 namespace ringv8::overlay {
@@ -61,15 +62,6 @@ struct Node : ::ringv8::testing::MemoryNode {
 
 class CommunityTest : public ::testing::Test {
  protected:
-  CommunityTest() {
-    loop_ = std::move(
-        *EventLoop::Create({.backend = EventLoop::Backend::kEpoll, .virtual_clock = &clock_}));
-    net_ = std::make_unique<MemoryNetwork>(*loop_);
-  }
-  ~CommunityTest() override {
-    nodes_.clear();
-    net_.reset();
-  }
   Node& AddNode(const char* wan, uint8_t key_fill, const char* lan, WireLog* log = nullptr,
                 int max_peers = 30) {
     CommunitySettings settings;
@@ -77,7 +69,7 @@ class CommunityTest : public ::testing::Test {
     settings.wan_address = A(wan);
     settings.max_peers = max_peers;
     settings.seed = key_fill;
-    nodes_.push_back(std::make_unique<Node>(*net_, A(wan), SpecKey(key_fill), settings, log));
+    nodes_.push_back(std::make_unique<Node>(sim_.net, A(wan), SpecKey(key_fill), settings, log));
     return *nodes_.back();
   }
   Node& AddNode(const Address& address, int max_peers = 30) {
@@ -85,14 +77,12 @@ class CommunityTest : public ::testing::Test {
     settings.max_peers = max_peers;
     settings.seed = nodes_.size() + 1;
     nodes_.push_back(
-        std::make_unique<Node>(*net_, address, wire::PrivateKey::Generate(), settings, nullptr));
+        std::make_unique<Node>(sim_.net, address, wire::PrivateKey::Generate(), settings, nullptr));
     return *nodes_.back();
   }
-  void Run(Duration d = milliseconds(10)) { loop_->RunFor(d); }
+  void Run(Duration d = milliseconds(10)) { sim_.loop->RunFor(d); }
 
-  VirtualClock clock_;
-  std::unique_ptr<EventLoop> loop_;
-  std::unique_ptr<MemoryNetwork> net_;
+  ::ringv8::testing::Simulation sim_;
   std::vector<std::unique_ptr<Node>> nodes_;
 };
 
@@ -285,12 +275,12 @@ TEST_F(CommunityTest, APeerBehindNatBecomesReachableThroughThePuncture) {
   Node& a = AddNode(A("10.5.0.1:1000"));
   Node& b = AddNode(A("10.5.0.2:1000"));
   Node& c = AddNode(A("10.5.0.3:1000"));
-  net_->SetNat(c.address());
+  sim_.net.SetNat(c.address());
 
   // Unsolicited: dropped by the NAT.
   a.community->WalkTo(c.address());
   Run();
-  EXPECT_EQ(net_->nat_dropped(), 1u);
+  EXPECT_EQ(sim_.net.nat_dropped(), 1u);
   EXPECT_EQ(a.community->GetPeers().size(), 0u);
 
   c.community->WalkTo(b.address());  // Opens C's NAT toward B.
@@ -303,7 +293,7 @@ TEST_F(CommunityTest, APeerBehindNatBecomesReachableThroughThePuncture) {
   Run();
   EXPECT_NE(a.network.GetVerifiedByAddress(c.address()), nullptr);
   EXPECT_NE(c.network.GetVerifiedByAddress(a.address()), nullptr);
-  EXPECT_EQ(net_->nat_dropped(), 1u);  // Nothing else was dropped.
+  EXPECT_EQ(sim_.net.nat_dropped(), 1u);  // Nothing else was dropped.
 }
 
 }  // namespace
@@ -401,8 +391,8 @@ TEST_F(CommunityTest, ASubclassAddsItsOwnMessageInAFewLines) {
   Node& a = AddNode(A("10.4.2.1:1000"));
   Node& b = AddNode(A("10.4.2.2:1000"));
   const wire::CommunityId id{0xEC};
-  EchoCommunity echo_a(id, a.my_peer, a.key, *a.endpoint, a.network, *loop_);
-  EchoCommunity echo_b(id, b.my_peer, b.key, *b.endpoint, b.network, *loop_);
+  EchoCommunity echo_a(id, a.my_peer, a.key, *a.endpoint, a.network, *sim_.loop);
+  EchoCommunity echo_b(id, b.my_peer, b.key, *b.endpoint, b.network, *sim_.loop);
   echo_b.Listen();
   const std::vector<uint8_t> text = {'h', 'i'};
   ASSERT_FALSE(echo_a.Send(b.address(), Echo{text}));
@@ -437,8 +427,8 @@ TEST_F(CommunityTest, SubclassHooksSeeRequestsAndResponses) {
   Node& a = AddNode(A("10.4.3.1:1000"));
   Node& b = AddNode(A("10.4.3.2:1000"));
   const wire::CommunityId id{0x40};
-  HookCommunity hook_a(id, a.my_peer, a.key, *a.endpoint, a.network, *loop_);
-  HookCommunity hook_b(id, b.my_peer, b.key, *b.endpoint, b.network, *loop_);
+  HookCommunity hook_a(id, a.my_peer, a.key, *a.endpoint, a.network, *sim_.loop);
+  HookCommunity hook_b(id, b.my_peer, b.key, *b.endpoint, b.network, *sim_.loop);
   hook_a.WalkTo(b.address());
   Run();
   ASSERT_EQ(hook_b.requests.size(), 1u);

@@ -4,6 +4,7 @@
 
 #include "ring/memory_endpoint.h"
 #include "tests/testing/memory_node.h"
+#include "tests/testing/simulation.h"
 #include "wire/hex.h"
 
 namespace ringv8::overlay {
@@ -32,22 +33,16 @@ struct DiscoveryNode : ::ringv8::testing::MemoryNode {
 class DiscoveryTest : public ::testing::Test {
  protected:
   DiscoveryTest() {
-    loop_ = std::move(
-        *EventLoop::Create({.backend = EventLoop::Backend::kEpoll, .virtual_clock = &clock_}));
-    net_ = std::make_unique<MemoryNetwork>(*loop_);
-    a_ = std::make_unique<DiscoveryNode>(*net_, *Address::Parse("10.9.0.1:8090"), 1);
-    b_ = std::make_unique<DiscoveryNode>(*net_, *Address::Parse("10.9.0.2:8090"), 2);
+    a_ = std::make_unique<DiscoveryNode>(sim_.net, *Address::Parse("10.9.0.1:8090"), 1);
+    b_ = std::make_unique<DiscoveryNode>(sim_.net, *Address::Parse("10.9.0.2:8090"), 2);
   }
   ~DiscoveryTest() override {
     a_.reset();
     b_.reset();
-    net_.reset();
   }
-  void Run(Duration d = milliseconds(500)) { loop_->RunFor(d); }
+  void Run(Duration d = milliseconds(500)) { sim_.loop->RunFor(d); }
 
-  VirtualClock clock_;
-  std::unique_ptr<EventLoop> loop_;
-  std::unique_ptr<MemoryNetwork> net_;
+  ::ringv8::testing::Simulation sim_;
   std::unique_ptr<DiscoveryNode> a_, b_;
 };
 
@@ -70,7 +65,7 @@ TEST_F(DiscoveryTest, SimilarityExchangeRegistersServicesAcrossOverlays) {
 }
 
 TEST_F(DiscoveryTest, PingPongRecordsRoundTrips) {
-  net_->SetDefaultLink({.delay = milliseconds(40)});
+  sim_.net.SetDefaultLink({.delay = milliseconds(40)});
   a_->discovery->WalkTo(b_->address());
   Run();
   Peer* b_at_a = a_->network.GetVerifiedByAddress(b_->address());

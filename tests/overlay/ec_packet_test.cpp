@@ -9,6 +9,7 @@
 
 #include "overlay/community.h"
 #include "ring/memory_endpoint.h"
+#include "tests/testing/simulation.h"
 #include "tests/testing/vectors.h"
 #include "wire/hex.h"
 
@@ -49,9 +50,10 @@ std::vector<uint8_t> EcSign(wire::Bytes message) {
 }
 
 TEST(EcSignedPackets, ACommunityVerifiesAndAnswersAnEcSignedRequest) {
-  VirtualClock clock;
-  auto loop = *EventLoop::Create({.backend = EventLoop::Backend::kEpoll, .virtual_clock = &clock});
-  MemoryNetwork net(*loop);
+  ::ringv8::testing::Simulation sim;
+  auto& clock = sim.clock;
+  auto& loop = sim.loop;
+  MemoryNetwork& net = sim.net;
   EndpointOptions options;
   options.ipv4 = Address::Parse("10.6.0.1:8090");
   auto endpoint = *net.Open(options);

@@ -2,6 +2,8 @@
 // DiscoveryCommunity, bootstrapping through a tracker-like node; RandomWalk (target 20) in every
 // community, RandomChurn and PeriodicSimilarity (py-ipv8's default DiscoveryCommunity strategies),
 // stepped by one StepScheduler per node on virtual time.
+#include "tests/testing/simulation.h"
+
 #include <algorithm>
 #include <cstdio>
 
@@ -60,9 +62,10 @@ struct SimNode : ::ringv8::testing::MemoryNode {
 };
 
 TEST(Simulation, NodesReachTheirTargetAndChurnRemovesTheOnesThatLeave) {
-  VirtualClock clock(seconds(1000));
-  auto loop = *EventLoop::Create({.backend = EventLoop::Backend::kEpoll, .virtual_clock = &clock});
-  MemoryNetwork net(*loop, /*seed=*/42);
+  ::ringv8::testing::Simulation sim(seconds(1000), /*seed=*/42);
+  auto& clock = sim.clock;
+  auto& loop = sim.loop;
+  MemoryNetwork& net = sim.net;
   net.SetDefaultLink({.delay = milliseconds(15)});
 
   // The tracker: one unlimited community per id, as a bootstrap server serves every community.

@@ -6,6 +6,7 @@
 #include "strategies/random_churn.h"
 #include "strategies/random_walk.h"
 #include "tests/testing/memory_node.h"
+#include "tests/testing/simulation.h"
 
 namespace ringv8::strategies {
 namespace {
@@ -29,20 +30,11 @@ struct Node : ::ringv8::testing::MemoryNode {
 
 class StrategiesTest : public ::testing::Test {
  protected:
-  StrategiesTest() : clock_(seconds(1000)) {  // Time 0 means "never answered" for peers.
-    loop_ = std::move(
-        *EventLoop::Create({.backend = EventLoop::Backend::kEpoll, .virtual_clock = &clock_}));
-    net_ = std::make_unique<MemoryNetwork>(*loop_);
-    net_->SetDefaultLink({.delay = milliseconds(20)});
-  }
-  ~StrategiesTest() override {
-    nodes_.clear();
-    net_.reset();
-  }
+  StrategiesTest() { sim_.net.SetDefaultLink({.delay = milliseconds(20)}); }
 
   // `count` nodes that bootstrap through a tracker-like node at 10.20.0.1:6421.
   void MakeNetwork(uint32_t count) {
-    nodes_.push_back(std::make_unique<Node>(*net_, *Address::Parse("10.20.0.1:6421"), 1));
+    nodes_.push_back(std::make_unique<Node>(sim_.net, *Address::Parse("10.20.0.1:6421"), 1));
     Node& hub = *nodes_.back();
     hub.discovery.reset();  // A tracker-like hub: a plain community with no peer limit.
     CommunitySettings unlimited;
@@ -50,7 +42,7 @@ class StrategiesTest : public ::testing::Test {
     hub_ = hub.MakeCommunity(overlay::kDiscoveryCommunityId, unlimited);
     for (uint32_t i = 0; i < count; ++i) {
       nodes_.push_back(
-          std::make_unique<Node>(*net_, Address::Ipv4(0x0A150000u + i + 1, 8090), i + 2));
+          std::make_unique<Node>(sim_.net, Address::Ipv4(0x0A150000u + i + 1, 8090), i + 2));
       overlay::DispersyBootstrapperOptions options;
       options.ip_addresses = {*Address::Parse("10.20.0.1:6421")};
       nodes_.back()->discovery->AddBootstrapper(
@@ -59,18 +51,16 @@ class StrategiesTest : public ::testing::Test {
   }
   // Steps every strategy of every node every 0.5 s (as the scheduler will) for `d`.
   void Walk(Duration d) {
-    const TimePoint end = clock_.Now() + d;
-    while (clock_.Now() < end) {
+    const TimePoint end = sim_.clock.Now() + d;
+    while (sim_.clock.Now() < end) {
       for (auto& node : nodes_) {
         for (auto& strategy : node->strategies) strategy->TakeStep();
       }
-      loop_->RunFor(milliseconds(500));
+      sim_.loop->RunFor(milliseconds(500));
     }
   }
 
-  VirtualClock clock_;
-  std::unique_ptr<EventLoop> loop_;
-  std::unique_ptr<MemoryNetwork> net_;
+  ::ringv8::testing::Simulation sim_{seconds(1000)};  // Time 0 means "never answered".
   std::vector<std::unique_ptr<Node>> nodes_;
   std::unique_ptr<Community> hub_;
 };
@@ -96,7 +86,7 @@ TEST_F(StrategiesTest, RandomWalkForgetsAddressesThatDoNotAnswer) {
   RandomWalk walk(node.discovery.get(), {.reset_chance = 0});
   walk.TakeStep();
   EXPECT_EQ(walk.outstanding(), 1u);
-  loop_->RunFor(seconds(4));
+  sim_.loop->RunFor(seconds(4));
   walk.TakeStep();  // Past the 3 s timeout: forgotten.
   EXPECT_EQ(node.network.FindAddress(silent), nullptr);
   hub_.reset();
@@ -104,12 +94,12 @@ TEST_F(StrategiesTest, RandomWalkForgetsAddressesThatDoNotAnswer) {
 
 TEST_F(StrategiesTest, RandomChurnDropsPeersThatStopAnswering) {
   MakeNetwork(0);
-  nodes_.push_back(std::make_unique<Node>(*net_, *Address::Parse("10.30.0.1:8090"), 50));
-  nodes_.push_back(std::make_unique<Node>(*net_, *Address::Parse("10.30.0.2:8090"), 51));
+  nodes_.push_back(std::make_unique<Node>(sim_.net, *Address::Parse("10.30.0.1:8090"), 50));
+  nodes_.push_back(std::make_unique<Node>(sim_.net, *Address::Parse("10.30.0.2:8090"), 51));
   Node& a = *nodes_[1];
   Node& b = *nodes_[2];
   a.discovery->WalkTo(b.address());
-  loop_->RunFor(seconds(1));
+  sim_.loop->RunFor(seconds(1));
   ASSERT_NE(a.network.GetVerifiedByAddress(b.address()), nullptr);
   a.strategies.push_back(std::make_unique<RandomChurn>(a.discovery.get()));
   Walk(seconds(20));  // B answers pings: it stays, and its round trips are measured.
@@ -124,17 +114,17 @@ TEST_F(StrategiesTest, RandomChurnDropsPeersThatStopAnswering) {
 
 TEST_F(StrategiesTest, PeriodicSimilaritySendsAtMostOncePerSecond) {
   MakeNetwork(0);
-  nodes_.push_back(std::make_unique<Node>(*net_, *Address::Parse("10.31.0.1:8090"), 60));
-  nodes_.push_back(std::make_unique<Node>(*net_, *Address::Parse("10.31.0.2:8090"), 61));
+  nodes_.push_back(std::make_unique<Node>(sim_.net, *Address::Parse("10.31.0.1:8090"), 60));
+  nodes_.push_back(std::make_unique<Node>(sim_.net, *Address::Parse("10.31.0.2:8090"), 61));
   Node& a = *nodes_[1];
   Node& b = *nodes_[2];
   a.discovery->WalkTo(b.address());
-  loop_->RunFor(seconds(1));
+  sim_.loop->RunFor(seconds(1));
   PeriodicSimilarity similarity(a.discovery.get());
   const uint64_t before = a.endpoint->stats().packets_out.value();
   for (int i = 0; i < 10; ++i) {
     similarity.TakeStep();  // Ten steps within 100 ms: one request.
-    loop_->RunFor(milliseconds(10));
+    sim_.loop->RunFor(milliseconds(10));
   }
   EXPECT_EQ(a.endpoint->stats().packets_out.value() - before, 1u);
   hub_.reset();
@@ -149,7 +139,7 @@ TEST_F(StrategiesTest, EdgeWalkBuildsEdgesBeyondTheFirstHop) {
   EdgeWalk edges(nodes_[1]->discovery.get(), {.edge_length = 3});
   for (int i = 0; i < 60; ++i) {
     edges.TakeStep();
-    loop_->RunFor(milliseconds(500));
+    sim_.loop->RunFor(milliseconds(500));
   }
   ASSERT_FALSE(edges.complete_edges().empty());
   for (const auto& edge : edges.complete_edges()) EXPECT_GE(edge.size(), 2u);

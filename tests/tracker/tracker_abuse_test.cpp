@@ -62,7 +62,7 @@ TEST_F(TrackerAbuseTest, SpoofedSourceFloodGetsNoMoreThanTheRateLimit) {
         ASSERT_FALSE(
             victim->endpoint->Send(tracker_node_.address(), requests[next % requests.size()]));
       }
-      loop_->RunFor(milliseconds(10));
+      sim_.loop->RunFor(milliseconds(10));
     }
     const uint64_t now = from_tracker.count;
     per_second.push_back(now - received);
@@ -100,9 +100,9 @@ TEST_F(TrackerAbuseTest, FloodOfFreshKeysStaysWithinTheLimits) {
   for (int k = 0; k < kKeys; ++k) {
     ASSERT_FALSE(sources[k % kSources]->endpoint->Send(
         tracker_node_.address(), Request(wire::PrivateKey::Generate(), k % 2 ? kY : kX)));
-    if (k % 100 == 99) loop_->RunFor(milliseconds(10));
+    if (k % 100 == 99) sim_.loop->RunFor(milliseconds(10));
   }
-  loop_->RunFor(seconds(1));
+  sim_.loop->RunFor(seconds(1));
 
   const TrackerStats& stats = tracker_->stats();
   EXPECT_EQ(stats.requests, static_cast<uint64_t>(kKeys));
@@ -124,7 +124,7 @@ TEST_F(TrackerAbuseTest, FloodOfFreshKeysStaysWithinTheLimits) {
 
   // The silent keys this shard tracks are pinged and time out, or were evicted meanwhile: all
   // are forgotten, and the entries still add up.
-  loop_->RunFor(seconds(30));
+  sim_.loop->RunFor(seconds(30));
   EXPECT_EQ(tracker_->local_peers(), 0u);
   EXPECT_EQ(stats.forgotten, 600u);
   const TrackerTable::Stats after = table_->stats();
@@ -137,7 +137,7 @@ TEST_F(TrackerAbuseTest, GarbageOfEveryKindChangesNothingAndIsCountedByReason) {
   auto peer = Node("10.0.1.1:8090", 1);
   auto peer_x = peer->MakeCommunity(kX);
   peer_x->WalkTo(tracker_node_.address());
-  loop_->RunFor(milliseconds(100));
+  sim_.loop->RunFor(milliseconds(100));
   ASSERT_EQ(tracker_->stats().responses, 1u);
   const uint64_t sent_before = tracker_node_.endpoint->stats().packets_out.value();
   const TrackerTable::Stats table_before = table_->stats();
@@ -180,9 +180,9 @@ TEST_F(TrackerAbuseTest, GarbageOfEveryKindChangesNothingAndIsCountedByReason) {
   for (int s = 0; s < 64; ++s) senders.push_back(Node("10.2.0." + std::to_string(s + 1) + ":8090"));
   for (size_t i = 0; i < garbage.size(); ++i) {
     ASSERT_FALSE(senders[i % senders.size()]->endpoint->Send(tracker_node_.address(), garbage[i]));
-    if (i % 64 == 63) loop_->RunFor(milliseconds(1));
+    if (i % 64 == 63) sim_.loop->RunFor(milliseconds(1));
   }
-  loop_->RunFor(milliseconds(100));
+  sim_.loop->RunFor(milliseconds(100));
 
   // Nothing changed: no request verified, nothing sent, the table as it was.
   EXPECT_EQ(tracker_->stats().requests, 1u);
@@ -200,7 +200,7 @@ TEST_F(TrackerAbuseTest, GarbageOfEveryKindChangesNothingAndIsCountedByReason) {
   }
 
   peer_x->WalkTo(tracker_node_.address());  // A valid request afterwards is answered.
-  loop_->RunFor(milliseconds(100));
+  sim_.loop->RunFor(milliseconds(100));
   EXPECT_EQ(tracker_->stats().requests, 2u);
   EXPECT_EQ(tracker_->stats().responses, 2u);
 }

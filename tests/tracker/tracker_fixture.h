@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/testing/memory_node.h"
+#include "tests/testing/simulation.h"
 #include "tracker/tracker.h"
 #include "wire/payloads.h"
 
@@ -21,21 +22,19 @@ inline const wire::CommunityId kY = {0xB2};
 class TrackerFixture : public ::testing::Test {
  protected:
   TrackerFixture()
-      : loop_(
-            *EventLoop::Create({.backend = EventLoop::Backend::kEpoll, .virtual_clock = &clock_})),
-        net_(*loop_, 7),
-        tracker_node_(net_, *Address::Parse("10.0.0.1:6421"), testing::SpecKey(9)) {}
+      : tracker_node_(sim_.net, *Address::Parse("10.0.0.1:6421"), testing::SpecKey(9)) {}
 
   // The tracker (seed 1) on a fresh table with `limits`.
   void StartTracker(TrackerOptions options = {}, TrackerLimits limits = {}) {
     options.seed = 1;
     table_ = std::make_unique<TrackerTable>(limits);
     tracker_ = std::make_unique<Tracker>(*table_, tracker_node_.key, *tracker_node_.endpoint,
-                                         *loop_, options);
+                                         *sim_.loop, options);
   }
   std::unique_ptr<testing::MemoryNode> Node(const std::string& address,
                                             wire::PrivateKey key = wire::PrivateKey::Generate()) {
-    return std::make_unique<testing::MemoryNode>(net_, *Address::Parse(address), std::move(key));
+    return std::make_unique<testing::MemoryNode>(sim_.net, *Address::Parse(address),
+                                                 std::move(key));
   }
   // A node with the spec's fixed key `spec_key` (testing::SpecKey).
   std::unique_ptr<testing::MemoryNode> Node(const std::string& address, uint8_t spec_key) {
@@ -50,9 +49,7 @@ class TrackerFixture : public ::testing::Test {
     return *wire::EncodePacketToVector(wire::MakePrefix(community), key, identifier, request);
   }
 
-  VirtualClock clock_{std::chrono::seconds(100)};
-  std::unique_ptr<EventLoop> loop_;
-  MemoryNetwork net_;
+  testing::Simulation sim_{std::chrono::seconds(100), /*seed=*/7};
   testing::MemoryNode tracker_node_;
   std::unique_ptr<TrackerTable> table_;
   std::unique_ptr<Tracker> tracker_;

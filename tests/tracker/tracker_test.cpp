@@ -22,10 +22,10 @@ TEST_F(TrackerTest, IntroducesPeersOfTheSameCommunityOnly) {
   auto a1x = a1->MakeCommunity(kX), a2x = a2->MakeCommunity(kX), b1y = b1->MakeCommunity(kY);
   const Address tracker = tracker_node_.address();
   a1x->WalkTo(tracker);
-  loop_->RunFor(milliseconds(100));
+  sim_.loop->RunFor(milliseconds(100));
   a2x->WalkTo(tracker);
   b1y->WalkTo(tracker);
-  loop_->RunFor(milliseconds(100));
+  sim_.loop->RunFor(milliseconds(100));
 
   EXPECT_EQ(tracker_->stats().requests, 3u);
   EXPECT_EQ(tracker_->stats().responses, 3u);
@@ -51,13 +51,13 @@ TEST_F(TrackerTest, SilentPeersArePingedAndRemoved) {
   auto alive_x = alive->MakeCommunity(kX), silent_x = silent->MakeCommunity(kX);
   alive_x->WalkTo(tracker_node_.address());
   silent_x->WalkTo(tracker_node_.address());
-  loop_->RunFor(milliseconds(100));
+  sim_.loop->RunFor(milliseconds(100));
   ASSERT_EQ(table_->PeersIn(kX), 2u);
   silent_x.reset();
   silent->endpoint->Close();  // Gone without a word.
 
   // The first pings come within 1.5 ping intervals (15 s), the timeout 5 s later.
-  loop_->RunFor(seconds(21));
+  sim_.loop->RunFor(seconds(21));
   EXPECT_GE(tracker_->stats().pings, 2u);
   EXPECT_GE(tracker_->stats().ping_answers, 1u);
   EXPECT_EQ(tracker_->stats().ping_timeouts, 1u);
@@ -67,7 +67,7 @@ TEST_F(TrackerTest, SilentPeersArePingedAndRemoved) {
   EXPECT_FALSE(table_->Contains(kX, silent->key.mid()));
   EXPECT_EQ(tracker_->local_peers(), 1u);
 
-  loop_->RunFor(seconds(60));  // The live one keeps answering.
+  sim_.loop->RunFor(seconds(60));  // The live one keeps answering.
   EXPECT_TRUE(table_->Contains(kX, alive->key.mid()));
   EXPECT_GE(tracker_->stats().ping_answers, 6u);
 }
@@ -83,21 +83,21 @@ TEST_F(TrackerTest, PingsOfPeersThatRegisteredTogetherAreSpread) {
     communities.push_back(nodes.back()->MakeCommunity(kX));
     communities.back()->WalkTo(tracker_node_.address());  // All in the same instant.
   }
-  loop_->RunFor(milliseconds(100));
+  sim_.loop->RunFor(milliseconds(100));
   ASSERT_EQ(tracker_->local_peers(), static_cast<size_t>(kPeers));
 
   // First pings fall within 0.5-1.5 ping intervals (5-15 s): about 10 a second, not 100 at once.
   std::vector<uint64_t> per_second;
   uint64_t seen = 0;
   for (int second = 0; second < 14; ++second) {
-    loop_->RunFor(seconds(1));
+    sim_.loop->RunFor(seconds(1));
     per_second.push_back(tracker_->stats().pings - seen);
     seen = tracker_->stats().pings;
   }
   for (int second = 0; second < 4; ++second) EXPECT_EQ(per_second[second], 0u) << second;
   EXPECT_LE(*std::max_element(per_second.begin(), per_second.end()), 25u);
   EXPECT_GE(seen, 80u);
-  loop_->RunFor(seconds(8));  // Every peer answers: none is lost.
+  sim_.loop->RunFor(seconds(8));  // Every peer answers: none is lost.
   EXPECT_EQ(tracker_->stats().ping_timeouts, 0u);
   EXPECT_EQ(tracker_->stats().ping_answers, tracker_->stats().pings);
   EXPECT_EQ(tracker_->local_peers(), static_cast<size_t>(kPeers));
@@ -108,13 +108,13 @@ TEST_F(TrackerTest, TokenBucketLimitsResponsesPerSource) {
   auto node = Node("10.0.1.1:8090", 1);
   auto x = node->MakeCommunity(kX);
   for (int i = 0; i < 100; ++i) x->WalkTo(tracker_node_.address());  // One instant.
-  loop_->RunFor(milliseconds(100));
+  sim_.loop->RunFor(milliseconds(100));
   EXPECT_EQ(tracker_->stats().responses, 20u);  // The burst.
   EXPECT_EQ(tracker_->stats().drops.at("rate_limited"), 80u);
-  loop_->RunFor(seconds(2));      // The bucket refills.
+  sim_.loop->RunFor(seconds(2));  // The bucket refills.
   for (int s = 0; s < 10; ++s) {  // 5 per second offered, under the rate: all answered.
     for (int i = 0; i < 5; ++i) x->WalkTo(tracker_node_.address());
-    loop_->RunFor(seconds(1));
+    sim_.loop->RunFor(seconds(1));
   }
   EXPECT_EQ(tracker_->stats().responses, 70u);
   EXPECT_EQ(tracker_->stats().drops.at("rate_limited"), 80u);
@@ -125,7 +125,7 @@ TEST_F(TrackerTest, ForgedAndMalformedRequestsChangeNothing) {
   auto node = Node("10.0.1.1:8090", 1);
   auto x = node->MakeCommunity(kX);
   x->WalkTo(tracker_node_.address());
-  loop_->RunFor(milliseconds(100));
+  sim_.loop->RunFor(milliseconds(100));
   const auto& sent = node->endpoint->stats();
   ASSERT_EQ(sent.packets_out.value(), 1u);
   // Replays of a request with one flipped bit each, sent from another address.
@@ -139,7 +139,7 @@ TEST_F(TrackerTest, ForgedAndMalformedRequestsChangeNothing) {
     bad[i] ^= 0x10;
     (void)other->endpoint->Send(tracker_node_.address(), bad);
   }
-  loop_->RunFor(milliseconds(100));
+  sim_.loop->RunFor(milliseconds(100));
   EXPECT_EQ(tracker_->stats().requests, 1u);
   EXPECT_EQ(table_->stats().entries, 1u);
   uint64_t dropped = 0;
