@@ -1,156 +1,39 @@
-// ringv8 bench tracker: a load generator for IPv8 trackers (ringv8's, py-ipv8's, any).
-//
-// N peers (own keys, own UDP sockets on 127.0.0.1) in C communities send pre-signed
-// introduction-requests, at most one outstanding each: either closed-loop with W requests in
-// flight (--window) or open-loop at R requests/s (--rate). Every peer registers once before the
-// timed phase, so introductions can name other peers. Measured in the same run: the machine's
-// crypto ceiling, one Ed25519 verify + one sign per request on one core, and the tracker's rate
-// as a share of it.
-#include <algorithm>
-#include <chrono>
+// ringv8 bench tracker: runs testbed/tracker_bench.h against a tracker (in-process by default)
+// and prints a summary line or the JSON result.
 #include <iostream>
+#include <string>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "testbed/load_generator.h"
+#include "testbed/tracker_bench.h"
 #include "tools/command.h"
-#include "tracker/tracker_server.h"
-#include "wire/packet.h"
-#include "wire/payloads.h"
 
 namespace ringv8::tools {
 
 namespace {
 
 using nlohmann::json;
-using Clock = std::chrono::steady_clock;
 
 struct BenchTrackerOptions {
   std::string target;
-  int peers = 1000;
-  int communities = 10;
-  double duration = 5;
-  int window = 64;
-  double rate = 0;  // 0: closed loop with --window.
-  int shards = 1;
+  testbed::TrackerBenchOptions bench;
   std::string backend = "auto";
   bool json = false;
 };
 
-constexpr int kRequestsPerPeer = 4;  // Pre-signed, used in turn (identifiers 1..4).
-
-// Ed25519 verify of a signed 246 + one sign of a response-sized message, on this core.
-double CryptoCeilingPerCore() {
-  const wire::PrivateKey key = wire::PrivateKey::Generate();
-  wire::IntroductionRequestPayload request;
-  auto packet = wire::EncodePacketToVector(wire::MakePrefix({1}), key, 1, request);
-  auto view = wire::ParsePacket(*packet, wire::LayoutOf<wire::IntroductionRequestPayload>());
-  std::vector<uint8_t> response(150, 7);
-  int n = 0;
-  const auto start = Clock::now();
-  while (Clock::now() - start < std::chrono::milliseconds(700)) {
-    for (int i = 0; i < 16; ++i, ++n) {
-      if (wire::VerifySignature(*view)) throw std::logic_error("verify failed");
-      (void)key.Sign(response);
-    }
-  }
-  return n / std::chrono::duration<double>(Clock::now() - start).count();
-}
-
 int RunBenchTracker(const BenchTrackerOptions& o) {
-  spdlog::info("measuring the crypto ceiling (verify + sign per request, one core)");
-  const double ceiling = CryptoCeilingPerCore();
-
-  std::unique_ptr<tracker::TrackerServer> server;
-  Address target;
-  if (o.target.empty()) {
-    tracker::TrackerServerOptions options;
-    options.ip = "127.0.0.1";
-    options.shards = o.shards;
-    options.backend = *ParseEndpointBackend(o.backend);
-    server = std::make_unique<tracker::TrackerServer>(wire::PrivateKey::Generate(), options);
-    server->Start();
-    target = *Address::ParseIp("127.0.0.1", server->port());
-  } else {
-    auto parsed = Address::Parse(o.target);
-    if (!parsed) {
+  testbed::TrackerBenchOptions bench = o.bench;
+  bench.backend = *ParseEndpointBackend(o.backend);
+  if (!o.target.empty()) {
+    bench.target = Address::Parse(o.target);
+    if (!bench.target) {
       spdlog::error("--target: '{}' is not ip:port", o.target);
       return kExitUsage;
     }
-    target = *parsed;
   }
-
-  spdlog::info("pre-signing {} requests from {} peers", o.peers * kRequestsPerPeer, o.peers);
-  testbed::LoadGenerator load(target, o.peers);
-  std::vector<std::vector<std::vector<uint8_t>>> requests(o.peers);  // Per peer, used in turn.
-  std::vector<int> next(o.peers, 0);
-  for (int i = 0; i < o.peers; ++i) {
-    const wire::PrivateKey key = wire::PrivateKey::Generate();
-    wire::CommunityId community{0xBE, static_cast<uint8_t>(i % o.communities),
-                                static_cast<uint8_t>((i % o.communities) >> 8)};
-    for (int k = 1; k <= kRequestsPerPeer; ++k) {
-      requests[i].push_back(
-          testbed::SignedIntroductionRequest(key, community, target, static_cast<uint16_t>(k)));
-    }
-  }
-  const testbed::RequestSource source = [&](int i) -> std::span<const uint8_t> {
-    return requests[i][next[i]++ % kRequestsPerPeer];
-  };
-
-  // Registration: every peer once, W at a time, so introductions can name other peers.
-  load.Register(source, o.window, std::chrono::seconds(30));
-  spdlog::info(
-      "timed phase: {} s, {}", o.duration,
-      o.rate > 0 ? fmt::format("{} requests/s", o.rate) : fmt::format("window {}", o.window));
-  const Duration duration =
-      std::chrono::duration_cast<Duration>(std::chrono::duration<double>(o.duration));
-  testbed::LoadStats run = o.rate > 0 ? load.OpenLoop(source, o.rate, duration)
-                                      : load.ClosedLoop(source, o.window, duration);
-  const double seconds = run.seconds;
-  const uint64_t sent = run.sent, responses = run.responses, timeouts = run.timeouts,
-                 named = run.named, send_errors = run.send_errors;
-  const uint64_t punctures = run.received_by_id[wire::PunctureRequestPayload::kMessageId] +
-                             run.received_by_id[wire::NewPunctureRequestPayload::kMessageId];
-
-  json result = {
-      {"peers", o.peers},
-      {"communities", o.communities},
-      {"mode", o.rate > 0 ? "rate" : "window"},
-      {"window", o.window},
-      {"offered_rate", o.rate},
-      {"seconds", seconds},
-      {"requests_sent", sent},
-      {"responses", responses},
-      {"responses_per_second", responses / seconds},
-      {"latency_us", {{"p50", run.LatencyPercentile(0.5)}, {"p99", run.LatencyPercentile(0.99)}}},
-      {"timeouts", timeouts},
-      {"send_errors", send_errors},
-      {"introductions_named", named},
-      {"puncture_requests_received", punctures},
-      {"crypto_ceiling_per_core", ceiling},
-      {"ratio_to_one_core_ceiling", responses / seconds / ceiling},
-  };
-  if (server) {
-    server->Stop();
-    json tracker = server->Result();
-    double cpu = 0, crypto = 0;
-    for (const json& shard : tracker["per_shard"]) {
-      cpu += shard.value("cpu_seconds", 0.0);
-      crypto += shard.value("crypto_seconds", 0.0);
-    }
-    const double handled = tracker["requests"].get<double>();
-    result["tracker"] = {{"shards", o.shards},
-                         {"backend", tracker["backend"]},
-                         {"requests", tracker["requests"]},
-                         {"cpu_seconds", cpu},
-                         // Verify + sign over the shards' CPU time: 1.0 would be pure crypto.
-                         {"crypto_share_of_cpu", cpu > 0 ? crypto / cpu : 0},
-                         {"cpu_seconds_per_1000_requests", handled > 0 ? cpu / handled * 1000 : 0},
-                         {"drops", tracker["drops"]},
-                         {"entries", tracker["entries"]}};
-  }
+  const json result = testbed::RunTrackerBench(bench);
   if (o.json) {
     std::cout << result.dump() << std::endl;
   } else {
@@ -158,9 +41,12 @@ int RunBenchTracker(const BenchTrackerOptions& o) {
         "tracker: {:.0f} responses/s ({:.0f}% of one core's crypto ceiling, {:.0f}/s), latency "
         "p50 {:.0f} us p99 {:.0f} us, {} timeouts, {} introductions named a peer, {} puncture "
         "requests received\n",
-        responses / seconds, 100 * responses / seconds / ceiling, ceiling,
-        result["latency_us"]["p50"].get<double>(), result["latency_us"]["p99"].get<double>(),
-        timeouts, named, punctures);
+        result["responses_per_second"].get<double>(),
+        100 * result["ratio_to_one_core_ceiling"].get<double>(),
+        result["crypto_ceiling_per_core"].get<double>(), result["latency_us"]["p50"].get<double>(),
+        result["latency_us"]["p99"].get<double>(), result["timeouts"].get<uint64_t>(),
+        result["introductions_named"].get<uint64_t>(),
+        result["puncture_requests_received"].get<uint64_t>());
   }
   return kExitOk;
 }
@@ -174,22 +60,24 @@ void AddBenchTrackerCommand(CLI::App& bench, RunFunction* run) {
       "Load an IPv8 tracker with pre-signed introduction-requests from N peers; without --target "
       "a ringv8 tracker is started in this process on its own shards");
   cmd->add_option("--target", options.target, "Tracker to load, IP:PORT (default: in-process)");
-  cmd->add_option("--peers", options.peers, "Peers (keys and source ports)")
+  cmd->add_option("--peers", options.bench.peers, "Peers (keys and source ports)")
       ->check(CLI::Range(1, 60000))
       ->capture_default_str();
-  cmd->add_option("--communities", options.communities, "Communities the peers are spread over")
+  cmd->add_option("--communities", options.bench.communities,
+                  "Communities the peers are spread over")
       ->check(CLI::Range(1, 65535))
       ->capture_default_str();
-  cmd->add_option("--duration", options.duration, "Seconds of the timed phase")
+  cmd->add_option("--duration", options.bench.duration, "Seconds of the timed phase")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  auto* window = cmd->add_option("--window", options.window, "Requests in flight (closed loop)")
-                     ->check(CLI::Range(1, 60000))
-                     ->capture_default_str();
-  cmd->add_option("--rate", options.rate, "Requests per second instead (open loop)")
+  auto* window =
+      cmd->add_option("--window", options.bench.window, "Requests in flight (closed loop)")
+          ->check(CLI::Range(1, 60000))
+          ->capture_default_str();
+  cmd->add_option("--rate", options.bench.rate, "Requests per second instead (open loop)")
       ->check(CLI::PositiveNumber)
       ->excludes(window);
-  cmd->add_option("--shards", options.shards, "Shards of the in-process tracker")
+  cmd->add_option("--shards", options.bench.shards, "Shards of the in-process tracker")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
   cmd->add_option("--backend", options.backend, "Endpoint backend of the in-process tracker")
