@@ -15,7 +15,7 @@ namespace ringv8::node {
 using nlohmann::json;
 
 ConfigError::ConfigError(std::string path, const std::string& message)
-    : std::runtime_error(path.empty() ? message : path + ": " + message),
+    : std::invalid_argument(path.empty() ? message : path + ": " + message),
       path_(std::move(path)),
       reason_(message) {}
 

@@ -25,7 +25,11 @@
 
 namespace ringv8::node {
 
-class ConfigError : public std::runtime_error {
+// node/'s one exception type: a configuration, or a call into a Node, that cannot be honoured
+// (the CLI turns it into one message and exit code 2). It is an std::invalid_argument, so code
+// that catches those (factories' callers) sees it too. Sockets that cannot be opened are the
+// kernel's std::system_error.
+class ConfigError : public std::invalid_argument {
  public:
   // `path`: where in the document ("overlays[0].class"); "" for the document as a whole.
   ConfigError(std::string path, const std::string& message);

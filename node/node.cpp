@@ -294,7 +294,7 @@ void Node::LoadOverlay(const OverlayConfig& config, const Registry& registry, si
 OverlayContext Node::Context(const json& initialize, const std::string& key_alias) {
   auto it = key_alias.empty() ? identities_.begin() : identities_.find(key_alias);
   if (it == identities_.end()) {
-    throw std::invalid_argument(fmt::format("no key with alias '{}'", key_alias));
+    throw ConfigError("", fmt::format("no key with alias '{}'", key_alias));
   }
   const uint64_t seed = options_.seed == 0 ? 0 : options_.seed * 1000 + overlays_.size() + 1;
   return OverlayContext{it->second.peer, it->second.key,
@@ -313,8 +313,8 @@ void Node::AddStrategy(overlay::Community& overlay,
                        std::unique_ptr<strategies::DiscoveryStrategy> strategy, int target_peers) {
   auto handle = scheduler_->Add(strategy.get(), target_peers);
   if (handle == 0) {
-    throw std::length_error(
-        fmt::format("the step scheduler is full ({} strategies)", scheduler_->size()));
+    throw ConfigError(
+        "", fmt::format("the step scheduler is full ({} strategies)", scheduler_->size()));
   }
   strategies_.push_back({&overlay, std::move(strategy), handle});
 }
@@ -361,7 +361,7 @@ void Node::Start() {
     } catch (const ConfigError& e) {
       throw ConfigError(Join(call.path, e.path()), e.reason());
     } catch (const std::exception& e) {
-      throw std::runtime_error(fmt::format("{}: {}", call.path, e.what()));
+      throw ConfigError(call.path, e.what());
     }
   }
 }

@@ -134,7 +134,7 @@ StrategyFactory BuiltinStrategy(std::string name) {
 void RequireOnlyKeys(std::string_view what, const json& init,
                      const std::vector<std::string>& accepted) {
   if (!init.is_object()) {
-    throw std::invalid_argument(fmt::format("{}: must be a JSON object", what));
+    throw ConfigError("", fmt::format("{}: must be a JSON object", what));
   }
   for (const auto& [key, value] : init.items()) {
     if (std::find(accepted.begin(), accepted.end(), key) == accepted.end()) {

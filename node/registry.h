@@ -140,7 +140,8 @@ class Registry {
   std::map<std::string, OnStartFunction, std::less<>> on_start_;
 };
 
-// Refuses `init` keys outside `accepted` (std::invalid_argument listing them).
+// Refuses `init` keys outside `accepted` (ConfigError listing them): the one policy for unknown
+// keys, for overlays, strategies and bootstrappers alike.
 void RequireOnlyKeys(std::string_view what, const nlohmann::json& init,
                      const std::vector<std::string>& accepted);
 

@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "node/config.h"
+#include "node/registry.h"
 #include "strategies/edge_walk.h"
 #include "strategies/random_churn.h"
 #include "strategies/random_walk.h"
@@ -16,34 +18,26 @@ namespace {
 
 using Field = std::variant<double*, int*>;
 
-// Copies `init`'s values into the fields, refusing unknown keys and non-numbers.
+// Copies `init`'s values into the fields, refusing unknown keys (RequireOnlyKeys, the one policy
+// for them) and non-numbers.
 void Read(std::string_view strategy, const nlohmann::json& init,
           const std::vector<std::pair<std::string, Field>>& fields) {
-  if (!init.is_object()) {
-    throw std::invalid_argument(fmt::format("{}: init must be a JSON object", strategy));
-  }
-  for (const auto& item : init.items()) {
-    const std::string& key = item.key();
-    const nlohmann::json& value = item.value();
-    auto it = std::find_if(fields.begin(), fields.end(),
-                           [&](const auto& field) { return field.first == key; });
-    if (it == fields.end()) {
-      std::vector<std::string> accepted;
-      for (const auto& field : fields) accepted.push_back(field.first);
-      throw std::invalid_argument(fmt::format(
-          "{}: unknown init key '{}' (accepted: {})", strategy, key,
-          accepted.empty() ? std::string("none") : fmt::format("{}", fmt::join(accepted, ", "))));
+  std::vector<std::string> accepted;
+  for (const auto& field : fields) accepted.push_back(field.first);
+  RequireOnlyKeys(strategy, init, accepted);
+  for (const auto& [key, field] : fields) {
+    auto value = init.find(key);
+    if (value == init.end()) continue;
+    if (!value->is_number()) {
+      throw ConfigError(key, fmt::format("{}: must be a number", strategy));
     }
-    if (!value.is_number()) {
-      throw std::invalid_argument(fmt::format("{}: init.{} must be a number", strategy, key));
-    }
-    if (auto* d = std::get_if<double*>(&it->second)) {
-      **d = value.get<double>();
+    if (auto* d = std::get_if<double*>(&field)) {
+      **d = value->get<double>();
     } else {
-      if (!value.is_number_integer()) {
-        throw std::invalid_argument(fmt::format("{}: init.{} must be an integer", strategy, key));
+      if (!value->is_number_integer()) {
+        throw ConfigError(key, fmt::format("{}: must be an integer", strategy));
       }
-      *std::get<int*>(it->second) = value.get<int>();
+      *std::get<int*>(field) = value->get<int>();
     }
   }
 }
@@ -52,7 +46,7 @@ overlay::DiscoveryCommunity* RequireDiscovery(std::string_view strategy,
                                               overlay::Community* overlay) {
   auto* discovery = dynamic_cast<overlay::DiscoveryCommunity*>(overlay);
   if (discovery == nullptr) {
-    throw std::invalid_argument(fmt::format("{} is offered by DiscoveryCommunity only", strategy));
+    throw ConfigError("", fmt::format("{} is offered by DiscoveryCommunity only", strategy));
   }
   return discovery;
 }
@@ -96,8 +90,8 @@ std::unique_ptr<strategies::DiscoveryStrategy> MakeStrategy(std::string_view nam
     Read(name, init, {});
     return std::make_unique<strategies::PeriodicSimilarity>(RequireDiscovery(name, overlay));
   }
-  throw std::invalid_argument(fmt::format("unknown strategy '{}' (known: {})", name,
-                                          fmt::join(BuiltinStrategyNames(), ", ")));
+  throw ConfigError("", fmt::format("unknown strategy '{}' (known: {})", name,
+                                    fmt::join(BuiltinStrategyNames(), ", ")));
 }
 
 }  // namespace ringv8::node

@@ -223,12 +223,12 @@ TEST_F(ConfigTest, ErrorsNameTheJsonPath) {
        [](json& d) {
          d["overlays"][0]["walkers"][0]["init"] = {{"speed", 1}};
        },
-       "overlays[0].walkers[0].init", "unknown init key 'speed'"},
+       "overlays[0].walkers[0].init.speed", "RandomWalk does not take 'speed'"},
       {"strategy init value",
        [](json& d) {
          d["overlays"][0]["walkers"][0]["init"] = {{"timeout", "3"}};
        },
-       "overlays[0].walkers[0].init", "init.timeout must be a number"},
+       "overlays[0].walkers[0].init.timeout", "RandomWalk: must be a number"},
       {"discovery-only strategy",
        [](json& d) {
          d["overlays"][0]["class"] = "Community";
