@@ -1,11 +1,15 @@
-// Parsing, verifying and decoding the discovery messages allocates nothing: counted by replacing
-// the global operator new in this test binary.
+// Parsing, verifying and decoding the discovery messages allocates nothing, and neither does a
+// Community answering an introduction-request: counted by replacing the global operator new in
+// this test binary.
 #include <atomic>
 #include <cstdlib>
 #include <new>
 
 #include <gtest/gtest.h>
 
+#include "overlay/community.h"
+#include "tests/testing/memory_node.h"
+#include "tests/testing/simulation.h"
 #include "tests/testing/vectors.h"
 #include "wire/packet.h"
 #include "wire/payloads.h"
@@ -92,6 +96,56 @@ TEST(NoAllocation, EncodingIntoABufferAllocatesNothing) {
                                    key, 1, request);
   EXPECT_EQ(g_allocations.load() - before, 0);
   EXPECT_TRUE(packet);
+}
+
+// Allocations of `round()` once the containers it touches have reached their size.
+template <typename F>
+long SteadyAllocations(F&& round) {
+  for (int i = 0; i < 8; ++i) round();  // Warm up: first contact, hash tables, timer heap.
+  const long before = g_allocations.load();
+  round();
+  return g_allocations.load() - before;
+}
+
+TEST(NoAllocation, AnsweringAnIntroductionRequestAllocatesNothing) {
+  ::ringv8::testing::Simulation sim;
+  ::ringv8::testing::MemoryNode node(sim.net, *Address::Parse("10.3.0.1:8090"));
+  auto community = node.MakeCommunity(wire::CommunityId{0x33});
+  EndpointOptions options;
+  options.ipv4 = Address::Parse("10.3.0.2:8090");
+  auto requester = std::move(*sim.net.Open(options));
+  const wire::PrivateKey key = ::ringv8::testing::SpecKey(2);
+  std::vector<std::vector<uint8_t>> requests;  // Signed 246s, built before counting.
+  for (uint16_t i = 1; i <= 16; ++i) {
+    wire::IntroductionRequestPayload request;
+    request.destination_address = node.address();
+    request.source_lan_address = *options.ipv4;
+    request.source_wan_address = *options.ipv4;
+    request.identifier = i;
+    requests.push_back(
+        *wire::EncodePacketToVector(wire::MakePrefix(community->community_id()), key, i, request));
+  }
+  size_t next = 0;
+  // One round: the 246 crosses the simulated network, the community answers with a signed 245,
+  // which crosses back (the requester has no listener: counted as an unknown prefix).
+  auto answered = [&] {
+    (void)requester->Send(node.address(), requests[next++ % requests.size()]);
+    sim.RunFor(std::chrono::milliseconds(10));
+  };
+  // The simulator's own cost: the same two transmissions without a community in between.
+  std::vector<uint8_t> reply(200, 0);
+  auto simulator_only = [&] {
+    (void)requester->Send(*Address::Parse("10.3.0.9:1"), reply);  // Unbound: just transmitted.
+    (void)node.endpoint->Send(*options.ipv4, reply);
+    sim.RunFor(std::chrono::milliseconds(10));
+  };
+  const uint64_t responses_before = node.endpoint->stats().packets_out.value();
+  const long with_community = SteadyAllocations(answered);
+  const long simulator = SteadyAllocations(simulator_only);
+  EXPECT_EQ(node.endpoint->stats().packets_out.value() - responses_before, 9u + 9u)
+      << "each request was answered";
+  EXPECT_EQ(community->stats().total_drops(), 0u);
+  EXPECT_EQ(with_community - simulator, 0) << "the community allocated while answering";
 }
 
 }  // namespace
