@@ -166,8 +166,8 @@ class CollectingReporter : public benchmark::ConsoleReporter {
 }  // namespace ringv8::wire
 
 int main(int argc, char** argv) {
-  using ringv8::overlay::CollectingReporter;
-  using ringv8::overlay::PairedVerifyRatio;
+  using ringv8::wire::CollectingReporter;
+  using ringv8::wire::PairedVerifyRatio;
   bool json = false;
   std::vector<char*> args;
   bool has_repetitions = false;
