@@ -92,47 +92,35 @@ TEST(StepScheduler, OneStepAtATimeWhileThreadsDriveAddAndRemove) {
   EXPECT_EQ(scheduler.size(), 0u);
 }
 
-// A strategy whose step drives another scheduler: whether that one may step meanwhile.
-class Nested final : public DiscoveryStrategy {
- public:
-  explicit Nested(StepScheduler* other) : DiscoveryStrategy(nullptr), other_(other) {}
-  const char* name() const override { return "Nested"; }
-  void TakeStep() override { other_ran = other_->StepOnce(); }
-  bool other_ran = false;
-
- private:
-  StepScheduler* other_;
-};
-
-class Counting final : public DiscoveryStrategy {
- public:
-  Counting() : DiscoveryStrategy(nullptr) {}
-  const char* name() const override { return "Counting"; }
-  void TakeStep() override { ++steps; }
-  int steps = 0;
-};
-
 TEST(StepScheduler, SchedulersSharingAGateNeverStepTogetherOthersAreIndependent) {
   StepGate shared;
-  StepScheduler first({.gate = &shared}), second({.gate = &shared}), own;
-  Counting counting;
+  StepScheduler first({.gate = &shared}), second({.gate = &shared}), third({.gate = &shared}), own;
+  Probe counting;
+  counting.registered = true;
   second.Add(&counting, -1);
   own.Add(&counting, -1);
 
-  Nested into_second(&second);
+  // A step of `first` drives `second`, which shares its gate: it may not step meanwhile.
+  Probe into_second;
+  into_second.registered = true;
+  bool second_ran = true;
+  into_second.on_step = [&] { second_ran = second.StepOnce(); };
   first.Add(&into_second, -1);
   EXPECT_TRUE(first.StepOnce());
-  EXPECT_FALSE(into_second.other_ran);  // The shared gate was taken by first's step.
+  EXPECT_FALSE(second_ran);
 
-  Nested into_own(&own);
-  StepScheduler third({.gate = &shared});
+  // A step of `third` drives `own`, which has its own gate: it is not held up.
+  Probe into_own;
+  into_own.registered = true;
+  bool own_ran = false;
+  into_own.on_step = [&] { own_ran = own.StepOnce(); };
   third.Add(&into_own, -1);
   EXPECT_TRUE(third.StepOnce());
-  EXPECT_TRUE(into_own.other_ran);  // A scheduler with its own gate is not held up.
-  EXPECT_EQ(counting.steps, 1);
+  EXPECT_TRUE(own_ran);
+  EXPECT_EQ(counting.steps.load(), 1);
 
   EXPECT_TRUE(second.StepOnce());  // The gate was left open after each step.
-  EXPECT_EQ(counting.steps, 2);
+  EXPECT_EQ(counting.steps.load(), 2);
 }
 
 TEST(StepScheduler, SpreadsAThousandStrategiesEvenlyOverTheInterval) {
