@@ -34,7 +34,7 @@ void Shard::Start(Build build, Teardown teardown) {
 bool Shard::WaitBuilt() {
   std::unique_lock lock(mutex_);
   built_cv_.wait(lock, [this] { return built_; });
-  return error_.empty();
+  return build_succeeded_;  // Not error_: the loop may have failed since.
 }
 
 void Shard::Stop() {
@@ -106,6 +106,7 @@ void Shard::Fail(const char* stage, const char* what) {
 void Shard::SetBuilt() {
   std::lock_guard lock(mutex_);
   built_ = true;
+  build_succeeded_ = error_.empty();
   built_cv_.notify_all();
 }
 

@@ -47,7 +47,8 @@ class Shard {
   Shard& operator=(const Shard&) = delete;
 
   void Start(Build build, Teardown teardown = {});
-  // Blocks until build returned (true) or failed (false: see error()).
+  // Blocks until build returned (true) or threw (false: see error()). A failure after build (in
+  // the loop) does not change the answer.
   bool WaitBuilt();
   void Stop();
   void Join();
@@ -87,6 +88,7 @@ class Shard {
   mutable std::mutex mutex_;  // Guards what follows; never taken on the packet path.
   std::condition_variable built_cv_;
   bool built_ = false;
+  bool build_succeeded_ = false;
   bool stop_requested_ = false;
   EventLoop* running_loop_ = nullptr;  // Set while Stop() may reach the loop.
   bool thread_ended_ = false;
