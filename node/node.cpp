@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "node/stats_text.h"
 #include "wire/hex.h"
 
 namespace ringv8::node {
@@ -122,25 +123,6 @@ const Registry& BuiltinRegistry() {
 }
 
 }  // namespace
-
-std::map<std::string, uint64_t> EndpointDrops(const EndpointStats& s) {
-  std::map<std::string, uint64_t> drops;
-  s.ForEachDrop([&](const char* name, uint64_t n) { drops[name] = n; });
-  return drops;
-}
-
-void AddCommunityDrops(const overlay::CommunityStats& s, std::map<std::string, uint64_t>* out) {
-  auto add = [&](std::string name, uint64_t n) {
-    if (n != 0) (*out)[std::move(name)] += n;
-  };
-  for (int e = 0; e < wire::kWireErrorCount; ++e) {
-    add(std::string(wire::WireErrorName(static_cast<wire::WireError>(e))), s.drops[e]);
-  }
-  add("unknown_message", s.unknown_message);
-  add("deprecated_message", s.deprecated_message);
-  add("peer_limit", s.peer_limit);
-  add("send_failures", s.send_failures);
-}
 
 EndpointOptions EndpointOptionsFor(const NodeConfig& config, EndpointOptions base) {
   base.ipv4.reset();
@@ -369,6 +351,7 @@ void Node::Start() {
 void Node::Stop() {
   if (stopped_) return;
   final_status_ = Status();
+  final_stats_ = Stats();
   stopped_ = true;
   running_ = false;
   RemoveStrategies(nullptr);
@@ -377,8 +360,31 @@ void Node::Stop() {
   if (owned_endpoint_) owned_endpoint_->Close();
 }
 
+NodeStats Node::Stats() const {
+  if (stopped_) return final_stats_;
+  NodeStats stats;
+  const EndpointStats& endpoint = endpoint_->stats();
+  stats.endpoint = StatsSnapshot::Of(endpoint);
+  for (const auto& [prefix, per_prefix] : endpoint.prefixes()) {
+    for (int id = 0; id < 256; ++id) {
+      const MessageStats& m = per_prefix->by_message_id[id];
+      stats.messages.packets_in[id] += m.packets_in.value();
+      stats.messages.bytes_in[id] += m.bytes_in.value();
+      stats.messages.packets_out[id] += m.packets_out.value();
+      stats.messages.bytes_out[id] += m.bytes_out.value();
+    }
+  }
+  for (const LoadedOverlay& o : overlays_) {
+    stats.overlays.push_back(
+        {o.class_name, o.community->community_id(), StatsSnapshot::Of(*o.community)});
+  }
+  stats.scheduler_lag_seconds = std::chrono::duration<double>(scheduler_->last_lag()).count();
+  return stats;
+}
+
 json Node::Status() const {
   if (stopped_) return final_status_;
+  const NodeStats stats = Stats();
   const wire::PrivateKey& my_key = key();
   json status;
   status["mid"] = wire::ToHex(my_key.mid());
@@ -386,48 +392,26 @@ json Node::Status() const {
   json addresses = json::array();
   for (const Address& a : endpoint_->local_addresses()) addresses.push_back(a.ToString());
   status["addresses"] = addresses;
+  status["backend"] = endpoint_->backend_name();
 
   json overlays = json::array();
-  std::map<std::string, uint64_t> overlay_drops;
-  for (const LoadedOverlay& o : overlays_) {
-    const overlay::Community& c = *o.community;
+  for (size_t i = 0; i < overlays_.size(); ++i) {
     json peers = json::array();
-    for (const overlay::Peer* peer : c.GetPeers()) {
+    for (const overlay::Peer* peer : overlays_[i].community->GetPeers()) {
       peers.push_back({{"address", peer->address().ToString()},
                        {"mid", wire::ToHex(peer->mid())},
                        {"public_key", wire::ToHex(peer->public_key_bin())}});
     }
-    overlays.push_back({{"class", o.class_name},
-                        {"community_id", wire::ToHex(c.community_id())},
-                        {"peers", peers},
-                        {"walkable", c.GetWalkableAddresses().size()}});
-    AddCommunityDrops(c.stats(), &overlay_drops);
+    json overlay = {{"class", overlays_[i].class_name},
+                    {"community_id", wire::ToHex(stats.overlays[i].community_id)},
+                    {"peers", peers}};
+    AddStatsJson(stats.overlays[i].stats, overlay);
+    overlays.push_back(std::move(overlay));
   }
   status["overlays"] = overlays;
-
-  const EndpointStats& stats = endpoint_->stats();
-  std::array<uint64_t, 256> in{}, out{};
-  for (const auto& [prefix, per_prefix] : stats.prefixes()) {
-    for (int id = 0; id < 256; ++id) {
-      in[id] += per_prefix->by_message_id[id].packets_in.value();
-      out[id] += per_prefix->by_message_id[id].packets_out.value();
-    }
-  }
-  json messages_in = json::object(), messages_out = json::object();
-  for (int id = 0; id < 256; ++id) {
-    if (in[id] != 0) messages_in[std::to_string(id)] = in[id];
-    if (out[id] != 0) messages_out[std::to_string(id)] = out[id];
-  }
-  status["messages_in"] = messages_in;
-  status["messages_out"] = messages_out;
-  status["packets_in"] = stats.packets_in.value();
-  status["packets_out"] = stats.packets_out.value();
-  status["bytes_in"] = stats.bytes_in.value();
-  status["bytes_out"] = stats.bytes_out.value();
-  json drops(EndpointDrops(stats));
-  drops["overlays"] = overlay_drops;
-  status["drops"] = drops;
-  status["backend"] = endpoint_->backend_name();
+  AddStatsJson(stats.endpoint, status);
+  status["messages"] = MessagesJson(stats.messages);
+  status["scheduler_lag_seconds"] = stats.scheduler_lag_seconds;
   return status;
 }
 

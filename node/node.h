@@ -33,6 +33,7 @@
 #include "ring/endpoint.h"
 #include "ring/event_loop.h"
 #include "ring/open_endpoint.h"
+#include "ring/stats.h"
 #include "strategies/step_scheduler.h"
 #include "wire/keys.h"
 
@@ -52,6 +53,19 @@ struct NodeOptions {
   strategies::StepScheduler* scheduler = nullptr;
   // Seeds every overlay's random choices (seed + overlay index); 0: random.
   uint64_t seed = 0;
+};
+
+// A node's statistics, typed (node/stats_text.h renders them).
+struct OverlayStats {
+  std::string class_name;
+  wire::CommunityId community_id;
+  StatsSnapshot stats;  // Community::Visit.
+};
+struct NodeStats {
+  StatsSnapshot endpoint;  // EndpointStats::Visit.
+  MessageCounts messages;  // Over the endpoint's prefixes.
+  std::vector<OverlayStats> overlays;
+  double scheduler_lag_seconds = 0;  // How late the last strategy step started.
 };
 
 class Node {
@@ -113,6 +127,8 @@ class Node {
   // What `ringv8 run --json` prints: mid, public_key, addresses, overlays with their peers,
   // messages in/out by id, drops by reason. After Stop: the statistics at the time of Stop.
   nlohmann::json Status() const;
+  // The statistics in Status(), typed. After Stop: those at the time of Stop.
+  NodeStats Stats() const;
 
  private:
   struct Identity {
@@ -153,12 +169,8 @@ class Node {
   bool running_ = false;
   bool stopped_ = false;
   nlohmann::json final_status_;
+  NodeStats final_stats_;
 };
-
-// Drop counters by reason, as Status() reports them: every endpoint reason (zeros included), and
-// the nonzero overlay reasons (wire errors by WireErrorName, unknown_message, peer_limit, ...).
-std::map<std::string, uint64_t> EndpointDrops(const EndpointStats& stats);
-void AddCommunityDrops(const overlay::CommunityStats& stats, std::map<std::string, uint64_t>* out);
 
 // `base` with the addresses of config.interfaces (UDPIPv4, UDPIPv6) and py-ipv8's port rule (the
 // next free port when one is taken). Throws ConfigError for an IP that does not parse.

@@ -23,9 +23,7 @@ uint64_t Seed(uint64_t seed) { return seed != 0 ? seed : std::random_device()();
 }  // namespace
 
 uint64_t CommunityStats::total_drops() const {
-  uint64_t total = unknown_message + deprecated_message + peer_limit;
-  for (uint64_t d : drops) total += d;
-  return total;
+  return static_cast<uint64_t>(StatsSnapshot::Of(*this).Drops());
 }
 
 Community::Community(const wire::CommunityId& community_id, std::shared_ptr<Peer> my_peer,

@@ -34,6 +34,7 @@
 #include "overlay/peer.h"
 #include "ring/endpoint.h"
 #include "ring/event_loop.h"
+#include "ring/stats.h"
 #include "wire/packet.h"
 #include "wire/payloads.h"
 
@@ -56,6 +57,19 @@ struct CommunityStats {
   uint64_t peer_limit = 0;          // Requests dropped at max_peers.
   uint64_t handled = 0;
   uint64_t send_failures = 0;  // The endpoint refused a datagram (counted there by reason).
+
+  // Every counter with its name and kind (ring/stats.h).
+  template <typename F>
+  void Visit(F&& fn) const {
+    using enum StatKind;
+    fn(Stat{"handled", kCounter, "Messages handed to a handler."}, handled);
+    fn(Stat{"send_failures", kCounter, "Sends the endpoint refused (a drop there)."},
+       send_failures);
+    wire::VisitWireErrors(drops, "Messages that did not decode or verify.", fn);
+    fn(Stat{"unknown_message", kReceiveDrop, "No handler for the message id."}, unknown_message);
+    fn(Stat{"deprecated_message", kReceiveDrop, "A Dispersy-era message id."}, deprecated_message);
+    fn(Stat{"peer_limit", kReceiveDrop, "Requests dropped at max_peers."}, peer_limit);
+  }
   uint64_t total_drops() const;
 };
 
@@ -115,6 +129,14 @@ class Community : public EndpointListener {
   Endpoint& endpoint() { return endpoint_; }
   const CommunitySettings& settings() const { return settings_; }
   const CommunityStats& stats() const { return stats_; }
+  // stats() and the community's table sizes, with their names and kinds (ring/stats.h).
+  template <typename F>
+  void Visit(F&& fn) const {
+    stats_.Visit(fn);
+    fn(Stat{"verified_peers", StatKind::kGauge, "Verified peers."}, GetPeers().size());
+    fn(Stat{"walkable", StatKind::kGauge, "Addresses the walkers may visit."},
+       GetWalkableAddresses().size());
+  }
   std::mt19937_64& random() { return random_; }
 
   // --- Peer discovery (py-ipv8 names) ---

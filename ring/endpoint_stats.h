@@ -14,6 +14,8 @@
 #include <memory>
 #include <string>
 
+#include "ring/stats.h"
+
 namespace ringv8 {
 
 // A counter with a single writer. Add is a relaxed load and store (no locked instruction): only
@@ -70,25 +72,32 @@ class EndpointStats {
   static int BatchBucket(uint64_t size);
   void CountReceiveBatch(uint64_t size) { receive_batches[BatchBucket(size)].Add(); }
   void CountSendBatch(uint64_t size) { send_batches[BatchBucket(size)].Add(); }
-  // Every drop counter with the name --json and /metrics give it: fn(name, value). The one list
-  // of what an endpoint counts as a drop.
+  // Every counter above with its name and kind (ring/stats.h): the one list of what an endpoint
+  // counts, and of which of its counters are drops.
   template <typename F>
-  void ForEachDrop(F&& fn) const {
-    fn("kernel_drops", kernel_drops.value());
-    fn("truncated", truncated.value());
-    fn("buffer_exhausted", buffer_exhausted.value());
-    fn("too_short", too_short.value());
-    fn("unknown_prefix", unknown_prefix.value());
-    fn("receive_errors", receive_errors.value());
-    fn("send_queue_full", send_queue_full.value());
-    fn("send_too_large", send_too_large.value());
-    fn("send_errors", send_errors.value());
-    fn("send_discarded", send_discarded.value());
-    fn("send_short", send_short.value());
-  }
-  uint64_t receive_drops() const {
-    return kernel_drops.value() + truncated.value() + too_short.value() + unknown_prefix.value() +
-           receive_errors.value();
+  void Visit(F&& fn) const {
+    using enum StatKind;
+    auto v = [](const Counter& c) { return static_cast<double>(c.value()); };
+    fn(Stat{"packets_in", kCounter, "Datagrams received."}, v(packets_in));
+    fn(Stat{"bytes_in", kCounter, "Bytes received."}, v(bytes_in));
+    fn(Stat{"packets_out", kCounter, "Datagrams sent."}, v(packets_out));
+    fn(Stat{"bytes_out", kCounter, "Bytes sent."}, v(bytes_out));
+    fn(Stat{"kernel_entries", kCounter, "Syscalls and io_uring_enter calls."}, v(kernel_entries));
+    fn(Stat{"receive_rearms", kCounter, "Multishot receives re-armed."}, v(receive_rearms));
+    // Not a loss: the datagrams wait in the socket until buffers return.
+    fn(Stat{"buffer_exhausted", kCounter, "Receives that found no free buffer."},
+       v(buffer_exhausted));
+    fn(Stat{"kernel_drops", kReceiveDrop, "The socket buffer overflowed."}, v(kernel_drops));
+    fn(Stat{"truncated", kReceiveDrop, "Larger than a receive buffer."}, v(truncated));
+    fn(Stat{"too_short", kReceiveDrop, "Shorter than a prefix and message id."}, v(too_short));
+    fn(Stat{"unknown_prefix", kReceiveDrop, "No listener for the prefix."}, v(unknown_prefix));
+    fn(Stat{"receive_errors", kReceiveDrop, "Other receive failures."}, v(receive_errors));
+    fn(Stat{"send_queue_full", kSendDrop, "The send queue was full."}, v(send_queue_full));
+    fn(Stat{"send_too_large", kSendDrop, "Larger than the largest datagram."}, v(send_too_large));
+    fn(Stat{"send_errors", kSendDrop, "The kernel refused the datagram."}, v(send_errors));
+    fn(Stat{"send_discarded", kSendDrop, "Still queued when the endpoint closed."},
+       v(send_discarded));
+    fn(Stat{"send_short", kSendDrop, "The kernel sent fewer bytes than given."}, v(send_short));
   }
 
   // Per prefix (22 bytes) and message id; only prefixes that have a listener are kept, so the

@@ -19,8 +19,8 @@ declare -A allowed=(
   [tools]="ring wire overlay tracker tunnel strategies node testbed tools"
 )
 # Layers that may include <nlohmann/json.hpp>: node/ reads the configuration (the only JSON
-# reader); tracker/ still writes its statistics as JSON (to become typed statistics, issue 14).
-json_layers="tracker node testbed tools"
+# reader) and renders the statistics (node/stats_text.h).
+json_layers="node testbed tools"
 
 failures=0
 fail() {

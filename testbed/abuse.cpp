@@ -3,13 +3,13 @@
 #include <algorithm>
 #include <optional>
 #include <random>
-#include <set>
 #include <stdexcept>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "node/stats_text.h"
 #include "testbed/load_generator.h"
 #include "testbed/process_memory.h"
 #include "tracker/tracker_server.h"
@@ -47,9 +47,9 @@ struct Target {
     address = *Address::ParseIp("127.0.0.1", server->port());
   }
   // The final statistics (stops the tracker).
-  json Finish() {
+  tracker::TrackerServerStats Finish() {
     server->Stop();
-    return server->Result();
+    return server->Stats();
   }
   std::unique_ptr<tracker::TrackerServer> server;
   Address address;
@@ -77,36 +77,33 @@ struct ValidPeers {
   std::vector<int> next;
 };
 
-uint64_t Sum(const json& per_shard, const char* field) {
-  uint64_t total = 0;
-  for (const json& shard : per_shard) total += shard.value(field, uint64_t{0});
-  return total;
+uint64_t Count(const StatsSnapshot& stats, std::string_view name) {
+  return static_cast<uint64_t>(stats.Value(name));
 }
 
-// Drops that dispose of a received datagram (not the bookkeeping ones: a full table still
-// answers, an evicted bucket or a send failure is not about a received datagram).
-uint64_t DatagramDrops(const json& drops) {
-  static const std::set<std::string> kNotDatagrams = {
-      "table_full",           "local_peers_full",   "bucket_evicted",     "send_failed",
-      "evicted_service_full", "evicted_table_full", "refused_table_full", "puncture_rate_limited",
-      "ping_rate_limited",    "send_queue_full",    "send_too_large",     "send_errors",
-      "send_discarded",       "send_short",         "buffer_exhausted"};
-  uint64_t total = 0;
-  for (const auto& [reason, n] : drops.items()) {
-    if (!kNotDatagrams.contains(reason)) total += n.get<uint64_t>();
-  }
-  return total;
+// The tracker's drops and its endpoint's, by reason (ring/stats.h says which counters are drops).
+json DropsJson(const tracker::TrackerServerStats& stats) {
+  return {{"tracker", node::StatsJson(stats.tracker)["drops"]},
+          {"endpoint", node::StatsJson(stats.endpoint)["drops"]}};
 }
 
-// The tracker's own rate of `field` (responses) between two Results, from what each shard
+// Drops that dispose of a received datagram (not a send that failed, nor bookkeeping such as
+// an evicted entry: a full table still answers).
+uint64_t DatagramDrops(const tracker::TrackerServerStats& stats) {
+  return static_cast<uint64_t>(stats.tracker.Sum(StatKind::kReceiveDrop) +
+                               stats.endpoint.Sum(StatKind::kReceiveDrop));
+}
+
+// The tracker's own rate of `counter` (responses) between two snapshots, from what each shard
 // published (once a second, with its time): summed over the shards.
-double TrackerRate(const json& a, const json& b, const char* field) {
+double TrackerRate(const tracker::TrackerServerStats& a, const tracker::TrackerServerStats& b,
+                   std::string_view counter) {
   double rate = 0;
-  for (size_t k = 0; k < a["per_shard"].size() && k < b["per_shard"].size(); ++k) {
-    const json &x = a["per_shard"][k], &y = b["per_shard"][k];
-    const double dt = y.value("published_at", 0.0) - x.value("published_at", 0.0);
+  for (size_t k = 0; k < a.shards.size() && k < b.shards.size(); ++k) {
+    const tracker::TrackerShardStats &x = a.shards[k], &y = b.shards[k];
+    const double dt = y.published_at - x.published_at;
     if (dt > 0) {
-      rate += static_cast<double>(y.value(field, uint64_t{0}) - x.value(field, uint64_t{0})) / dt;
+      rate += (y.tracker.Value(counter) - x.tracker.Value(counter)) / dt;
     }
   }
   return rate;
@@ -118,9 +115,9 @@ template <typename Phase>
 double TrackerRateDuring(tracker::TrackerServer& server, double seconds, Phase phase,
                          std::vector<LoadStats>* parts) {
   parts->push_back(phase(Seconds(1.5)));
-  const json a = server.Result();
+  const tracker::TrackerServerStats a = server.Stats();
   parts->push_back(phase(Seconds(std::max(seconds - 1.5, 1.5))));
-  return TrackerRate(a, server.Result(), "responses");
+  return TrackerRate(a, server.Stats(), "responses");
 }
 
 json Overload(const AbuseOptions& o) {
@@ -144,7 +141,7 @@ json Overload(const AbuseOptions& o) {
   spdlog::info("overload: after the flood (closed loop, 5 s)");
   const double after_rate = TrackerRateDuring(*target.server, 5, closed, &after);
   load.Drain(std::chrono::milliseconds(500));  // What is still in flight arrives.
-  json r = target.Finish();
+  const tracker::TrackerServerStats r = target.Finish();
 
   uint64_t sent = kPeers;  // The registration.
   double flood_seconds = 0;
@@ -159,8 +156,8 @@ json Overload(const AbuseOptions& o) {
     flood_send_errors += part.send_errors;
   }
   for (const LoadStats& part : after) timeouts_after += part.timeouts;
-  const uint64_t arrived = Sum(r["per_shard"], "packets_in");
-  const uint64_t kernel = r["drops"].value("kernel_drops", uint64_t{0});
+  const uint64_t arrived = Count(r.endpoint, "packets_in");
+  const uint64_t kernel = Count(r.endpoint, "kernel_drops");
   const double held = flood_rate / max_rate;
   const double after_ratio = after_rate / max_rate;
   return {
@@ -183,8 +180,8 @@ json Overload(const AbuseOptions& o) {
       {"unaccounted", static_cast<int64_t>(sent) - static_cast<int64_t>(arrived + kernel)},
       {"answered_after_flood_stopped", drain.responses},
       {"rss_mib", {{"before", rss_before}, {"end_of_flood", rss_flood}, {"end", ResidentMiB()}}},
-      {"entries", r["entries"]},
-      {"drops", r["drops"]},
+      {"entries", Count(r.table, "entries")},
+      {"drops", DropsJson(r)},
       {"held", held >= 0.9 && after_ratio >= 0.9 && timeouts_after == 0}};
 }
 
@@ -214,32 +211,31 @@ json Keys(const AbuseOptions& o) {
                                        static_cast<uint64_t>(o.keys - made));
     timeouts += second.timeouts;
     rss_peak = std::max(rss_peak, ResidentMiB());
-    const json now = target.server->Result();
+    const tracker::TrackerServerStats now = target.server->Stats();
     spdlog::info("keys: {}/{} sent, {:.0f}/s, {} entries, {} peers, RSS {:.0f} MiB", made, o.keys,
-                 second.responses_per_second(), now["entries"].get<uint64_t>(),
-                 now["peers"].get<uint64_t>(), ResidentMiB());
+                 second.responses_per_second(), Count(now.table, "entries"),
+                 Count(now.tracker, "peers"), ResidentMiB());
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const double rss_end = ResidentMiB();
-  json r = target.Finish();
-  const json& table = r["table"];
-  const uint64_t inserted = table["inserted"].get<uint64_t>();
-  const uint64_t explained =
-      table["entries"].get<uint64_t>() + table["evicted_service_full"].get<uint64_t>() +
-      table["evicted_table_full"].get<uint64_t>() + table["removed"].get<uint64_t>();
-  const uint64_t peers = r["peers"].get<uint64_t>();
+  const tracker::TrackerServerStats r = target.Finish();
+  const json table = node::StatsJson(r.table);
+  const uint64_t inserted = Count(r.table, "inserted");
+  const uint64_t explained = Count(r.table, "entries") + Count(r.table, "evicted_service_full") +
+                             Count(r.table, "evicted_table_full") + Count(r.table, "removed");
+  const uint64_t peers = Count(r.tracker, "peers");
   return {{"scenario", "keys"},
           {"keys", made},
           {"seconds", seconds},
-          {"requests_verified", r["requests"]},
-          {"answered", r["responses"]},
-          {"answered_per_second", r["responses"].get<double>() / seconds},
+          {"requests_verified", Count(r.tracker, "requests")},
+          {"answered", Count(r.tracker, "responses")},
+          {"answered_per_second", r.tracker.Value("responses") / seconds},
           {"timeouts", timeouts},
           {"max_entries", o.max_entries},
           {"table", table},
           {"peers_pinged_by_shards", peers},
-          {"ping_timeouts", Sum(r["per_shard"], "ping_timeouts")},
+          {"ping_timeouts", Count(r.tracker, "ping_timeouts")},
           {"where_entries_went",
            {{"inserted", inserted},
             {"still_in_table", table["entries"]},
@@ -248,7 +244,7 @@ json Keys(const AbuseOptions& o) {
             {"removed_silent", table["removed"]},
             {"unexplained", static_cast<int64_t>(inserted) - static_cast<int64_t>(explained)}}},
           {"rss_mib", {{"before", rss_before}, {"peak", rss_peak}, {"end", rss_end}}},
-          {"drops", r["drops"]},
+          {"drops", DropsJson(r)},
           {"held", table["entries"].get<uint64_t>() <= o.max_entries && peers <= o.max_entries &&
                        inserted == explained}};
 }
@@ -323,7 +319,7 @@ json Garbage(const AbuseOptions& o) {
   const RequestSource valid = peers.source();
   valid_load.Register(valid, kWindow, std::chrono::seconds(30));
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // The shards publish each second.
-  const json before = target.server->Result();
+  const tracker::TrackerServerStats before = target.server->Stats();
 
   const std::vector<std::vector<uint8_t>> garbage = MakeGarbage(target.address, 7000);
   size_t next = 0;
@@ -334,16 +330,17 @@ json Garbage(const AbuseOptions& o) {
   spdlog::info("garbage: {} s at full speed from 256 sources", o.duration);
   LoadStats flood = garbage_load.Flood(source, 1e9, Seconds(o.duration));
   garbage_load.Drain(std::chrono::seconds(2));
-  const json middle = target.server->Result();
+  const tracker::TrackerServerStats middle = target.server->Stats();
   spdlog::info("garbage: valid requests afterwards");
   LoadStats after = valid_load.Register(valid, kWindow, std::chrono::seconds(30));
-  json r = target.Finish();
+  const tracker::TrackerServerStats r = target.Finish();
 
-  const uint64_t accepted = middle["requests"].get<uint64_t>() - before["requests"].get<uint64_t>();
-  const uint64_t counted = DatagramDrops(r["drops"]);
-  const bool unchanged =
-      accepted == 0 && middle["table"]["inserted"] == before["table"]["inserted"] &&
-      middle["entries"] == before["entries"] && middle["responses"] == before["responses"];
+  const uint64_t accepted = Count(middle.tracker, "requests") - Count(before.tracker, "requests");
+  const uint64_t counted = DatagramDrops(r);
+  const bool unchanged = accepted == 0 &&
+                         Count(middle.table, "inserted") == Count(before.table, "inserted") &&
+                         Count(middle.table, "entries") == Count(before.table, "entries") &&
+                         Count(middle.tracker, "responses") == Count(before.tracker, "responses");
   return {{"scenario", "garbage"},
           {"sent", flood.sent},
           {"sent_per_second", flood.sent / flood.seconds},
@@ -353,7 +350,7 @@ json Garbage(const AbuseOptions& o) {
           {"state_unchanged", unchanged},
           {"counted_as_drops", counted},
           {"unaccounted", static_cast<int64_t>(flood.sent) - static_cast<int64_t>(counted)},
-          {"drops", r["drops"]},
+          {"drops", DropsJson(r)},
           {"valid_requests_after", kPeers},
           {"answered_after", after.responses},
           {"held", unchanged && flood.received == 0 && counted == flood.sent &&
@@ -377,7 +374,7 @@ json Spoof(const AbuseOptions& o) {
   spdlog::info("spoof: {:.0f} requests/s from one address with 1000 keys for {} s", kRate,
                o.duration);
   LoadStats flood = victim.Flood(source, kRate, Seconds(o.duration));
-  json r = target.Finish();
+  const tracker::TrackerServerStats r = target.Finish();
   const double bound = tracker.response_burst + tracker.responses_per_second * flood.seconds;
   // Past the burst (5 s at most), whole seconds only.
   std::optional<uint64_t> max_per_second;  // Not measured in a run of under 7 s.
@@ -398,7 +395,7 @@ json Spoof(const AbuseOptions& o) {
       {"bound", bound},
       {"max_in_one_second_after_burst", max_per_second ? json(*max_per_second) : json(nullptr)},
       {"received_per_second", flood.received_per_second},
-      {"drops", r["drops"]},
+      {"drops", DropsJson(r)},
       {"held",
        static_cast<double>(flood.received) <= bound &&
            static_cast<double>(max_per_second.value_or(0)) <= tracker.responses_per_second * 1.1}};

@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "node/node.h"
+#include "node/stats_text.h"
 #include "ring/shard.h"
 #include "strategies/step_scheduler.h"
 #include "testbed/process_memory.h"
@@ -86,38 +87,25 @@ json NodeConfigJson(const std::vector<int>& communities, const Address& bootstra
           {"overlays", overlays}};
 }
 
+// A group of nodes' statistics, summed over its nodes.
 struct Counters {
-  uint64_t packets_in = 0, packets_out = 0, bytes_in = 0, bytes_out = 0;
-  std::map<std::string, uint64_t> drops;  // By reason.
+  StatsSnapshot endpoint;  // EndpointStats::Visit.
+  StatsSnapshot overlays;  // CommunityStats::Visit.
 
-  void AddEndpoint(const EndpointStats& s) {
-    packets_in += s.packets_in.value();
-    packets_out += s.packets_out.value();
-    bytes_in += s.bytes_in.value();
-    bytes_out += s.bytes_out.value();
-    for (const auto& [reason, n] : node::EndpointDrops(s)) {
-      if (reason != "buffer_exhausted" && reason != "send_discarded") Add(reason, n);
-    }
-  }
-  void AddCommunity(const overlay::CommunityStats& s) { node::AddCommunityDrops(s, &drops); }
-  void Add(const std::string& reason, uint64_t n) {
-    if (n != 0) drops[reason] += n;
+  void AddEndpoint(const EndpointStats& s) { endpoint.Add(StatsSnapshot::Of(s)); }
+  void AddCommunity(const overlay::CommunityStats& s) { overlays.Add(StatsSnapshot::Of(s)); }
+  void Merge(const Counters& o) {
+    endpoint.Add(o.endpoint);
+    overlays.Add(o.overlays);
   }
   uint64_t total_drops() const {
-    uint64_t total = 0;
-    for (const auto& [reason, n] : drops) total += n;
-    return total;
+    return static_cast<uint64_t>(endpoint.Drops() + overlays.Drops());
   }
-  uint64_t of(const std::string& reason) const {
-    auto it = drops.find(reason);
-    return it == drops.end() ? 0 : it->second;
+  uint64_t endpoint_count(std::string_view name) const {
+    return endpoint.entries().empty() ? 0 : static_cast<uint64_t>(endpoint.Value(name));
   }
-  void Merge(const Counters& o) {
-    packets_in += o.packets_in;
-    packets_out += o.packets_out;
-    bytes_in += o.bytes_in;
-    bytes_out += o.bytes_out;
-    for (const auto& [reason, n] : o.drops) drops[reason] += n;
+  json ToJson() const {
+    return {{"endpoint", node::StatsJson(endpoint)}, {"overlays", node::StatsJson(overlays)}};
   }
 };
 
@@ -381,10 +369,12 @@ json Swarm::Run(const std::function<void(const SwarmProgress&)>& progress, const
     for (auto& shard : shard_list) {
       ShardSnapshot s = shard->snapshot();
       for (size_t c = 0; c < s.at_target.size(); ++c) p.at_target[c] += s.at_target[c];
-      p.packets_in += s.nodes.packets_in + s.bootstrap.packets_in;
-      p.packets_out += s.nodes.packets_out + s.bootstrap.packets_out;
-      p.drops += s.nodes.total_drops() + s.bootstrap.total_drops();
-      p.kernel_drops += s.nodes.of("kernel_drops") + s.bootstrap.of("kernel_drops");
+      for (const Counters* c : {&s.nodes, &s.bootstrap}) {
+        p.packets_in += c->endpoint_count("packets_in");
+        p.packets_out += c->endpoint_count("packets_out");
+        p.drops += c->total_drops();
+        p.kernel_drops += c->endpoint_count("kernel_drops");
+      }
       p.max_lag_ms = std::max(p.max_lag_ms, s.max_lag_ms);
       p.verified_peers += s.verified_peers;
       p.addresses += s.addresses;
@@ -456,7 +446,6 @@ json Swarm::Run(const std::function<void(const SwarmProgress&)>& progress, const
          {"converged_after", converged_after[c] >= 0 ? json(converged_after[c]) : json(nullptr)}});
   }
   const double n = std::max(options_.nodes, 1);
-  json drops(nodes.drops);
   return {{"nodes", options_.nodes},
           {"communities", options_.communities},
           {"communities_per_node", plan.options.communities_per_node},
@@ -474,16 +463,15 @@ json Swarm::Run(const std::function<void(const SwarmProgress&)>& progress, const
                           ? json(*std::max_element(times.begin(), times.end()))
                           : json(nullptr)}}},
           {"per_node",
-           {{"packets_in", nodes.packets_in / n},
-            {"packets_out", nodes.packets_out / n},
-            {"bytes_in", nodes.bytes_in / n},
-            {"bytes_out", nodes.bytes_out / n}}},
-          {"bootstrap",
-           {{"packets_in", bootstrap_counters.packets_in},
-            {"packets_out", bootstrap_counters.packets_out},
-            {"drops", json(bootstrap_counters.drops)}}},
-          {"drops", drops},
-          {"kernel_drops", nodes.of("kernel_drops") + bootstrap_counters.of("kernel_drops")},
+           {{"packets_in", nodes.endpoint_count("packets_in") / n},
+            {"packets_out", nodes.endpoint_count("packets_out") / n},
+            {"bytes_in", nodes.endpoint_count("bytes_in") / n},
+            {"bytes_out", nodes.endpoint_count("bytes_out") / n}}},
+          // Summed over the swarm's nodes, and of the bootstrap node.
+          {"statistics", {{"nodes", nodes.ToJson()}, {"bootstrap", bootstrap_counters.ToJson()}}},
+          {"drops_total", nodes.total_drops() + bootstrap_counters.total_drops()},
+          {"kernel_drops", nodes.endpoint_count("kernel_drops") +
+                               bootstrap_counters.endpoint_count("kernel_drops")},
           {"cpu_seconds_per_shard", cpu},
           {"max_scheduler_lag_ms", max_lag_ms},
           {"soak", options_.soak},

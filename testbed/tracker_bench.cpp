@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "node/stats_text.h"
 #include "testbed/load_generator.h"
 #include "tracker/tracker_server.h"
 #include "wire/packet.h"
@@ -112,22 +113,21 @@ json RunTrackerBench(const TrackerBenchOptions& o) {
   };
   if (server) {
     server->Stop();
-    json tracker = server->Result();
-    double cpu = 0, crypto = 0;
-    for (const json& shard : tracker["per_shard"]) {
-      cpu += shard.value("cpu_seconds", 0.0);
-      crypto += shard.value("crypto_seconds", 0.0);
-    }
-    const double handled = tracker["requests"].get<double>();
+    const tracker::TrackerServerStats tracker = server->Stats();
+    double cpu = 0;
+    for (const tracker::TrackerShardStats& shard : tracker.shards) cpu += shard.cpu_seconds;
+    const double crypto = tracker.tracker.Value("crypto_seconds");
+    const double handled = tracker.tracker.Value("requests");
     result["tracker"] = {{"shards", o.shards},
-                         {"backend", tracker["backend"]},
-                         {"requests", tracker["requests"]},
+                         {"backend", server->backend()},
+                         {"requests", static_cast<uint64_t>(handled)},
                          {"cpu_seconds", cpu},
                          // Verify + sign over the shards' CPU time: 1.0 would be pure crypto.
                          {"crypto_share_of_cpu", cpu > 0 ? crypto / cpu : 0},
                          {"cpu_seconds_per_1000_requests", handled > 0 ? cpu / handled * 1000 : 0},
-                         {"drops", tracker["drops"]},
-                         {"entries", tracker["entries"]}};
+                         {"drops", node::StatsJson(tracker.tracker)["drops"]},
+                         {"endpoint_drops", node::StatsJson(tracker.endpoint)["drops"]},
+                         {"entries", static_cast<uint64_t>(tracker.table.Value("entries"))}};
   }
   return result;
 }

@@ -35,20 +35,4 @@ MetricsServer::~MetricsServer() {
   if (thread_.joinable()) thread_.join();
 }
 
-PrometheusText& PrometheusText::Family(const std::string& name, const char* type,
-                                       const std::string& help) {
-  name_ = name;
-  text_ += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
-  return *this;
-}
-
-PrometheusText& PrometheusText::Sample(const std::string& labels, double value) {
-  if (labels.empty()) {
-    text_ += fmt::format("{} {}\n", name_, value);
-  } else {
-    text_ += fmt::format("{}{{{}}} {}\n", name_, labels, value);
-  }
-  return *this;
-}
-
 }  // namespace ringv8::tools

@@ -36,20 +36,6 @@ class MetricsServer {
   int port_ = 0;
 };
 
-// Prometheus text exposition: one metric family at a time.
-class PrometheusText {
- public:
-  // Starts a family: "# HELP" and "# TYPE" lines.
-  PrometheusText& Family(const std::string& name, const char* type, const std::string& help);
-  // One sample of the current family; `labels` is "" or `key="value",...`.
-  PrometheusText& Sample(const std::string& labels, double value);
-  const std::string& text() const { return text_; }
-
- private:
-  std::string name_;
-  std::string text_;
-};
-
 }  // namespace ringv8::tools
 
 #endif  // RINGV8_TOOLS_METRICS_SERVER_H_

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "node/node.h"
+#include "node/stats_text.h"
 #include "ring/open_endpoint.h"
 #include "tools/command.h"
 #include "tools/metrics_server.h"
@@ -35,47 +36,6 @@ struct RunOptions {
   std::string metrics;           // ADDR:PORT, "" for none.
 };
 
-// The node's Status() as Prometheus text.
-std::string NodeMetrics(const nlohmann::json& status, double lag_seconds) {
-  PrometheusText p;
-  p.Family("ringv8_node_peers", "gauge", "Verified peers per overlay.");
-  for (const auto& overlay : status["overlays"]) {
-    p.Sample(fmt::format("class=\"{}\",community=\"{}\"", overlay["class"].get<std::string>(),
-                         overlay["community_id"].get<std::string>()),
-             static_cast<double>(overlay["peers"].size()));
-  }
-  p.Family("ringv8_node_walkable", "gauge", "Walkable addresses per overlay.");
-  for (const auto& overlay : status["overlays"]) {
-    p.Sample(fmt::format("class=\"{}\",community=\"{}\"", overlay["class"].get<std::string>(),
-                         overlay["community_id"].get<std::string>()),
-             overlay["walkable"].get<double>());
-  }
-  for (const char* direction : {"in", "out"}) {
-    p.Family(fmt::format("ringv8_node_messages_{}_total", direction), "counter",
-             fmt::format("Packets {} by message id.", direction));
-    const auto& messages = status[fmt::format("messages_{}", direction)];
-    for (auto it = messages.begin(); it != messages.end(); ++it) {
-      p.Sample(fmt::format("id=\"{}\"", it.key()), it.value().get<double>());
-    }
-    p.Family(fmt::format("ringv8_node_packets_{}_total", direction), "counter", "Datagrams.")
-        .Sample("", status[fmt::format("packets_{}", direction)].get<double>());
-    p.Family(fmt::format("ringv8_node_bytes_{}_total", direction), "counter", "Bytes.")
-        .Sample("", status[fmt::format("bytes_{}", direction)].get<double>());
-  }
-  p.Family("ringv8_node_drops_total", "counter", "Dropped packets by reason.");
-  const auto& drops = status["drops"];
-  for (auto it = drops.begin(); it != drops.end(); ++it) {
-    if (it.value().is_number()) p.Sample(fmt::format("reason=\"{}\"", it.key()), it.value());
-  }
-  const auto& overlay_drops = drops["overlays"];
-  for (auto it = overlay_drops.begin(); it != overlay_drops.end(); ++it) {
-    p.Sample(fmt::format("reason=\"{}\"", it.key()), it.value().get<double>());
-  }
-  p.Family("ringv8_node_scheduler_lag_seconds", "gauge", "How late the last strategy step started.")
-      .Sample("", lag_seconds);
-  return p.text();
-}
-
 // py-ipv8's logging levels to spdlog's.
 spdlog::level::level_enum LevelOf(const std::string& level) {
   if (level == "CRITICAL") return spdlog::level::critical;
@@ -86,15 +46,12 @@ spdlog::level::level_enum LevelOf(const std::string& level) {
   return spdlog::level::info;
 }
 
-uint64_t TotalDrops(node::Node& node) {
-  std::map<std::string, uint64_t> drops = node::EndpointDrops(node.endpoint().stats());
-  drops.erase("buffer_exhausted");  // Not a loss: the datagrams wait in the socket.
-  for (overlay::Community* c : node.GetOverlays<overlay::Community>()) {
-    node::AddCommunityDrops(c->stats(), &drops);
-  }
-  uint64_t total = 0;
-  for (const auto& [reason, n] : drops) total += n;
-  return total;
+// Every datagram the node lost, its endpoint's and its overlays' (ring/stats.h says which
+// counters are drops).
+uint64_t TotalDrops(const node::NodeStats& stats) {
+  double total = stats.endpoint.Drops();
+  for (const node::OverlayStats& o : stats.overlays) total += o.stats.Drops();
+  return static_cast<uint64_t>(total);
 }
 
 // "DiscoveryCommunity 12/20, Community 7e3136.. 4 | in 120/s out 130/s | drops 0 | lag 0.1 ms"
@@ -115,7 +72,7 @@ class StatusLine {
     return fmt::format(
         "peers: {} | in {:.0f}/s out {:.0f}/s | drops {} | lag {:.1f} ms",
         peers.empty() ? "no overlays" : peers, (in_ - in) / seconds, (out_ - out) / seconds,
-        TotalDrops(node_),
+        TotalDrops(node_.Stats()),
         std::chrono::duration<double, std::milli>(node_.scheduler().last_lag()).count());
   }
 
@@ -204,8 +161,7 @@ int Run(const RunOptions& options) {
   std::mutex published_mutex;
   std::string published;
   auto publish = [&] {
-    std::string text = NodeMetrics(
-        node->Status(), std::chrono::duration<double>(node->scheduler().last_lag()).count());
+    std::string text = node::NodeMetricsText(node->Stats());
     std::lock_guard lock(published_mutex);
     published = std::move(text);
   };

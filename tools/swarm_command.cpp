@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <map>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -57,12 +58,19 @@ void PrintSummary(const nlohmann::json& r) {
   for (const auto& seconds : r["cpu_seconds_per_shard"]) {
     cpu += fmt::format("{}{:.2f} s", cpu.empty() ? "" : ", ", seconds.get<double>());
   }
-  uint64_t drops = 0;
-  std::string reasons;
-  for (const auto& [reason, n] : r["drops"].items()) {
-    drops += n.get<uint64_t>();
-    reasons += fmt::format("{}{} {}", reasons.empty() ? "" : ", ", reason, n.get<uint64_t>());
+  // The nonzero drop reasons, of the nodes' endpoints and overlays and the bootstrap node's.
+  std::map<std::string, uint64_t> by_reason;
+  for (const auto& [group, stats] : r["statistics"].items()) {
+    for (const auto& [layer, counters] : stats.items()) {
+      for (const auto& [reason, n] : counters["drops"].items())
+        by_reason[reason] += n.get<uint64_t>();
+    }
   }
+  std::string reasons;
+  for (const auto& [reason, n] : by_reason) {
+    if (n != 0) reasons += fmt::format("{}{} {}", reasons.empty() ? "" : ", ", reason, n);
+  }
+  const uint64_t drops = r["drops_total"].get<uint64_t>();
   const auto& per_node = r["per_node"];
   const auto& memory = r["memory"];
   const auto& tables = r["tables"];

@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 #include <time.h>
 
+#include "node/stats_text.h"
 #include "ring/open_endpoint.h"
 #include "tools/command.h"
 #include "tools/metrics_server.h"
@@ -42,66 +43,6 @@ struct TrackerCommandOptions {
   size_t max_entries = 4000000;
   std::string metrics;  // ADDR:PORT, "" for none.
 };
-
-std::string TrackerMetrics(const tracker::TrackerServer& server) {
-  const json r = server.Result();
-  const json& shards = r["per_shard"];
-  PrometheusText p;
-  auto per_shard = [&](const char* key, const char* type, const std::string& help) {
-    const std::string suffix = std::string(type) == "counter" ? "_total" : "";
-    p.Family(std::string("ringv8_tracker_") + key + suffix, type, help);
-    for (size_t i = 0; i < shards.size(); ++i) {
-      p.Sample(fmt::format("shard=\"{}\"", i), shards[i].value(key, 0.0));
-    }
-  };
-  per_shard("requests", "counter", "Verified introduction-requests.");
-  per_shard("responses", "counter", "Introduction-responses sent.");
-  per_shard("introductions", "counter", "Responses that introduced a peer.");
-  per_shard("punctures", "counter", "Puncture-requests sent.");
-  per_shard("pings", "counter", "Liveness introduction-requests sent.");
-  per_shard("ping_timeouts", "counter", "Services dropped because the peer stayed silent.");
-  per_shard("packets_in", "counter", "Datagrams received.");
-  per_shard("packets_out", "counter", "Datagrams sent.");
-  per_shard("bytes_in", "counter", "Bytes received.");
-  per_shard("bytes_out", "counter", "Bytes sent.");
-  per_shard("kernel_drops", "counter", "Datagrams the kernel dropped (socket buffer full).");
-  per_shard("cpu_seconds", "counter", "CPU time of the shard thread.");
-  per_shard("crypto_seconds", "counter", "Time spent verifying and signing.");
-  for (const char* direction : {"in", "out"}) {
-    p.Family(fmt::format("ringv8_tracker_messages_{}_total", direction), "counter",
-             fmt::format("Packets {} by message id.", direction));
-    for (size_t i = 0; i < shards.size(); ++i) {
-      if (!shards[i].contains("messages")) continue;
-      const json& by_id = shards[i]["messages"][direction];
-      for (auto it = by_id.begin(); it != by_id.end(); ++it) {
-        p.Sample(fmt::format("shard=\"{}\",id=\"{}\"", i, it.key()),
-                 it.value()["packets"].get<double>());
-      }
-    }
-    p.Family(fmt::format("ringv8_tracker_message_bytes_{}_total", direction), "counter",
-             fmt::format("Bytes {} by message id.", direction));
-    for (size_t i = 0; i < shards.size(); ++i) {
-      if (!shards[i].contains("messages")) continue;
-      const json& by_id = shards[i]["messages"][direction];
-      for (auto it = by_id.begin(); it != by_id.end(); ++it) {
-        p.Sample(fmt::format("shard=\"{}\",id=\"{}\"", i, it.key()),
-                 it.value()["bytes"].get<double>());
-      }
-    }
-  }
-  per_shard("peers", "gauge", "Peers the shard keeps alive.");
-  const auto t = server.table().stats();
-  p.Family("ringv8_tracker_entries", "gauge", "(peer, community) entries in the table.")
-      .Sample("", static_cast<double>(t.entries));
-  p.Family("ringv8_tracker_services", "gauge", "Communities with at least one peer.")
-      .Sample("", static_cast<double>(t.services));
-  p.Family("ringv8_tracker_drops_total", "counter", "Dropped requests and evictions by reason.");
-  const json& drops = r["drops"];
-  for (auto it = drops.begin(); it != drops.end(); ++it) {
-    p.Sample(fmt::format("reason=\"{}\"", it.key()), it.value().get<double>());
-  }
-  return p.text();
-}
 
 // The peers per community, like py-ipv8's tracker REST API (at most 100 addresses each).
 std::string TrackerServices(const tracker::TrackerServer& server) {
@@ -161,7 +102,7 @@ int Run(const TrackerCommandOptions& o) {
   if (!o.metrics.empty()) {
     try {
       metrics = std::make_unique<MetricsServer>(
-          o.metrics, [&server] { return TrackerMetrics(server); },
+          o.metrics, [&server] { return node::TrackerMetricsText(server.Stats()); },
           [&server] { return TrackerServices(server); });
       spdlog::info("metrics on http://{}:{}/metrics and /services",
                    Address::Parse(o.metrics)->IpString(), metrics->port());
@@ -196,7 +137,7 @@ int Run(const TrackerCommandOptions& o) {
   if (int s = signals.received()) spdlog::info("stopping on signal {}", s);
   metrics.reset();
   server.Stop();
-  if (o.json) std::cout << server.Result().dump() << std::endl;
+  if (o.json) std::cout << node::TrackerJson(server, server.Stats()).dump() << std::endl;
   return kExitOk;
 }
 

@@ -26,13 +26,6 @@ wire::Prefix PrefixOf(wire::Bytes prefix) {
   return out;
 }
 
-std::string ReasonOf(const std::error_code& error) {
-  if (error.category() == wire::WireErrorCategory()) {
-    return std::string(wire::WireErrorName(static_cast<wire::WireError>(error.value())));
-  }
-  return "other";
-}
-
 }  // namespace
 
 Tracker::Tracker(TrackerTable& table, const wire::PrivateKey& key, Endpoint& endpoint,
@@ -68,9 +61,9 @@ void Tracker::SendSigned(const Address& to, const wire::Prefix& prefix, const P&
   const auto start = std::chrono::steady_clock::now();
   auto packet = builder.FinishSigned(key_);
   stats_.crypto_time += std::chrono::steady_clock::now() - start;
-  if (!packet || endpoint_.Send(to, *packet)) return Drop("send_failed");
-  ++stats_.packets_out[P::kMessageId];
-  stats_.bytes_out[P::kMessageId] += packet->size();
+  if (!packet || endpoint_.Send(to, *packet)) return Count(stats_.send_failed);
+  ++stats_.messages.packets_out[P::kMessageId];
+  stats_.messages.bytes_out[P::kMessageId] += packet->size();
 }
 
 template <typename P>
@@ -80,9 +73,9 @@ void Tracker::SendUnsigned(const Address& to, const wire::Prefix& prefix, const 
   builder.GlobalTime(gt);
   builder.Write(payload);
   auto packet = builder.FinishUnsigned();
-  if (!packet || endpoint_.Send(to, *packet)) return Drop("send_failed");
-  ++stats_.packets_out[P::kMessageId];
-  stats_.bytes_out[P::kMessageId] += packet->size();
+  if (!packet || endpoint_.Send(to, *packet)) return Count(stats_.send_failed);
+  ++stats_.messages.packets_out[P::kMessageId];
+  stats_.messages.bytes_out[P::kMessageId] += packet->size();
 }
 
 bool Tracker::TakeToken(const Address& source) {
@@ -92,7 +85,7 @@ bool Tracker::TakeToken(const Address& source) {
   if (it == buckets_.end()) {
     if (buckets_.size() >= options_.max_sources) {
       buckets_.erase(buckets_.begin());  // An arbitrary one: the table stays bounded.
-      Drop("bucket_evicted");
+      Count(stats_.bucket_evicted);
     }
     it = buckets_.emplace(source, Bucket{options_.response_burst, now}).first;
   }
@@ -107,8 +100,8 @@ bool Tracker::TakeToken(const Address& source) {
 
 void Tracker::OnPacket(const Address& source, std::span<const uint8_t> datagram) {
   const uint8_t id = datagram[wire::kPrefixSize];  // The endpoint delivers at least prefix + id.
-  ++stats_.packets_in[id];
-  stats_.bytes_in[id] += datagram.size();
+  ++stats_.messages.packets_in[id];
+  stats_.messages.bytes_in[id] += datagram.size();
   switch (id) {
     case wire::IntroductionRequestPayload::kMessageId:
       return OnRequest<wire::IntroductionRequestPayload>(source, datagram, false);
@@ -119,17 +112,17 @@ void Tracker::OnPacket(const Address& source, std::span<const uint8_t> datagram)
     case wire::NewIntroductionResponsePayload::kMessageId:
       return OnResponse<wire::NewIntroductionResponsePayload>(source, datagram);
     default:
-      return Drop("unknown_message");  // Punctures, pings and community messages.
+      return Count(stats_.unknown_message);  // Punctures, pings and community messages.
   }
 }
 
 template <typename RequestP>
 void Tracker::OnRequest(const Address& source, wire::Bytes datagram, bool new_style) {
-  if (!TakeToken(source)) return Drop("rate_limited");
+  if (!TakeToken(source)) return Count(stats_.rate_limited);
   const auto start = std::chrono::steady_clock::now();
   auto decoded = wire::DecodePacket<RequestP>(datagram);
   stats_.crypto_time += std::chrono::steady_clock::now() - start;
-  if (!decoded) return Drop(ReasonOf(decoded.error()));
+  if (!decoded) return CountDecodeError(decoded.error());
   const RequestP& request = decoded->payload;
   const wire::ServiceId service = ServiceOf(decoded->view.prefix);
   const wire::Prefix prefix = PrefixOf(decoded->view.prefix);
@@ -141,7 +134,7 @@ void Tracker::OnRequest(const Address& source, wire::Bytes datagram, bool new_st
   peer.lan_address = request.source_lan_address;
   peer.new_style = new_style || request.supports_new_style;
   peer.last_seen = loop_.Now();
-  if (!table_.Upsert(service, peer)) Drop("table_full");
+  if (!table_.Upsert(service, peer)) Count(stats_.table_full);
 
   // Liveness bookkeeping for the peers this shard hears (a verified request may move a peer).
   auto local = local_.find(peer.mid);
@@ -160,7 +153,7 @@ void Tracker::OnRequest(const Address& source, wire::Bytes datagram, bool new_st
       services.push_back(service);
     }
   } else {
-    Drop("local_peers_full");
+    Count(stats_.local_peers_full);
   }
 
   const uint16_t gt = static_cast<uint16_t>(++global_time_ % 65536);
@@ -174,7 +167,7 @@ void Tracker::OnRequest(const Address& source, wire::Bytes datagram, bool new_st
     // from the tracker than its bucket allows, however many sources name it.
     const bool new_puncture = new_style || !request.destination_address.is_v4() || !source.is_v4();
     if (!TakeToken(introduced->address)) {
-      Drop("puncture_rate_limited");
+      Count(stats_.puncture_rate_limited);
     } else if (new_puncture) {
       SendUnsigned(
           introduced->address, prefix,
@@ -215,11 +208,11 @@ void Tracker::OnResponse(const Address& /*source*/, wire::Bytes datagram) {
   const auto start = std::chrono::steady_clock::now();
   auto decoded = wire::DecodePacket<ResponseP>(datagram);
   stats_.crypto_time += std::chrono::steady_clock::now() - start;
-  if (!decoded) return Drop(ReasonOf(decoded.error()));
+  if (!decoded) return CountDecodeError(decoded.error());
   auto local = local_.find(wire::ComputeMid(decoded->view.public_key_bin));
   if (local == local_.end() || !local->second.pending ||
       local->second.pending->identifier != decoded->payload.identifier) {
-    return Drop("unexpected_response");
+    return Count(stats_.unexpected_response);
   }
   const wire::ServiceId service = local->second.pending->service;
   local->second.pending.reset();
@@ -233,6 +226,14 @@ void Tracker::OnResponse(const Address& /*source*/, wire::Bytes datagram) {
         ++stats_.forgotten;
       }
     }
+  }
+}
+
+void Tracker::CountDecodeError(const std::error_code& error) {
+  if (error.category() == wire::WireErrorCategory()) {
+    ++stats_.wire_errors[static_cast<size_t>(error.value()) % stats_.wire_errors.size()];
+  } else {
+    ++stats_.other_errors;
   }
 }
 
@@ -286,7 +287,7 @@ bool Tracker::OnDue(const wire::Mid& mid, LocalPeer& peer, TimePoint now) {
   if (!TakeToken(peer.address)) {
     // Its address already gets all the packets it may (a flood from or to it): the ping cannot
     // go, so the service counts as unanswered. A real peer registers again with its next walk.
-    Drop("ping_rate_limited");
+    Count(stats_.ping_rate_limited);
     DropService(mid, peer, service);
     if (peer.services.empty()) return false;
     peer.next_ping = now + options_.ping_interval;

@@ -36,6 +36,7 @@
 
 #include "ring/endpoint.h"
 #include "ring/event_loop.h"
+#include "ring/stats.h"
 #include "tracker/tracker_table.h"
 #include "wire/keys.h"
 #include "wire/packet.h"
@@ -64,9 +65,53 @@ struct TrackerStats {
   uint64_t limit_removals = 0;  // Services dropped for peer_limit_reached.
   uint64_t forgotten = 0;       // Peers without services left.
   Duration crypto_time{0};      // Spent verifying and signing.
-  // Packets and bytes by message id, received (whatever became of them) and sent.
-  std::array<uint64_t, 256> packets_in{}, bytes_in{}, packets_out{}, bytes_out{};
-  std::map<std::string, uint64_t> drops;  // By reason.
+  // Bounded bookkeeping: the request is still answered (or the table stays bounded).
+  uint64_t table_full = 0;             // The shared table refused a new entry.
+  uint64_t local_peers_full = 0;       // Not pinged: this shard pings max_local_peers already.
+  uint64_t bucket_evicted = 0;         // A token bucket evicted at max_sources.
+  uint64_t puncture_rate_limited = 0;  // A puncture-request not sent (the peer's rate).
+  uint64_t ping_rate_limited = 0;      // A ping not sent (the peer's rate); its service dropped.
+  uint64_t send_failed = 0;            // The endpoint refused a datagram (a drop there).
+  // Received datagrams dropped, by reason.
+  uint64_t rate_limited = 0;         // The source's token bucket was empty.
+  uint64_t unknown_message = 0;      // Not an introduction request or response.
+  uint64_t unexpected_response = 0;  // A response to no pending ping.
+  std::array<uint64_t, wire::kWireErrorCount> wire_errors{};  // Did not decode or verify.
+  uint64_t other_errors = 0;                                  // Failed for another reason.
+  MessageCounts messages;  // Received (whatever became of them) and sent, by message id.
+
+  // Every counter with its name and kind (ring/stats.h).
+  template <typename F>
+  void Visit(F&& fn) const {
+    using enum StatKind;
+    fn(Stat{"requests", kCounter, "Verified introduction-requests."}, requests);
+    fn(Stat{"responses", kCounter, "Introduction-responses sent."}, responses);
+    fn(Stat{"introductions", kCounter, "Responses that introduced a peer."}, introductions);
+    fn(Stat{"punctures", kCounter, "Puncture-requests sent."}, punctures);
+    fn(Stat{"pings", kCounter, "Liveness introduction-requests sent."}, pings);
+    fn(Stat{"ping_answers", kCounter, "Liveness requests answered."}, ping_answers);
+    fn(Stat{"ping_timeouts", kCounter, "Services dropped because the peer stayed silent."},
+       ping_timeouts);
+    fn(Stat{"limit_removals", kCounter, "Services dropped for peer_limit_reached."},
+       limit_removals);
+    fn(Stat{"forgotten", kCounter, "Peers forgotten (no services left)."}, forgotten);
+    fn(Stat{"crypto_seconds", kSeconds, "Time spent verifying and signing."},
+       std::chrono::duration<double>(crypto_time).count());
+    fn(Stat{"table_full", kCounter, "New entries the full table refused."}, table_full);
+    fn(Stat{"local_peers_full", kCounter, "Peers not pinged (max_local_peers)."}, local_peers_full);
+    fn(Stat{"bucket_evicted", kCounter, "Token buckets evicted (max_sources)."}, bucket_evicted);
+    fn(Stat{"puncture_rate_limited", kCounter, "Puncture-requests not sent (rate)."},
+       puncture_rate_limited);
+    fn(Stat{"ping_rate_limited", kCounter, "Pings not sent (rate)."}, ping_rate_limited);
+    fn(Stat{"send_failed", kCounter, "Sends the endpoint refused (a drop there)."}, send_failed);
+    fn(Stat{"rate_limited", kReceiveDrop, "The source's token bucket was empty."}, rate_limited);
+    fn(Stat{"unknown_message", kReceiveDrop, "Not an introduction request or response."},
+       unknown_message);
+    fn(Stat{"unexpected_response", kReceiveDrop, "A response to no pending ping."},
+       unexpected_response);
+    wire::VisitWireErrors(wire_errors, "Datagrams that did not decode or verify.", fn);
+    fn(Stat{"other_errors", kReceiveDrop, "Datagrams that failed otherwise."}, other_errors);
+  }
 };
 
 class Tracker final : public EndpointListener {
@@ -83,6 +128,13 @@ class Tracker final : public EndpointListener {
   const TrackerStats& stats() const { return stats_; }
   size_t local_peers() const { return local_.size(); }
   size_t sources() const { return buckets_.size(); }  // Addresses with a token bucket.
+  // stats() and the two gauges above, with their names and kinds (ring/stats.h).
+  template <typename F>
+  void Visit(F&& fn) const {
+    stats_.Visit(fn);
+    fn(Stat{"peers", StatKind::kGauge, "Peers the shard keeps alive."}, local_peers());
+    fn(Stat{"sources", StatKind::kGauge, "Addresses with a token bucket."}, sources());
+  }
 
  private:
   struct Pending {
@@ -109,7 +161,8 @@ class Tracker final : public EndpointListener {
   bool OnDue(const wire::Mid& mid, LocalPeer& peer, TimePoint now);
   void DropService(const wire::Mid& mid, LocalPeer& local, const wire::ServiceId& service);
   bool TakeToken(const Address& source);
-  void Drop(const std::string& reason) { ++stats_.drops[reason]; }
+  static void Count(uint64_t& counter) { ++counter; }
+  void CountDecodeError(const std::error_code& error);
   template <typename P>
   void SendSigned(const Address& to, const wire::Prefix& prefix, const P& payload, uint64_t gt);
   template <typename P>

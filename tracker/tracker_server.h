@@ -9,10 +9,9 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "ring/open_endpoint.h"
 #include "ring/shard.h"
+#include "ring/stats.h"
 #include "tracker/tracker.h"
 #include "tracker/tracker_table.h"
 #include "wire/keys.h"
@@ -28,6 +27,21 @@ struct TrackerServerOptions {
   TrackerLimits limits;
 };
 
+// One shard's statistics as it last published them (once a second, and when it stops).
+struct TrackerShardStats {
+  StatsSnapshot tracker;   // Tracker::Visit: its counters, drops, peers and sources.
+  StatsSnapshot endpoint;  // EndpointStats::Visit.
+  MessageCounts messages;
+  double cpu_seconds = 0;   // CPU time of the shard's thread.
+  double published_at = 0;  // Steady clock, seconds: rates between snapshots.
+};
+
+struct TrackerServerStats {
+  std::vector<TrackerShardStats> shards;
+  StatsSnapshot tracker, endpoint;  // Summed over the shards.
+  StatsSnapshot table;              // TrackerTable::Stats::Visit (shared by the shards).
+};
+
 class TrackerServer {
  public:
   TrackerServer(const wire::PrivateKey& key, TrackerServerOptions options);
@@ -41,9 +55,10 @@ class TrackerServer {
   const TrackerTable& table() const { return table_; }
   // Packets in and out so far, over the shards (thread-safe).
   std::pair<uint64_t, uint64_t> packets() const;
-  // requests, responses, introductions, peers, entries, services, drops, per_shard: final after
-  // Stop, else as the shards last published them (once a second). Thread-safe.
-  nlohmann::json Result() const;
+  // Final after Stop, else as the shards last published them (once a second). Thread-safe.
+  TrackerServerStats Stats() const;
+  const wire::PrivateKey& key() const { return key_; }
+  const TrackerServerOptions& options() const { return options_; }
 
  private:
   struct ShardState;

@@ -23,6 +23,7 @@
 
 #include "ring/address.h"
 #include "ring/clock.h"
+#include "ring/stats.h"
 #include "wire/keys.h"
 #include "wire/packet.h"
 
@@ -52,6 +53,22 @@ class TrackerTable {
     // Where entries went: every entry inserted is still there, evicted or removed (Remove()).
     uint64_t inserted = 0;
     uint64_t removed = 0;
+
+    // Every counter with its name and kind (ring/stats.h).
+    template <typename F>
+    void Visit(F&& fn) const {
+      using enum StatKind;
+      fn(Stat{"entries", kGauge, "(peer, community) entries in the table."}, entries);
+      fn(Stat{"services", kGauge, "Communities with at least one peer."}, services);
+      fn(Stat{"inserted", kCounter, "Entries inserted."}, inserted);
+      fn(Stat{"removed", kCounter, "Entries removed (silent or full peers)."}, removed);
+      fn(Stat{"evicted_service_full", kCounter, "Entries evicted at max_per_service."},
+         evicted_service_full);
+      fn(Stat{"evicted_table_full", kCounter, "Entries evicted at max_entries."},
+         evicted_table_full);
+      fn(Stat{"refused_table_full", kCounter, "New communities refused at max_entries."},
+         refused_table_full);
+    }
   };
 
   explicit TrackerTable(TrackerLimits limits = {});

@@ -5,9 +5,12 @@
 #ifndef RINGV8_WIRE_WIRE_ERROR_H_
 #define RINGV8_WIRE_WIRE_ERROR_H_
 
+#include <array>
 #include <cstdint>
 #include <string_view>
 #include <system_error>
+
+#include "ring/stats.h"
 
 namespace ringv8::wire {
 
@@ -29,6 +32,16 @@ enum class WireError : uint8_t {
 inline constexpr int kWireErrorCount = static_cast<int>(WireError::kIo) + 1;
 
 std::string_view WireErrorName(WireError error);
+
+// Counts by WireError as receive drops (ring/stats.h): fn(Stat{name, kReceiveDrop, help}, n)
+// for every error, in the order of the enum.
+template <typename F>
+void VisitWireErrors(const std::array<uint64_t, kWireErrorCount>& counts, std::string_view help,
+                     F&& fn) {
+  for (int e = 1; e < kWireErrorCount; ++e) {
+    fn(Stat{WireErrorName(static_cast<WireError>(e)), StatKind::kReceiveDrop, help}, counts[e]);
+  }
+}
 const std::error_category& WireErrorCategory();
 
 inline std::error_code make_error_code(WireError error) {

@@ -68,10 +68,11 @@ TEST_F(NodeTest, TwoNodesFromConfigurationsDiscoverEachOther) {
   EXPECT_EQ(b_status["overlays"][0]["peers"][0]["address"], "10.0.0.1:8090");
   EXPECT_EQ(a_status["overlays"][0]["class"], "Community");
   EXPECT_EQ(a_status["overlays"][1]["class"], "DiscoveryCommunity");
-  EXPECT_GT(a_status["messages_in"]["246"].get<uint64_t>(), 0u);
-  EXPECT_GT(b_status["messages_in"]["245"].get<uint64_t>(), 0u);
-  EXPECT_GT(a_status["messages_out"].size(), 0u);
+  EXPECT_GT(a_status["messages"]["in"]["246"]["packets"].get<uint64_t>(), 0u);
+  EXPECT_GT(b_status["messages"]["in"]["245"]["packets"].get<uint64_t>(), 0u);
+  EXPECT_GT(a_status["messages"]["out"].size(), 0u);
   EXPECT_EQ(a_status["drops"]["unknown_prefix"], 0);
+  EXPECT_EQ(a_status["overlays"][0]["verified_peers"], 1);
   EXPECT_EQ(a_status["addresses"][0], "10.0.0.1:8090");
 }
 

@@ -77,9 +77,9 @@ TEST_F(RunTest, TwoProcessesInACustomCommunityDiscoverEachOther) {
   EXPECT_EQ(b_json["overlays"][0]["peers"][0]["mid"], a_json["mid"]);
   EXPECT_EQ(b_json["overlays"][0]["peers"][0]["address"], "127.0.0.1:" + std::to_string(a_port));
   EXPECT_EQ(b_json["backend"], "mmsg");
-  EXPECT_GT(a_json["messages_in"]["246"].get<int>(), 0);
-  EXPECT_GT(b_json["messages_in"]["245"].get<int>(), 0);
-  for (const char* key : {"public_key", "messages_out", "drops"}) {
+  EXPECT_GT(a_json["messages"]["in"]["246"]["packets"].get<int>(), 0);
+  EXPECT_GT(b_json["messages"]["in"]["245"]["packets"].get<int>(), 0);
+  for (const char* key : {"public_key", "messages", "drops"}) {
     EXPECT_TRUE(a_json.contains(key)) << key;
   }
   // The key files were created and are reused: the same mid next time.
@@ -130,7 +130,8 @@ TEST_F(RunTest, MetricsWhileRunning) {
   auto response = http.Get("/metrics");
   ASSERT_TRUE(response);
   EXPECT_EQ(response->status, 200);
-  EXPECT_NE(response->body.find("ringv8_node_peers{class=\"Community\",community=\"5ca1ab1e"),
+  EXPECT_NE(response->body.find(
+                "ringv8_node_overlay_verified_peers{class=\"Community\",community=\"5ca1ab1e"),
             std::string::npos)
       << response->body;
   EXPECT_NE(response->body.find("ringv8_node_drops_total{reason=\"kernel_drops\"} 0"),

@@ -63,7 +63,8 @@ TEST(TrackerCliTest, NodesOfTwoCommunitiesFindOnlyTheirOwn) {
   ASSERT_TRUE(metrics);
   EXPECT_EQ(metrics->status, 200);
   EXPECT_NE(metrics->body.find("# TYPE ringv8_tracker_requests_total counter"), std::string::npos);
-  EXPECT_NE(metrics->body.find("ringv8_tracker_entries 3"), std::string::npos) << metrics->body;
+  EXPECT_NE(metrics->body.find("ringv8_tracker_table_entries 3"), std::string::npos)
+      << metrics->body;
   auto services = http.Get("/services");
   ASSERT_TRUE(services);
   json by_service = json::parse(services->body);
@@ -92,7 +93,7 @@ TEST(TrackerCliTest, NodesOfTwoCommunitiesFindOnlyTheirOwn) {
   EXPECT_TRUE(peers_of(results[2]).empty());  // Alone in its community; the tracker is no peer.
   EXPECT_GE(t["requests"].get<int>(), 3);
   EXPECT_GE(t["introductions"].get<int>(), 1);
-  EXPECT_EQ(t["services"], 2);
+  EXPECT_EQ(t["table"]["services"], 2);
   EXPECT_EQ(t["per_shard"].size(), 2u);
 }
 
