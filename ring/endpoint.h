@@ -59,6 +59,20 @@ struct EndpointOptions {
   // SO_REUSEPORT: several endpoints (shards) bind the same port; the kernel spreads the peers
   // over them by source address.
   bool reuse_port = false;
+  // UDP GSO on send: datagrams queued in one loop iteration for the same destination and of the
+  // same size (the last may be shorter) leave as one UDP_SEGMENT send of up to 64 datagrams.
+  // Turned off per socket when the kernel or the route refuses it (counted: gso_refused).
+  bool gso = true;
+  // UDP GRO on receive: the kernel may hand several datagrams of one sender in one read (a GSO
+  // sender's run, or what a NIC coalesced); they are split before dispatch, so listeners see
+  // single datagrams. Such reads need buffers of up to 64 KiB: with GRO the io_uring endpoint
+  // receives into `gro_buffers` buffers of `gro_buffer_size` bytes (instead of receive_buffers),
+  // MmsgEndpoint into 64 of them. The memory is mapped lazily and a small datagram touches one
+  // 4 KiB page of its buffer, so small traffic keeps ~2 MiB resident (512 x 4 KiB), GRO traffic
+  // up to gro_buffers x gro_buffer_size (32 MiB).
+  bool gro = true;
+  uint32_t gro_buffers = 512;
+  uint32_t gro_buffer_size = 65536 + 512;
 };
 
 class Endpoint {

@@ -60,6 +60,11 @@ class EndpointStats {
   Counter send_discarded;   // Still queued when the endpoint closed.
   Counter send_short;       // The kernel reported fewer bytes sent than the datagram had.
   std::array<Counter, kMaxErrno + 1> send_errors_by_errno;
+  // UDP GSO: sends that carried several datagrams (UDP_SEGMENT), the datagrams they carried, and
+  // refusals (the datagrams were resent one by one and GSO stays off for that socket).
+  Counter gso_sends, gso_segments, gso_refused;
+  // UDP GRO: reads that held several datagrams, and the datagrams they held.
+  Counter gro_reads, gro_segments;
   // Work.
   Counter kernel_entries;  // Syscalls / io_uring_enter calls made for this endpoint.
   Counter receive_rearms;  // Multishot receives re-armed.
@@ -84,6 +89,12 @@ class EndpointStats {
     fn(Stat{"bytes_out", kCounter, "Bytes sent."}, v(bytes_out));
     fn(Stat{"kernel_entries", kCounter, "Syscalls and io_uring_enter calls."}, v(kernel_entries));
     fn(Stat{"receive_rearms", kCounter, "Multishot receives re-armed."}, v(receive_rearms));
+    fn(Stat{"gso_sends", kCounter, "UDP GSO sends (several datagrams each)."}, v(gso_sends));
+    fn(Stat{"gso_segments", kCounter, "Datagrams sent by UDP GSO."}, v(gso_segments));
+    fn(Stat{"gso_refused", kCounter, "GSO sends refused (resent one by one; GSO off)."},
+       v(gso_refused));
+    fn(Stat{"gro_reads", kCounter, "UDP GRO reads (several datagrams each)."}, v(gro_reads));
+    fn(Stat{"gro_segments", kCounter, "Datagrams received in GRO reads."}, v(gro_segments));
     // Not a loss: the datagrams wait in the socket until buffers return.
     fn(Stat{"buffer_exhausted", kCounter, "Receives that found no free buffer."},
        v(buffer_exhausted));

@@ -100,6 +100,9 @@ Result<std::unique_ptr<EventLoop>> EventLoop::Create(const Options& options) {
   loop->clock_ = options.virtual_clock != nullptr ? options.virtual_clock
                  : options.clock != nullptr       ? options.clock
                                                   : &MonotonicClock::Get();
+  loop->busy_completions_ = std::max(options.busy_completions, 1u);
+  loop->batch_completions_ = options.batch_completions;
+  loop->batch_delay_ = options.batch_delay;
   loop->wakeup_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (loop->wakeup_fd_ < 0) return Unexpected{Errno(errno)};
 
@@ -395,11 +398,18 @@ void EventLoop::WaitUring(Duration max_wait) {
   if (max_wait <= Duration(0)) {
     io_uring_submit_and_get_events(ring);
   } else {
+    // Busy: wait for a batch, a bounded extra delay at most. Idle: wake on the first.
+    unsigned wait_for = 1;
+    if (batch_completions_ > 1 && last_completions_ >= busy_completions_) {
+      wait_for = batch_completions_;
+      max_wait = std::min(max_wait, batch_delay_);
+      ++batched_waits_;
+    }
     __kernel_timespec ts{};
     ts.tv_sec = std::chrono::duration_cast<std::chrono::seconds>(max_wait).count();
     ts.tv_nsec = (max_wait % std::chrono::seconds(1)).count();
     io_uring_cqe* cqe = nullptr;
-    io_uring_submit_and_wait_timeout(ring, &cqe, 1, &ts, nullptr);
+    io_uring_submit_and_wait_timeout(ring, &cqe, wait_for, &ts, nullptr);
   }
   unsigned head;
   unsigned seen = 0;
@@ -410,6 +420,7 @@ void EventLoop::WaitUring(Duration max_wait) {
     if (handler != nullptr) handler->OnCompletion(*cqe);
   }
   io_uring_cq_advance(ring, seen);
+  last_completions_ = seen;
 }
 
 void EventLoop::WaitEpoll(Duration max_wait) {

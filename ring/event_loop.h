@@ -47,6 +47,14 @@ class EventLoop {
     Clock* clock = nullptr;
     // Not owned. Set it (and leave `clock` null) to run on virtual time.
     VirtualClock* virtual_clock = nullptr;
+    // kUring, under load: after an iteration that handled at least `busy_completions`
+    // completions, the next wait returns after `batch_completions` completions or `batch_delay`,
+    // whichever comes first (never later than the next timer), so that a busy loop pays one
+    // wake-up per batch, not per datagram. An idle loop wakes on the first completion.
+    // batch_completions <= 1 turns batching off.
+    unsigned busy_completions = 4;
+    unsigned batch_completions = 32;
+    Duration batch_delay = std::chrono::microseconds(50);
   };
 
   // Receives io_uring completions for the SQEs whose user_data it set with SetCompletion().
@@ -139,6 +147,8 @@ class EventLoop {
 
   // Kernel entries made by the loop (submits and waits), for endpoint statistics.
   uint64_t kernel_entries() const { return kernel_entries_; }
+  // kUring: waits that asked for a batch (Options::batch_completions).
+  uint64_t batched_waits() const { return batched_waits_; }
 
  private:
   EventLoop() = default;
@@ -195,6 +205,11 @@ class EventLoop {
   std::vector<FdWatch*> all_watches_;                // kUring: owned until the kernel lets go.
   std::vector<Orphan*> orphans_;                     // Owned.
   uint64_t kernel_entries_ = 0;
+  uint64_t batched_waits_ = 0;
+  unsigned last_completions_ = 0;  // Handled by the last WaitUring.
+  unsigned busy_completions_ = 4;
+  unsigned batch_completions_ = 32;
+  Duration batch_delay_{0};
   bool in_iteration_ = false;
 };
 

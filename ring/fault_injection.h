@@ -25,6 +25,9 @@ class FaultInjection {
   // The next `count` completions (received datagrams and send completions) are short: a
   // received datagram loses its second half, a send reports half its bytes.
   static void ShortenCompletions(int count);
+  // The next `count` GSO sends (several datagrams in one UDP_SEGMENT send) fail with `error`
+  // (EIO: no checksum offload; EINVAL: the route's MTU), as a kernel that refuses GSO.
+  static void RefuseGso(int count, int error);
   // Every io_uring setup fails with EPERM (as under seccomp or io_uring_disabled) until Reset.
   static void RefuseUringSetup(bool refuse);
   static void Reset();
@@ -34,6 +37,7 @@ class FaultInjection {
   // For ring/: 0 or the error to fake; true if this completion is to be shortened.
   static int TakeSendFailure() { return Take(send_failures_, send_error_); }
   static int TakeReceiveFailure() { return Take(receive_failures_, receive_error_); }
+  static int TakeGsoRefusal() { return Take(gso_refusals_, gso_error_); }
   static bool TakeShortCompletion() { return Take(short_completions_, one_) != 0; }
   static bool uring_setup_refused() { return refuse_uring_.load(std::memory_order_relaxed); }
 
@@ -48,6 +52,7 @@ class FaultInjection {
   static inline std::atomic<int> send_failures_{0}, send_error_{0};
   static inline std::atomic<int> receive_failures_{0}, receive_error_{0};
   static inline std::atomic<int> short_completions_{0}, one_{1};
+  static inline std::atomic<int> gso_refusals_{0}, gso_error_{0};
   static inline std::atomic<bool> refuse_uring_{false};
   static inline std::atomic<uint64_t> injected_{0};
 };
@@ -60,12 +65,17 @@ inline void FaultInjection::FailReceives(int count, int error) {
   receive_error_.store(error);
   receive_failures_.store(count);
 }
+inline void FaultInjection::RefuseGso(int count, int error) {
+  gso_error_.store(error);
+  gso_refusals_.store(count);
+}
 inline void FaultInjection::ShortenCompletions(int count) { short_completions_.store(count); }
 inline void FaultInjection::RefuseUringSetup(bool refuse) { refuse_uring_.store(refuse); }
 inline void FaultInjection::Reset() {
   send_failures_.store(0);
   receive_failures_.store(0);
   short_completions_.store(0);
+  gso_refusals_.store(0);
   refuse_uring_.store(false);
 }
 

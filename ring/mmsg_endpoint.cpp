@@ -25,10 +25,12 @@ Result<std::unique_ptr<MmsgEndpoint>> MmsgEndpoint::Open(EventLoop& loop,
   if (std::error_code error = endpoint->sockets_.Open(options)) return Unexpected{error};
   MmsgEndpoint* self = endpoint.get();
 
-  const size_t buffer_size = options.receive_buffer_size;
-  self->receive_memory_.reset(new uint8_t[buffer_size * kBatch]);
+  // With GRO a read may hold 64 KiB; the buffers are touched only as far as reads fill them.
+  self->buffer_size_ = self->sockets_.gro() ? options.gro_buffer_size : options.receive_buffer_size;
+  self->receive_memory_.reset(new uint8_t[self->buffer_size_ * kBatch]);
   self->queues_.resize(self->sockets_.sockets().size());
   self->waiting_writable_.assign(self->sockets_.sockets().size(), false);
+  self->gso_.assign(self->sockets_.sockets().size(), options.gso);
   for (size_t i = 0; i < self->sockets_.sockets().size(); ++i) {
     int fd = self->sockets_.sockets()[i].udp.fd;
     int error = loop.WatchFd(fd, EPOLLIN, [self, i](uint32_t events) { self->OnReady(i, events); });
@@ -74,7 +76,7 @@ void MmsgEndpoint::OnReady(size_t socket_index, uint32_t events) {
 }
 
 void MmsgEndpoint::Receive(size_t socket_index) {
-  const size_t buffer_size = options_.receive_buffer_size;
+  const size_t buffer_size = buffer_size_;
   for (int round = 0; round < kMaxBatchesPerWakeup && socket_index < sockets_.sockets().size();
        ++round) {
     auto& socket = sockets_.sockets()[socket_index];
@@ -90,7 +92,8 @@ void MmsgEndpoint::Receive(size_t socket_index) {
       msg.msg_controllen = internal::kControlSpace;
     }
     stats_.kernel_entries.Add();
-    int n = recvmmsg(socket.udp.fd, receive_headers_, kBatch, MSG_DONTWAIT, nullptr);
+    // MSG_TRUNC: msg_len is the datagram's real length, also when it did not fit.
+    int n = recvmmsg(socket.udp.fd, receive_headers_, kBatch, MSG_DONTWAIT | MSG_TRUNC, nullptr);
     if (n < 0) {
       // EAGAIN: drained. ECONNREFUSED and friends: an ICMP error for an earlier send; go on.
       if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) stats_.receive_errors.Add();
@@ -102,10 +105,6 @@ void MmsgEndpoint::Receive(size_t socket_index) {
       const msghdr& msg = receive_headers_[i].msg_hdr;
       if (auto overflow = internal::ReadOverflowCounter(msg)) {
         stats_.kernel_drops.Add(socket.overflow.Update(*overflow));
-      }
-      if (msg.msg_flags & MSG_TRUNC) {
-        stats_.truncated.Add();
-        continue;
       }
       if (const int fault = FaultInjection::TakeReceiveFailure()) {
         // A test made the kernel lose this one.
@@ -119,8 +118,16 @@ void MmsgEndpoint::Receive(size_t socket_index) {
         stats_.receive_errors.Add();
         continue;
       }
-      Dispatch(*source, std::span<const uint8_t>(receive_memory_.get() + i * buffer_size,
-                                                 receive_headers_[i].msg_len));
+      const std::span<const uint8_t> read(
+          receive_memory_.get() + i * buffer_size,
+          std::min<size_t>(receive_headers_[i].msg_len, buffer_size));
+      internal::DispatchRead(read, internal::ReadGroSegmentSize(msg), msg.msg_flags & MSG_TRUNC,
+                             receive_headers_[i].msg_len,
+                             stats_, [&](std::span<const uint8_t> datagram) {
+                               if (socket_index < sockets_.sockets().size()) {
+                                 Dispatch(*source, datagram);
+                               }
+                             });
     }
     if (n < kBatch) return;
   }
@@ -138,12 +145,27 @@ bool MmsgEndpoint::FlushSocket(size_t socket_index) {
   if (socket_index >= sockets_.sockets().size()) return true;
   const int fd = sockets_.sockets()[socket_index].udp.fd;
   mmsghdr headers[kBatch];
+  size_t run_length[kBatch];  // Datagrams in each message: > 1 for a GSO send.
   while (!queue.empty()) {
-    const int count = static_cast<int>(std::min<size_t>(queue.size(), kBatch));
-    for (int i = 0; i < count; ++i) headers[i] = {queue[static_cast<size_t>(i)]->msg, 0};
+    int count = 0;
+    for (size_t queued = 0; count < kBatch && queued < queue.size(); ++count) {
+      const auto first = queue.begin() + static_cast<long>(queued);
+      const size_t n = gso_[socket_index] ? internal::GsoRunLength(first, queue.end()) : 1;
+      headers[count] = {(*first)->msg, 0};
+      if (n > 1) {
+        for (size_t k = 0; k < n; ++k) send_iov_[count][k] = first[static_cast<long>(k)]->iov;
+        msghdr& msg = headers[count].msg_hdr;
+        msg.msg_iov = send_iov_[count];
+        msg.msg_iovlen = n;
+        internal::SetGsoSegment(msg, send_control_[count], static_cast<uint16_t>((*first)->length));
+      }
+      run_length[count] = n;
+      queued += n;
+    }
     stats_.kernel_entries.Add();
     int sent = -1;
     int error = FaultInjection::TakeSendFailure();
+    if (error == 0 && run_length[0] > 1) error = FaultInjection::TakeGsoRefusal();
     if (error == 0) {
       sent = sendmmsg(fd, headers, static_cast<unsigned>(count), MSG_DONTWAIT);
       error = sent < 0 ? errno : 0;
@@ -156,6 +178,12 @@ bool MmsgEndpoint::FlushSocket(size_t socket_index) {
         loop_.ModifyFd(fd, EPOLLIN | EPOLLOUT);
         return false;
       }
+      if (run_length[0] > 1 && internal::IsGsoRefusal(error)) {
+        // The kernel or the route will not segment: the same datagrams go one by one.
+        stats_.gso_refused.Add();
+        gso_[socket_index] = false;
+        continue;
+      }
       // The first datagram was refused (ENOBUFS, EPERM, ENETUNREACH, ECONNREFUSED...): drop it
       // and go on; waiting for EPOLLOUT would spin, the socket is writable.
       stats_.CountSendError(error);
@@ -163,18 +191,29 @@ bool MmsgEndpoint::FlushSocket(size_t socket_index) {
       queue.pop_front();
       continue;
     }
-    stats_.CountSendBatch(static_cast<uint64_t>(sent));
+    uint64_t datagrams = 0;
     for (int i = 0; i < sent; ++i) {
-      internal::SendSlot* slot = queue.front();
       if (FaultInjection::TakeShortCompletion()) headers[i].msg_len /= 2;
-      if (headers[i].msg_len < slot->length) {
-        stats_.send_short.Add();
-      } else {
-        CountSent({slot->data, slot->length});
+      size_t bytes = headers[i].msg_len;
+      if (run_length[i] > 1) {
+        stats_.gso_sends.Add();
+        stats_.gso_segments.Add(run_length[i]);
       }
-      pool_.Release(slot);
-      queue.pop_front();
+      for (size_t k = 0; k < run_length[i]; ++k) {
+        internal::SendSlot* slot = queue.front();
+        if (bytes < slot->length) {
+          stats_.send_short.Add();
+          bytes = 0;
+        } else {
+          bytes -= slot->length;
+          CountSent({slot->data, slot->length});
+        }
+        pool_.Release(slot);
+        queue.pop_front();
+      }
+      datagrams += run_length[i];
     }
+    stats_.CountSendBatch(datagrams);
   }
   return true;
 }

@@ -17,6 +17,7 @@
 #include "ring/endpoint.h"
 #include "ring/event_loop.h"
 #include "ring/internal/send_pool.h"
+#include "ring/internal/udp_offload.h"
 #include "ring/internal/udp_socket.h"
 #include "ring/result.h"
 
@@ -53,14 +54,19 @@ class MmsgEndpoint final : public Endpoint {
   internal::SendPool pool_;
   std::vector<std::deque<internal::SendSlot*>> queues_;  // Per socket; bounded by the pool.
   std::vector<bool> waiting_writable_;
+  std::vector<bool> gso_;  // Per socket: GSO sends on (off once the kernel refused one).
   EventLoop::HookId flush_hook_ = 0;
 
   // Receive batch: one buffer, address and control block per message.
+  size_t buffer_size_ = 0;  // receive_buffer_size, or gro_buffer_size with GRO.
   std::unique_ptr<uint8_t[]> receive_memory_;
   mmsghdr receive_headers_[kBatch];
   iovec receive_iov_[kBatch];
   sockaddr_storage receive_addrs_[kBatch];
   alignas(cmsghdr) uint8_t receive_control_[kBatch][internal::kControlSpace];
+  // Send batch: per message, the iovecs of its GSO run and its UDP_SEGMENT control block.
+  iovec send_iov_[kBatch][internal::kGsoMaxSegments];
+  alignas(cmsghdr) uint8_t send_control_[kBatch][internal::kGsoControlSpace];
 };
 
 }  // namespace ringv8

@@ -6,11 +6,13 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <deque>
 
 #include <spdlog/spdlog.h>
 
 #include "ring/fault_injection.h"
 #include "ring/internal/send_pool.h"
+#include "ring/internal/udp_offload.h"
 #include "ring/internal/udp_socket.h"
 
 namespace ringv8 {
@@ -52,6 +54,21 @@ class UringEndpoint::State final : public EventLoop::Orphan {
     uint32_t slot = 0;
     void OnCompletion(const io_uring_cqe& cqe) override { state->OnSent(slot, cqe); }
   };
+  // One UDP_SEGMENT send in flight: its message, the iovecs of its datagrams and their slots.
+  struct GsoSend final : EventLoop::CompletionHandler {
+    State* state = nullptr;
+    uint32_t index = 0;
+    size_t socket = 0;
+    int fault = 0;  // FaultInjection: the errno this send completes with, unsent.
+    msghdr msg{};
+    iovec iov[internal::kGsoMaxSegments];
+    alignas(cmsghdr) uint8_t control[internal::kGsoControlSpace];
+    internal::SendSlot* slots[internal::kGsoMaxSegments];
+    size_t count = 0;
+    void OnCompletion(const io_uring_cqe& cqe) override { state->OnGsoSent(*this, cqe); }
+  };
+  // GSO sends in flight at most (each carries up to 64 datagrams); beyond, runs go one by one.
+  static constexpr size_t kGsoInFlight = 64;
   struct BufferRing {
     io_uring_buf_ring* ring = nullptr;
     uint8_t* buffers = nullptr;
@@ -69,6 +86,12 @@ class UringEndpoint::State final : public EventLoop::Orphan {
   void HandleDatagram(size_t socket, uint8_t* buffer, int length);
   void CountReceiveError(int error);
   void OnSent(uint32_t slot, const io_uring_cqe& cqe);
+  void OnGsoSent(GsoSend& send, const io_uring_cqe& cqe);
+  // Submits the queued datagrams of `socket`: runs as GSO sends, the rest one by one.
+  void Flush(size_t socket);
+  // One SENDMSG for one datagram; false (left to the caller) when no SQE is to be had.
+  bool SubmitSingle(size_t socket, internal::SendSlot* slot);
+  bool SubmitGso(size_t socket, std::deque<internal::SendSlot*>& queue, size_t count);
   void BeforeWait();
   void MaybeDelete();
 
@@ -83,24 +106,31 @@ class UringEndpoint::State final : public EventLoop::Orphan {
   msghdr receive_template_{};
   internal::SendPool pool_;
   std::vector<SendHandler> send_handlers_;
+  std::vector<std::deque<internal::SendSlot*>> queues_;  // Per socket, until BeforeWait.
+  std::vector<bool> gso_;  // Per socket: GSO on (off once the kernel refused it).
+  std::vector<std::unique_ptr<GsoSend>> gso_sends_;
+  std::vector<GsoSend*> free_gso_;
   EventLoop::HookId hook_ = 0;
   int outstanding_ = 0;  // Operations the kernel may still complete (armed receives + sends).
   bool closing_ = false;
+  uint32_t buffer_count_ = 0;  // Per socket's buffer ring.
+  uint32_t buffer_size_ = 0;
   uint64_t received_this_iteration_ = 0;
   uint64_t sent_this_iteration_ = 0;
   uint64_t loop_entries_seen_ = 0;
 };
 
 std::error_code UringEndpoint::State::SetUpBufferRing(BufferRing* br) {
-  const uint32_t count = options_.receive_buffers;
+  const uint32_t count = buffer_count_;
   const size_t ring_bytes = sizeof(io_uring_buf) * count;
-  br->memory_size = ring_bytes + size_t{count} * options_.receive_buffer_size;
+  br->memory_size = ring_bytes + size_t{count} * buffer_size_;
   br->memory =
       mmap(nullptr, br->memory_size, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
   if (br->memory == MAP_FAILED) {
     br->memory = nullptr;
     return Errno(errno);
   }
+  madvise(br->memory, br->memory_size, MADV_NOHUGEPAGE);  // Resident only where reads wrote.
   br->ring = static_cast<io_uring_buf_ring*>(br->memory);
   br->buffers = static_cast<uint8_t*>(br->memory) + ring_bytes;
   br->group = NextBufferGroup();
@@ -114,9 +144,8 @@ std::error_code UringEndpoint::State::SetUpBufferRing(BufferRing* br) {
   br->registered = true;
   const int mask = io_uring_buf_ring_mask(count);
   for (uint32_t i = 0; i < count; ++i) {
-    io_uring_buf_ring_add(br->ring, br->buffers + size_t{i} * options_.receive_buffer_size,
-                          options_.receive_buffer_size, static_cast<uint16_t>(i), mask,
-                          static_cast<int>(i));
+    io_uring_buf_ring_add(br->ring, br->buffers + size_t{i} * buffer_size_, buffer_size_,
+                          static_cast<uint16_t>(i), mask, static_cast<int>(i));
   }
   io_uring_buf_ring_advance(br->ring, static_cast<int>(count));
   return {};
@@ -134,9 +163,13 @@ void UringEndpoint::State::ReleaseBufferRings() {
 }
 
 std::error_code UringEndpoint::State::Open() {
-  const uint32_t n = options_.receive_buffers;
-  if (n == 0 || (n & (n - 1)) != 0 || n > 32768) return Errno(EINVAL);
   if (std::error_code error = sockets_.Open(options_)) return error;
+  // With GRO a read may hold 64 KiB: fewer, larger buffers, touched only as far as reads fill
+  // them (the kernel writes a small datagram into the first page of its buffer).
+  buffer_count_ = sockets_.gro() ? options_.gro_buffers : options_.receive_buffers;
+  buffer_size_ = sockets_.gro() ? options_.gro_buffer_size : options_.receive_buffer_size;
+  const uint32_t n = buffer_count_;
+  if (n == 0 || (n & (n - 1)) != 0 || n > 32768) return Errno(EINVAL);
   local_ = sockets_.local_addresses();
   const size_t count = sockets_.sockets().size();
   buffer_rings_.resize(count);
@@ -154,6 +187,13 @@ std::error_code UringEndpoint::State::Open() {
     receive_handlers_[i].socket = i;
     if (!ArmReceive(i)) return Errno(EBUSY);
   }
+  queues_.resize(count);
+  gso_.assign(count, options_.gso);
+  for (size_t i = 0; i < kGsoInFlight; ++i) {
+    gso_sends_.push_back(std::make_unique<GsoSend>());
+    gso_sends_.back()->state = this;
+    free_gso_.push_back(gso_sends_.back().get());
+  }
   send_handlers_.resize(options_.send_queue_capacity + internal::SendPool::kLargeSlots);
   for (uint32_t i = 0; i < send_handlers_.size(); ++i) {
     send_handlers_[i].state = this;
@@ -170,7 +210,10 @@ bool UringEndpoint::State::ArmReceive(size_t socket) {
     needs_arm_[socket] = true;  // Retried before the next wait.
     return false;
   }
-  io_uring_prep_recvmsg_multishot(sqe, sockets_.sockets()[socket].udp.fd, &receive_template_, 0);
+  // MSG_TRUNC: io_uring_recvmsg_out.payloadlen is a datagram's real length, also when it did
+  // not fit (the completion's size stays what was written).
+  io_uring_prep_recvmsg_multishot(sqe, sockets_.sockets()[socket].udp.fd, &receive_template_,
+                                  MSG_TRUNC);
   sqe->flags |= IOSQE_BUFFER_SELECT;
   sqe->buf_group = buffer_rings_[socket].group;
   EventLoop::SetCompletion(sqe, &receive_handlers_[socket]);
@@ -194,15 +237,15 @@ void UringEndpoint::State::OnReceive(size_t socket, const io_uring_cqe& cqe) {
   } else if (cqe.flags & IORING_CQE_F_BUFFER) {
     const uint16_t id = static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
     BufferRing& br = buffer_rings_[socket];
-    uint8_t* buffer = br.buffers + size_t{id} * options_.receive_buffer_size;
+    uint8_t* buffer = br.buffers + size_t{id} * buffer_size_;
     if (const int fault = FaultInjection::TakeReceiveFailure()) {
       CountReceiveError(fault);  // A test made the kernel lose this one.
     } else if (owner_ != nullptr && !closing_) {
       HandleDatagram(socket, buffer, cqe.res);
     }
     // Back to the kernel at once, so the ring only runs dry under a real burst.
-    io_uring_buf_ring_add(br.ring, buffer, options_.receive_buffer_size, id,
-                          io_uring_buf_ring_mask(options_.receive_buffers), 0);
+    io_uring_buf_ring_add(br.ring, buffer, buffer_size_, id, io_uring_buf_ring_mask(buffer_count_),
+                          0);
     io_uring_buf_ring_advance(br.ring, 1);
   }
   if (rearm) {
@@ -229,10 +272,6 @@ void UringEndpoint::State::HandleDatagram(size_t socket, uint8_t* buffer, int le
   if (auto overflow = internal::ReadOverflowCounter(control)) {
     stats().kernel_drops.Add(sockets_.sockets()[socket].overflow.Update(*overflow));
   }
-  if (out->flags & MSG_TRUNC) {
-    stats().truncated.Add();
-    return;
-  }
   auto source =
       Address::FromSockaddr(static_cast<sockaddr*>(io_uring_recvmsg_name(out)),
                             std::min<socklen_t>(out->namelen, receive_template_.msg_namelen));
@@ -243,7 +282,11 @@ void UringEndpoint::State::HandleDatagram(size_t socket, uint8_t* buffer, int le
   auto* payload = static_cast<uint8_t*>(io_uring_recvmsg_payload(out, &receive_template_));
   auto size = io_uring_recvmsg_payload_length(out, length, &receive_template_);
   if (FaultInjection::TakeShortCompletion()) size /= 2;
-  owner_->Dispatch(*source, std::span<const uint8_t>(payload, size));
+  internal::DispatchRead({payload, size}, internal::ReadGroSegmentSize(control),
+                         out->flags & MSG_TRUNC, out->payloadlen, stats(),
+                         [&](std::span<const uint8_t> datagram) {
+                           if (owner_ != nullptr && !closing_) owner_->Dispatch(*source, datagram);
+                         });
 }
 
 std::error_code UringEndpoint::State::Send(const Address& to, std::span<const uint8_t> datagram) {
@@ -254,23 +297,64 @@ std::error_code UringEndpoint::State::Send(const Address& to, std::span<const ui
     stats().send_queue_full.Add();
     return Errno(ENOBUFS);
   }
+  queues_[static_cast<size_t>(index)].push_back(slot);  // Submitted before the loop waits.
+  return {};
+}
+
+bool UringEndpoint::State::SubmitSingle(size_t socket, internal::SendSlot* slot) {
   io_uring_sqe* sqe = loop_.GetSqe();
-  if (sqe == nullptr) {
-    pool_.Release(slot);
-    stats().send_queue_full.Add();
-    return Errno(ENOBUFS);
-  }
+  if (sqe == nullptr) return false;
   slot->fault = FaultInjection::TakeSendFailure();
   if (slot->fault != 0) {
     io_uring_prep_nop(sqe);  // A test made the kernel refuse it: completes unsent, failed.
   } else {
-    io_uring_prep_sendmsg(sqe, sockets_.sockets()[static_cast<size_t>(index)].udp.fd, &slot->msg,
-                          0);
+    io_uring_prep_sendmsg(sqe, sockets_.sockets()[socket].udp.fd, &slot->msg, 0);
   }
   EventLoop::SetCompletion(sqe, &send_handlers_[slot->index]);
   ++outstanding_;
   ++sent_this_iteration_;
-  return {};
+  return true;
+}
+
+bool UringEndpoint::State::SubmitGso(size_t socket, std::deque<internal::SendSlot*>& queue,
+                                     size_t count) {
+  if (free_gso_.empty()) return false;
+  io_uring_sqe* sqe = loop_.GetSqe();
+  if (sqe == nullptr) return false;
+  GsoSend& send = *free_gso_.back();
+  free_gso_.pop_back();
+  send.socket = socket;
+  send.count = count;
+  for (size_t k = 0; k < count; ++k) {
+    send.slots[k] = queue.front();
+    send.iov[k] = queue.front()->iov;
+    queue.pop_front();
+  }
+  send.msg = send.slots[0]->msg;
+  send.msg.msg_iov = send.iov;
+  send.msg.msg_iovlen = count;
+  internal::SetGsoSegment(send.msg, send.control, static_cast<uint16_t>(send.slots[0]->length));
+  send.fault = FaultInjection::TakeSendFailure();
+  if (send.fault == 0) send.fault = FaultInjection::TakeGsoRefusal();
+  if (send.fault != 0) {
+    io_uring_prep_nop(sqe);
+  } else {
+    io_uring_prep_sendmsg(sqe, sockets_.sockets()[socket].udp.fd, &send.msg, 0);
+  }
+  EventLoop::SetCompletion(sqe, &send);
+  ++outstanding_;
+  sent_this_iteration_ += count;
+  return true;
+}
+
+void UringEndpoint::State::Flush(size_t socket) {
+  auto& queue = queues_[socket];
+  while (!queue.empty()) {
+    const size_t run = gso_[socket] ? internal::GsoRunLength(queue.begin(), queue.end()) : 1;
+    if (run > 1 && SubmitGso(socket, queue, run)) continue;
+    if (!SubmitSingle(socket, queue.front())) return;  // No SQE: the rest waits for the next turn.
+    queue.pop_front();
+  }
 }
 
 void UringEndpoint::State::OnSent(uint32_t index, const io_uring_cqe& cqe) {
@@ -291,7 +375,46 @@ void UringEndpoint::State::OnSent(uint32_t index, const io_uring_cqe& cqe) {
   MaybeDelete();
 }
 
+void UringEndpoint::State::OnGsoSent(GsoSend& send, const io_uring_cqe& cqe) {
+  --outstanding_;
+  int result = send.fault != 0 ? -send.fault : cqe.res;
+  if (result > 0 && FaultInjection::TakeShortCompletion()) result /= 2;
+  if (result < 0 && internal::IsGsoRefusal(-result) && owner_ != nullptr && !closing_) {
+    // The kernel or the route will not segment: the same datagrams go one by one, before
+    // anything queued after them, and GSO stays off for this socket.
+    stats().gso_refused.Add();
+    gso_[send.socket] = false;
+    auto& queue = queues_[send.socket];
+    for (size_t k = send.count; k > 0; --k) queue.push_front(send.slots[k - 1]);
+    Flush(send.socket);
+  } else {
+    size_t bytes = result > 0 ? static_cast<size_t>(result) : 0;
+    if (owner_ != nullptr && result >= 0) {
+      stats().gso_sends.Add();
+      stats().gso_segments.Add(send.count);
+    }
+    for (size_t k = 0; k < send.count; ++k) {
+      internal::SendSlot* slot = send.slots[k];
+      if (owner_ != nullptr) {
+        if (result < 0) {
+          stats().CountSendError(-result);
+        } else if (bytes < slot->length) {
+          stats().send_short.Add();
+          bytes = 0;
+        } else {
+          bytes -= slot->length;
+          owner_->CountSent({slot->data, slot->length});
+        }
+      }
+      pool_.Release(slot);
+    }
+  }
+  free_gso_.push_back(&send);
+  MaybeDelete();
+}
+
 void UringEndpoint::State::BeforeWait() {
+  for (size_t i = 0; i < queues_.size(); ++i) Flush(i);
   EndpointStats& s = stats();
   if (received_this_iteration_ > 0) s.CountReceiveBatch(received_this_iteration_);
   if (sent_this_iteration_ > 0) s.CountSendBatch(sent_this_iteration_);
@@ -314,6 +437,11 @@ void UringEndpoint::State::Close() {
       io_uring_prep_cancel(sqe, &receive_handlers_[i], 0);
       EventLoop::SetCompletion(sqe, nullptr);
     }
+  }
+  for (auto& queue : queues_) {  // Queued, never submitted.
+    if (owner_ != nullptr) stats().send_discarded.Add(queue.size());
+    for (internal::SendSlot* slot : queue) pool_.Release(slot);
+    queue.clear();
   }
   // The in-flight operations hold their own references to the sockets.
   sockets_.CloseAll();

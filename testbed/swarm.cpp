@@ -43,6 +43,7 @@ EndpointOptions SwarmEndpointOptions() {
   options.receive_buffer_size = 2048;
   options.send_queue_capacity = 1024;
   options.socket_buffer_bytes = 1 << 20;
+  options.gro = false;  // Small packets only: no 64 KiB buffers.
   return options;
 }
 

@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "ring/internal/udp_offload.h"
+
 namespace ringv8::internal {
 
 namespace {
@@ -58,7 +60,16 @@ Result<UdpSocket> OpenUdpSocket(const Address& bind, const EndpointOptions& opti
   socklen_t local_len = sizeof(local);
   getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len);
   auto address = Address::FromSockaddr(reinterpret_cast<sockaddr*>(&local), local_len);
-  return UdpSocket{fd, address.value_or(bind)};
+  // UDP_GRO (kernel 5.0+): without it the kernel splits coalesced datagrams itself.
+  const bool gro = options.gro && setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0;
+  return UdpSocket{fd, address.value_or(bind), gro};
+}
+
+bool SocketSet::gro() const {
+  for (const Socket& s : sockets_) {
+    if (s.udp.gro) return true;
+  }
+  return false;
 }
 
 std::optional<uint32_t> ReadOverflowCounter(const msghdr& msg) {

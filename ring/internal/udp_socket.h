@@ -22,12 +22,13 @@ namespace ringv8::internal {
 struct UdpSocket {
   int fd = -1;
   Address local;
+  bool gro = false;  // UDP_GRO is on (options.gro and the kernel took it).
 };
 
 // Binds `bind`; with options.port_fallback tries the following ports while they are taken.
 Result<UdpSocket> OpenUdpSocket(const Address& bind, const EndpointOptions& options);
 
-// Space for the control messages the endpoints ask for (SO_RXQ_OVFL).
+// Space for the control messages the endpoints ask for (SO_RXQ_OVFL, UDP_GRO).
 inline constexpr size_t kControlSpace = 64;
 
 // The SO_RXQ_OVFL drop counter in a received message's control data, if present.
@@ -72,6 +73,8 @@ class SocketSet {
   void CloseAll();
   bool empty() const { return sockets_.empty(); }
   std::vector<Socket>& sockets() { return sockets_; }
+  // Whether any socket has UDP_GRO on (its reads may hold up to 64 KiB).
+  bool gro() const;
   // Index of the socket for `to`'s family, or -1.
   int IndexFor(const Address& to) const;
   // The bound addresses, in socket order (empty once closed).

@@ -1,0 +1,130 @@
+// UDP offloads for both real endpoints. GSO (generic segmentation offload) on send: which queued
+// datagrams may leave as one UDP_SEGMENT send, and the control message that asks for it. GRO
+// (generic receive offload) on receive: a read may hold several datagrams of one sender, cut at
+// the segment size the UDP_GRO control message gives; they are split before dispatch.
+//
+// A run is consecutive queued datagrams to the same destination, all of the first one's size
+// except the last, which may be shorter, at most kGsoMaxSegments of them and kGsoMaxBytes in
+// all. The kernel cuts the run's bytes into datagrams of the first one's size, so the receiver
+// sees exactly the datagrams, in the order, that single sends would have delivered.
+// Thread-compatible (pure functions).
+#ifndef RINGV8_RING_INTERNAL_UDP_OFFLOAD_H_
+#define RINGV8_RING_INTERNAL_UDP_OFFLOAD_H_
+
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <span>
+
+#include "ring/address.h"
+#include "ring/endpoint_stats.h"
+#include "ring/internal/send_pool.h"
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+
+namespace ringv8::internal {
+
+inline constexpr size_t kGsoMaxSegments = 64;  // The kernel's UDP_MAX_SEGMENTS.
+inline constexpr size_t kGsoMaxBytes = 65507;  // The largest UDP payload over IPv4.
+inline constexpr size_t kGsoControlSpace = CMSG_SPACE(sizeof(uint16_t));
+
+inline bool SameDestination(const SendSlot& a, const SendSlot& b) {
+  return a.msg.msg_namelen == b.msg.msg_namelen &&
+         std::memcmp(&a.addr, &b.addr, a.msg.msg_namelen) == 0;
+}
+
+// How many datagrams from `first` (an iterator over SendSlot*) up to `last` form one run.
+// 1: `*first` goes alone.
+template <typename It>
+size_t GsoRunLength(It first, It last) {
+  const SendSlot& head = **first;
+  size_t count = 1, bytes = head.length;
+  for (It it = first + 1; it != last && count < kGsoMaxSegments; ++it) {
+    const SendSlot& next = **it;
+    if (next.length > head.length || next.length == 0 || bytes + next.length > kGsoMaxBytes ||
+        !SameDestination(head, next)) {
+      break;
+    }
+    ++count;
+    bytes += next.length;
+    if (next.length < head.length) break;  // A shorter one ends the run.
+  }
+  return count;
+}
+
+// Sets `msg`'s control data (`control`, kGsoControlSpace bytes, cmsghdr-aligned) to one
+// UDP_SEGMENT message: the kernel cuts the payload into datagrams of `segment_size` bytes.
+inline void SetGsoSegment(msghdr& msg, uint8_t* control, uint16_t segment_size) {
+  msg.msg_control = control;
+  msg.msg_controllen = kGsoControlSpace;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_UDP;
+  c->cmsg_type = UDP_SEGMENT;
+  c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+  std::memcpy(CMSG_DATA(c), &segment_size, sizeof(segment_size));
+}
+
+// A send error that means the kernel or the route will not segment for this socket (no
+// checksum offload: EIO; a segment larger than the path MTU or an old kernel: EINVAL,
+// ENOPROTOOPT, EOPNOTSUPP). The endpoint then sends one by one and keeps GSO off.
+inline bool IsGsoRefusal(int error) {
+  return error == EIO || error == EINVAL || error == ENOPROTOOPT || error == EOPNOTSUPP;
+}
+
+// The segment size of a GRO read (its UDP_GRO control message), or nullopt for a plain read.
+inline std::optional<uint16_t> ReadGroSegmentSize(const msghdr& msg) {
+  for (cmsghdr* c = CMSG_FIRSTHDR(const_cast<msghdr*>(&msg)); c != nullptr;
+       c = CMSG_NXTHDR(const_cast<msghdr*>(&msg), c)) {
+    if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO &&
+        c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+      int size;
+      std::memcpy(&size, CMSG_DATA(c), sizeof(size));
+      if (size > 0 && size <= 65535) return static_cast<uint16_t>(size);
+    }
+  }
+  return std::nullopt;
+}
+
+// Hands one read to `dispatch(span)` datagram by datagram: a GRO read (`segment` set) in
+// segments of that size, the last possibly shorter; a plain read whole. `truncated`: the read
+// did not fit its buffer (MSG_TRUNC) and `read` holds only what did; `full_length` is what the
+// kernel had, 0 if unknown. The whole segments that fit are dispatched; the cut one and any
+// after it are counted as truncated (at least one). Counts gro_reads and gro_segments.
+template <typename F>
+void DispatchRead(std::span<const uint8_t> read, std::optional<uint16_t> segment, bool truncated,
+                  size_t full_length, EndpointStats& stats, F&& dispatch) {
+  if (!segment || (*segment >= read.size() && !truncated)) {
+    if (truncated) {
+      stats.truncated.Add();
+    } else {
+      dispatch(read);
+    }
+    return;
+  }
+  const size_t size = *segment;
+  size_t whole = read.size() / size;
+  if (!truncated && read.size() % size != 0) ++whole;  // The last, shorter one.
+  stats.gro_reads.Add();
+  stats.gro_segments.Add(whole);
+  for (size_t i = 0; i < whole; ++i) {
+    dispatch(read.subspan(i * size, std::min(size, read.size() - i * size)));
+  }
+  if (truncated) {
+    const size_t had = full_length > read.size() ? (full_length + size - 1) / size : whole + 1;
+    stats.truncated.Add(std::max<size_t>(had - whole, 1));
+  }
+}
+
+}  // namespace ringv8::internal
+
+#endif  // RINGV8_RING_INTERNAL_UDP_OFFLOAD_H_
