@@ -115,15 +115,17 @@ std::string Address::ToString() const {
 }
 
 socklen_t Address::ToSockaddr(sockaddr_storage* out) const {
-  std::memset(out, 0, sizeof(*out));
+  // Only the bytes the length covers are written (this runs once per datagram sent).
   if (is_v4()) {
     auto* in = reinterpret_cast<sockaddr_in*>(out);
+    *in = sockaddr_in{};
     in->sin_family = AF_INET;
     in->sin_port = htons(port_);
     std::memcpy(&in->sin_addr, ip_.data(), 4);
     return sizeof(sockaddr_in);
   }
   auto* in6 = reinterpret_cast<sockaddr_in6*>(out);
+  *in6 = sockaddr_in6{};
   in6->sin6_family = AF_INET6;
   in6->sin6_port = htons(port_);
   std::memcpy(&in6->sin6_addr, ip_.data(), 16);

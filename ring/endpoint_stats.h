@@ -47,7 +47,9 @@ class EndpointStats {
 
   Counter packets_in, bytes_in, packets_out, bytes_out;
   // Drops on receive.
-  Counter kernel_drops;      // The socket buffer overflowed (SO_RXQ_OVFL).
+  // The socket buffer overflowed (SO_RXQ_OVFL): buffers the kernel dropped. With GRO one buffer
+  // may hold up to 64 datagrams of one sender, so this counts at least the datagrams lost.
+  Counter kernel_drops;
   Counter truncated;         // Larger than a receive buffer (MSG_TRUNC).
   Counter buffer_exhausted;  // io_uring ran out of provided buffers (ENOBUFS); receive re-armed.
   Counter too_short;         // Fewer than 23 bytes: no prefix and message id.
@@ -98,7 +100,9 @@ class EndpointStats {
     // Not a loss: the datagrams wait in the socket until buffers return.
     fn(Stat{"buffer_exhausted", kCounter, "Receives that found no free buffer."},
        v(buffer_exhausted));
-    fn(Stat{"kernel_drops", kReceiveDrop, "The socket buffer overflowed."}, v(kernel_drops));
+    fn(Stat{"kernel_drops", kReceiveDrop,
+            "The socket buffer overflowed (kernel buffers; with GRO one may hold many)."},
+       v(kernel_drops));
     fn(Stat{"truncated", kReceiveDrop, "Larger than a receive buffer."}, v(truncated));
     fn(Stat{"too_short", kReceiveDrop, "Shorter than a prefix and message id."}, v(too_short));
     fn(Stat{"unknown_prefix", kReceiveDrop, "No listener for the prefix."}, v(unknown_prefix));

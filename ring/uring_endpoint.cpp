@@ -67,8 +67,9 @@ class UringEndpoint::State final : public EventLoop::Orphan {
     size_t count = 0;
     void OnCompletion(const io_uring_cqe& cqe) override { state->OnGsoSent(*this, cqe); }
   };
-  // GSO sends in flight at most (each carries up to 64 datagrams); beyond, runs go one by one.
-  static constexpr size_t kGsoInFlight = 64;
+  // GSO sends in flight at most (each carries up to 64 datagrams); beyond, the queue waits for
+  // their completions (sending the runs one by one instead would cost a syscall's worth each).
+  static constexpr size_t kGsoInFlight = 256;
   struct BufferRing {
     io_uring_buf_ring* ring = nullptr;
     uint8_t* buffers = nullptr;
@@ -351,7 +352,10 @@ void UringEndpoint::State::Flush(size_t socket) {
   auto& queue = queues_[socket];
   while (!queue.empty()) {
     const size_t run = gso_[socket] ? internal::GsoRunLength(queue.begin(), queue.end()) : 1;
-    if (run > 1 && SubmitGso(socket, queue, run)) continue;
+    if (run > 1) {
+      if (!SubmitGso(socket, queue, run)) return;  // The rest waits for completions.
+      continue;
+    }
     if (!SubmitSingle(socket, queue.front())) return;  // No SQE: the rest waits for the next turn.
     queue.pop_front();
   }

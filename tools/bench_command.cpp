@@ -1,6 +1,7 @@
 // ringv8 bench: measurements that anyone can rerun.
-//   bench endpoint: a sender thread blasts datagrams at a receiver over loopback; the receiver is,
-//     in alternating rounds, a plain recvmmsg loop (the baseline), MmsgEndpoint and UringEndpoint.
+//   bench endpoint: receive rate, paced drops and round-trip latency of the endpoints against a
+//     plain loop (testbed/endpoint_bench.h).
+//   bench forward: a generator, a forwarder and a sink: the relay's pattern without crypto.
 //   bench sink / bench echo: an endpoint on 127.0.0.1:PORT that counts, or answers, what arrives,
 //     for external load generators.
 #include <netinet/in.h>
@@ -16,13 +17,12 @@
 #include <thread>
 
 #include <nlohmann/json.hpp>
-#include <pthread.h>
-#include <sched.h>
 #include <spdlog/spdlog.h>
 
 #include "ring/mmsg_endpoint.h"
 #include "ring/open_endpoint.h"
 #include "ring/uring_endpoint.h"
+#include "testbed/endpoint_bench.h"
 #include "tools/command.h"
 
 namespace ringv8::tools {
@@ -33,10 +33,14 @@ using Clock = std::chrono::steady_clock;
 using nlohmann::json;
 
 struct BenchOptions {
-  // endpoint
+  // endpoint, forward
   std::vector<int> payload_sizes{64, 1200};
   double seconds = 1.0;
   int rounds = 5;
+  int pings = 5000;
+  int forward_size = 1200;
+  double forward_seconds = 2.0;
+  double forward_rate = 1000000;
   // sink / echo
   int port = 0;
   double duration = 10.0;
@@ -44,215 +48,11 @@ struct BenchOptions {
   bool json = false;
 };
 
-// Pins the calling thread to `cpu` when the machine has more than one, so that the sender and the
-// receiver do not trade places on the cores between rounds (a large part of the run-to-run noise).
-void PinToCpu(int cpu) {
-  const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-  if (cpus < 2) return;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(static_cast<int>(cpu % cpus), &set);
-  pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-}
-
-// Blasts `size`-byte datagrams at `to` with sendmmsg until `stop`; counts what the kernel took.
-void Blast(const Address& to, int size, const std::atomic<bool>& stop, uint64_t* sent) {
-  PinToCpu(0);
-  int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  int big = 8 << 20;
-  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
-  sockaddr_storage addr;
-  socklen_t len = to.ToSockaddr(&addr);
-  std::vector<uint8_t> data(static_cast<size_t>(size), 0x5A);
-  data[0] = 0x00;
-  data[1] = 0x02;
-  constexpr int kBatch = 64;
-  iovec iov{data.data(), data.size()};
-  mmsghdr headers[kBatch];
-  for (auto& h : headers) {
-    h.msg_hdr = msghdr{};
-    h.msg_hdr.msg_name = &addr;
-    h.msg_hdr.msg_namelen = len;
-    h.msg_hdr.msg_iov = &iov;
-    h.msg_hdr.msg_iovlen = 1;
-  }
-  uint64_t count = 0;
-  while (!stop.load(std::memory_order_relaxed)) {
-    int n = sendmmsg(fd, headers, kBatch, 0);
-    if (n > 0) count += static_cast<uint64_t>(n);
-  }
-  close(fd);
-  *sent = count;
-}
-
-struct Measurement {
-  uint64_t received = 0;
-  uint64_t sent = 0;
-  uint64_t kernel_drops = 0;
-  double average_batch = 0;
-  double seconds = 0;
-};
-
-// The baseline: a plain blocking recvmmsg loop on its own socket.
-Measurement MeasureBaseline(int size, double seconds) {
-  int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  int big = 8 << 20;
-  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
-  sockaddr_storage addr;
-  socklen_t len = Address::Ipv4(0x7F000001u, 0).ToSockaddr(&addr);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), len);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  timeval timeout{0, 100000};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));  // Kernel drops, as the endpoints.
-  const Address to = *Address::FromSockaddr(reinterpret_cast<sockaddr*>(&addr), len);
-
-  constexpr int kBatch = 64;
-  std::vector<uint8_t> buffers(kBatch * 2048);
-  alignas(cmsghdr) uint8_t control[kBatch][64];
-  iovec iov[kBatch];
-  mmsghdr headers[kBatch];
-  std::atomic<bool> stop{false};
-  Measurement m;
-  std::thread sender(Blast, to, size, std::cref(stop), &m.sent);
-  uint64_t calls = 0;
-  const auto start = Clock::now();
-  const auto end = start + std::chrono::duration<double>(seconds);
-  while (Clock::now() < end) {
-    for (int i = 0; i < kBatch; ++i) {
-      iov[i] = {buffers.data() + i * 2048, 2048};
-      headers[i].msg_hdr = msghdr{};
-      headers[i].msg_hdr.msg_iov = &iov[i];
-      headers[i].msg_hdr.msg_iovlen = 1;
-      headers[i].msg_hdr.msg_control = control[i];
-      headers[i].msg_hdr.msg_controllen = sizeof(control[i]);
-    }
-    int n = recvmmsg(fd, headers, kBatch, MSG_WAITFORONE, nullptr);
-    if (n > 0) {
-      m.received += static_cast<uint64_t>(n);
-      ++calls;
-      // The last message carries the socket's cumulative drop counter.
-      msghdr& last = headers[n - 1].msg_hdr;
-      for (cmsghdr* c = CMSG_FIRSTHDR(&last); c != nullptr; c = CMSG_NXTHDR(&last, c)) {
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
-          uint32_t drops;
-          std::memcpy(&drops, CMSG_DATA(c), sizeof(drops));
-          m.kernel_drops = drops;
-        }
-      }
-    }
-  }
-  m.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  stop = true;
-  sender.join();
-  close(fd);
-  m.average_batch = calls > 0 ? static_cast<double>(m.received) / static_cast<double>(calls) : 0;
-  return m;
-}
-
 class Counting final : public EndpointListener {
  public:
   void OnPacket(const Address&, std::span<const uint8_t>) override { ++count; }
   uint64_t count = 0;
 };
-
-double AverageBatch(const EndpointStats& stats) {
-  // Bucket i holds batches of 2^i .. 2^(i+1)-1; use the bucket's lower bound times 1.5.
-  double batches = 0;
-  for (int i = 0; i < EndpointStats::kBatchBuckets; ++i) {
-    batches += static_cast<double>(stats.receive_batches[i].value());
-  }
-  return batches > 0 ? static_cast<double>(stats.packets_in.value()) / batches : 0;
-}
-
-Measurement MeasureEndpoint(EndpointBackend backend, int size, double seconds) {
-  EndpointOptions options;
-  options.ipv4 = Address::Ipv4(0x7F000001u, 0);
-  auto opened = OpenLoopAndEndpoint(backend, options);
-  Measurement m;
-  if (!opened) {
-    spdlog::error("cannot open the {} endpoint: {}",
-                  backend == EndpointBackend::kUring ? "io_uring" : "mmsg",
-                  opened.error().message());
-    return m;
-  }
-  Counting counter;
-  opened->endpoint->AddCatchAllListener(&counter);
-  std::atomic<bool> stop{false};
-  opened->loop->RunOnce(std::chrono::milliseconds(0));  // Arms receives.
-  std::thread sender(Blast, opened->endpoint->local_addresses()[0], size, std::cref(stop), &m.sent);
-  const auto start = Clock::now();
-  opened->loop->CallLater(
-      std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds)),
-      [&] { opened->loop->Stop(); });
-  opened->loop->Run();
-  m.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  m.received = counter.count;
-  stop = true;
-  sender.join();
-  m.kernel_drops = opened->endpoint->stats().kernel_drops.value();
-  m.average_batch = AverageBatch(opened->endpoint->stats());
-  opened->endpoint->RemoveCatchAllListener(&counter);
-  return m;
-}
-
-double Median(std::vector<double> values) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  const size_t n = values.size();
-  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-}
-
-json RunEndpointBench(int size, const BenchOptions& options) {
-  Measurement total[3];
-  const char* names[3] = {"baseline", "mmsg", "uring"};
-  std::vector<double> mmsg_ratios, uring_ratios;
-  PinToCpu(1);  // The receiver; the sender thread pins itself to CPU 0.
-  for (int round = 0; round < options.rounds; ++round) {
-    double round_pps[3] = {};
-    for (int mode = 0; mode < 3; ++mode) {
-      Measurement m = mode == 0   ? MeasureBaseline(size, options.seconds)
-                      : mode == 1 ? MeasureEndpoint(EndpointBackend::kMmsg, size, options.seconds)
-                                  : MeasureEndpoint(EndpointBackend::kUring, size, options.seconds);
-      round_pps[mode] = m.seconds > 0 ? static_cast<double>(m.received) / m.seconds : 0;
-      spdlog::info("payload {} round {} {}: {:.0f} packets/s", size, round + 1, names[mode],
-                   round_pps[mode]);
-      total[mode].received += m.received;
-      total[mode].sent += m.sent;
-      total[mode].kernel_drops += m.kernel_drops;
-      total[mode].seconds += m.seconds;
-      total[mode].average_batch += m.average_batch / options.rounds;
-    }
-    if (round_pps[0] > 0) {
-      mmsg_ratios.push_back(round_pps[1] / round_pps[0]);
-      uring_ratios.push_back(round_pps[2] / round_pps[0]);
-    }
-  }
-  auto pps = [](const Measurement& m) {
-    return m.seconds > 0 ? static_cast<double>(m.received) / m.seconds : 0.0;
-  };
-  const double baseline = pps(total[0]);
-  json result = {
-      {"payload_size", size},
-      {"baseline_pps", baseline},
-      {"mmsg_pps", pps(total[1])},
-      {"uring_pps", pps(total[2])},
-      // Median of the per-round ratios: each round measures the three back to back.
-      {"mmsg_ratio", Median(mmsg_ratios)},
-      {"uring_ratio", Median(uring_ratios)},
-      {"drops",
-       {{"baseline", total[0].kernel_drops},
-        {"mmsg", total[1].kernel_drops},
-        {"uring", total[2].kernel_drops}}},
-      {"average_batch",
-       {{"baseline", total[0].average_batch},
-        {"mmsg", total[1].average_batch},
-        {"uring", total[2].average_batch}}},
-      {"seconds_per_mode", options.seconds * options.rounds},
-  };
-  return result;
-}
 
 int RunEndpoint(const BenchOptions& options) {
   json results = json::array();
@@ -261,21 +61,85 @@ int RunEndpoint(const BenchOptions& options) {
       spdlog::error("--payload {} is out of range (23..1472)", size);
       return kExitUsage;
     }
-    results.push_back(RunEndpointBench(size, options));
+  }
+  testbed::EndpointBenchOptions bench;
+  bench.seconds = options.seconds;
+  bench.rounds = options.rounds;
+  bench.pings = options.pings;
+  json latency;
+  try {
+    for (int size : options.payload_sizes) {
+      bench.payload_size = size;
+      results.push_back(testbed::RunEndpointBench(bench));
+    }
+    latency = testbed::RunLatencyBench(bench);
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return kExitRuntime;
   }
   if (options.json) {
-    std::cout << (results.size() == 1 ? results[0] : results).dump() << "\n";
+    std::cout << json{{"receive", results}, {"latency", latency}}.dump() << "\n";
     return kExitOk;
   }
   for (const auto& r : results) {
+    const json& paced = r["paced"];
     std::cout << fmt::format(
         "payload {:>4} B: baseline {:>9.0f} pps | mmsg {:>9.0f} pps ({:.3f}) | uring {:>9.0f} pps "
-        "({:.3f}) | kernel drops mmsg {} uring {} | batch mmsg {:.1f} uring {:.1f}\n",
+        "({:.3f}, {:.3f} of mmsg) | kernel drops mmsg {} uring {} | batch mmsg {:.1f} uring "
+        "{:.1f}\n"
+        "  paced at {:.0f}/s: drops baseline {} mmsg {} uring {}\n",
         r["payload_size"].get<int>(), r["baseline_pps"].get<double>(), r["mmsg_pps"].get<double>(),
         r["mmsg_ratio"].get<double>(), r["uring_pps"].get<double>(), r["uring_ratio"].get<double>(),
-        r["drops"]["mmsg"].get<uint64_t>(), r["drops"]["uring"].get<uint64_t>(),
-        r["average_batch"]["mmsg"].get<double>(), r["average_batch"]["uring"].get<double>());
+        r["uring_to_mmsg"].get<double>(), r["drops"]["mmsg"].get<uint64_t>(),
+        r["drops"]["uring"].get<uint64_t>(), r["average_batch"]["mmsg"].get<double>(),
+        r["average_batch"]["uring"].get<double>(), paced["rate"].get<double>(),
+        paced["baseline"]["drops"].get<uint64_t>(), paced["mmsg"]["drops"].get<uint64_t>(),
+        paced["uring"]["drops"].get<uint64_t>());
   }
+  std::cout << fmt::format(
+      "round trip, one datagram at a time: p50/p99 baseline {:.1f}/{:.1f} us | mmsg {:.1f}/{:.1f} "
+      "us | uring {:.1f}/{:.1f} us ({:.3f} of mmsg)\n",
+      latency["baseline"]["p50_us"].get<double>(), latency["baseline"]["p99_us"].get<double>(),
+      latency["mmsg"]["p50_us"].get<double>(), latency["mmsg"]["p99_us"].get<double>(),
+      latency["uring"]["p50_us"].get<double>(), latency["uring"]["p99_us"].get<double>(),
+      latency["uring_p50_to_mmsg"].get<double>());
+  return kExitOk;
+}
+
+int RunForward(const BenchOptions& options) {
+  if (options.forward_size < 23 || options.forward_size > 1472) {
+    spdlog::error("--payload {} is out of range (23..1472)", options.forward_size);
+    return kExitUsage;
+  }
+  json r;
+  try {
+    r = testbed::RunForwardBench({.payload_size = options.forward_size,
+                                  .seconds = options.forward_seconds,
+                                  .rate = options.forward_rate});
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return kExitRuntime;
+  }
+  if (options.json) {
+    std::cout << r.dump() << "\n";
+    return kExitOk;
+  }
+  std::cout << fmt::format(
+      "forward {} B datagrams, {} s per mode, offered {:.0f}/s (0: unpaced):\n",
+      r["payload_size"].get<int>(), r["seconds_per_mode"].get<double>(),
+      r["offered_rate"].get<double>());
+  for (const json& run : r["runs"]) {
+    std::cout << fmt::format(
+        "  generator {:<5} forwarder {:<5} {:<7} {:>9.0f}/s  {:>9.0f} per CPU-s ({:.2f}x)  lost "
+        "{}\n",
+        run["generator_gso"].get<bool>() ? "GSO" : "plain", run["forwarder"].get<std::string>(),
+        run["gso_gro"].get<bool>() ? "GSO+GRO" : "plain", run["forwarded_per_second"].get<double>(),
+        run["per_cpu_second"].get<double>(), run["ratio_per_cpu_second"].get<double>(),
+        run["lost"].get<uint64_t>());
+  }
+  std::cout << fmt::format(
+      "GSO+GRO forwarder (GSO generator) per CPU-second: {:.2f}x the plain one\n",
+      r["gso_gro_ratio_per_cpu_second"].get<double>());
   return kExitOk;
 }
 
@@ -348,7 +212,8 @@ int Serve(const BenchOptions& options, bool echo) {
 
 void AddBenchCommand(CLI::App& app, RunFunction* run) {
   static BenchOptions options;
-  auto* bench = app.add_subcommand("bench", "Benchmarks: endpoint, sink, echo, tracker, abuse");
+  auto* bench =
+      app.add_subcommand("bench", "Benchmarks: endpoint, forward, sink, echo, tracker, abuse");
   bench->require_subcommand(1);
   AddBenchTrackerCommand(*bench, run);
   AddBenchAbuseCommand(*bench, run);
@@ -365,8 +230,29 @@ void AddBenchCommand(CLI::App& app, RunFunction* run) {
   endpoint->add_option("--rounds", options.rounds, "Rounds of the three modes")
       ->check(CLI::Range(1, 100))
       ->capture_default_str();
-  endpoint->add_flag("--json", options.json, "Print one JSON object per payload size");
+  endpoint->add_option("--pings", options.pings, "Round trips per backend for the latency")
+      ->check(CLI::Range(100, 1000000))
+      ->capture_default_str();
+  endpoint->add_flag("--json", options.json,
+                     "Print one JSON object: receive (one entry per payload size), latency");
   endpoint->callback([run] { *run = [] { return RunEndpoint(options); }; });
+
+  auto* forward = bench->add_subcommand(
+      "forward",
+      "The relay's pattern without crypto: a generator, a forwarder (plain recvmmsg/sendmmsg, "
+      "MmsgEndpoint, UringEndpoint; without and with GSO+GRO) and a sink, over loopback");
+  forward->add_option("--payload", options.forward_size, "Datagram size in bytes (23..1472)")
+      ->capture_default_str();
+  forward->add_option("--seconds", options.forward_seconds, "Seconds per mode")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  forward
+      ->add_option("--rate", options.forward_rate,
+                   "Offered datagrams/s (0: as fast as the generator goes)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  forward->add_flag("--json", options.json, "Print the result as one JSON object");
+  forward->callback([run] { *run = [] { return RunForward(options); }; });
 
   for (bool echo : {false, true}) {
     auto* serve =

@@ -25,12 +25,6 @@
 #include "ring/endpoint_stats.h"
 #include "ring/internal/send_pool.h"
 
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
-#ifndef UDP_GRO
-#define UDP_GRO 104
-#endif
 
 namespace ringv8::internal {
 
@@ -39,8 +33,11 @@ inline constexpr size_t kGsoMaxBytes = 65507;  // The largest UDP payload over I
 inline constexpr size_t kGsoControlSpace = CMSG_SPACE(sizeof(uint16_t));
 
 inline bool SameDestination(const SendSlot& a, const SendSlot& b) {
-  return a.msg.msg_namelen == b.msg.msg_namelen &&
-         std::memcmp(&a.addr, &b.addr, a.msg.msg_namelen) == 0;
+  if (a.msg.msg_namelen != b.msg.msg_namelen) return false;
+  // Constant sizes: the compiler compares in registers.
+  return a.msg.msg_namelen == sizeof(sockaddr_in)
+             ? std::memcmp(&a.addr, &b.addr, sizeof(sockaddr_in)) == 0
+             : std::memcmp(&a.addr, &b.addr, sizeof(sockaddr_in6)) == 0;
 }
 
 // How many datagrams from `first` (an iterator over SendSlot*) up to `last` form one run.

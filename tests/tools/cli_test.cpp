@@ -122,16 +122,34 @@ namespace ringv8::tools {
 namespace {
 
 TEST(CliBench, EndpointBenchReportsEveryBackendAsJson) {
-  Output out = Ringv8("bench endpoint --seconds 0.05 --rounds 1 --payload 64 --json");
+  Output out = Ringv8("bench endpoint --seconds 0.05 --rounds 1 --payload 64 --pings 200 --json");
   ASSERT_EQ(out.exit_code, 0);
-  auto j = nlohmann::json::parse(out.stdout_text);
+  auto all = nlohmann::json::parse(out.stdout_text);
+  ASSERT_EQ(all["receive"].size(), 1u);
+  const auto& j = all["receive"][0];
   for (const char* key : {"baseline_pps", "mmsg_pps", "uring_pps", "mmsg_ratio", "uring_ratio",
-                          "drops", "payload_size"}) {
+                          "drops", "payload_size", "paced"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
   EXPECT_EQ(j["payload_size"], 64);
   EXPECT_GT(j["baseline_pps"].get<double>(), 0);
   EXPECT_GT(j["mmsg_pps"].get<double>(), 0);
+  for (const char* server : {"baseline", "mmsg", "uring"}) {
+    EXPECT_EQ(all["latency"][server]["pings"], 200) << server;
+    EXPECT_GT(all["latency"][server]["p50_us"].get<double>(), 0) << server;
+  }
+}
+
+TEST(CliBench, ForwardBenchReportsEveryModeAsJson) {
+  Output out = Ringv8("bench forward --seconds 0.1 --rate 20000 --json");
+  ASSERT_EQ(out.exit_code, 0) << out.stdout_text;
+  auto j = nlohmann::json::parse(out.stdout_text);
+  ASSERT_EQ(j["runs"].size(), 10u);  // 5 forwarders x 2 generators.
+  for (const auto& run : j["runs"]) {
+    EXPECT_GT(run["forwarded"].get<uint64_t>(), 0u) << run.dump();
+    EXPECT_GT(run["forwarder_cpu_seconds"].get<double>(), 0) << run.dump();
+  }
+  EXPECT_EQ(Ringv8("bench forward --payload 2000").exit_code, 2);
 }
 
 TEST(CliBench, SinkCountsAndReportsJson) {
