@@ -189,6 +189,7 @@ uint64_t Blast(const Address& to, int size, const std::atomic<bool>& stop, doubl
 }
 
 struct Measurement {
+  uint64_t buffer_exhausted = 0;  // Receives that found no free buffer (io_uring).
   uint64_t received = 0;
   uint64_t sent = 0;
   uint64_t kernel_drops = 0;
@@ -276,6 +277,7 @@ Measurement MeasureEndpoint(EndpointBackend backend, int size, double seconds, d
   stop = true;
   m.sent = sender.get();
   m.kernel_drops = opened.endpoint->stats().kernel_drops.value();
+  m.buffer_exhausted = opened.endpoint->stats().buffer_exhausted.value();
   m.average_batch = AverageBatch(opened.endpoint->stats());
   opened.endpoint->RemoveCatchAllListener(&counter);
   return m;
@@ -325,7 +327,10 @@ json RunEndpointBench(const EndpointBenchOptions& options) {
     Measurement m = Measure(mode, size, options.seconds, rate);
     spdlog::info("payload {} paced at {:.0f}/s {}: received {} of {}, {} kernel drops", size, rate,
                  kModes[mode], m.received, m.sent, m.kernel_drops);
-    paced[kModes[mode]] = {{"sent", m.sent}, {"received", m.received}, {"drops", m.kernel_drops}};
+    paced[kModes[mode]] = {{"sent", m.sent},
+                           {"received", m.received},
+                           {"drops", m.kernel_drops},
+                           {"buffer_exhausted", m.buffer_exhausted}};
   }
   return {
       {"payload_size", size},
