@@ -377,7 +377,8 @@ std::vector<double> Ping(const Address& to, int pings, uint64_t* lost) {
     sendto(fd, data.data(), data.size(), 0, reinterpret_cast<sockaddr*>(&addr), len);
     for (;;) {
       ssize_t n = recv(fd, answer.data(), answer.size(), 0);
-      if (n < 0) {
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {  // No answer within 1 s.
         ++*lost;
         break;
       }

@@ -135,8 +135,11 @@ TEST(CliBench, EndpointBenchReportsEveryBackendAsJson) {
   EXPECT_GT(j["baseline_pps"].get<double>(), 0);
   EXPECT_GT(j["mmsg_pps"].get<double>(), 0);
   for (const char* server : {"baseline", "mmsg", "uring"}) {
-    EXPECT_EQ(all["latency"][server]["pings"], 200) << server;
-    EXPECT_GT(all["latency"][server]["p50_us"].get<double>(), 0) << server;
+    const auto& latency = all["latency"][server];
+    // Every ping is answered or counted lost (UDP, even on loopback: nearly all are answered).
+    EXPECT_EQ(latency["pings"].get<int>() + latency["lost"].get<int>(), 200) << server;
+    EXPECT_GE(latency["pings"].get<int>(), 190) << server;
+    EXPECT_GT(latency["p50_us"].get<double>(), 0) << server;
   }
 }
 
