@@ -147,7 +147,8 @@ void DiscoveryCommunity::OnSimilarityRequest(const std::shared_ptr<Peer>& peer,
 void DiscoveryCommunity::OnSimilarityResponse(const std::shared_ptr<Peer>& peer,
                                               const wire::SimilarityResponsePayload& p) {
   const bool verified = network().GetVerifiedByPublicKeyBin(peer->public_key_bin()) != nullptr;
-  if (AtPeerLimit() && !verified) {
+  // py-ipv8: `0 <= max_peers < len(get_peers())`, so a new key is still taken at exactly max_peers.
+  if (OverPeerLimit() && !verified) {
     CountPeerLimit();
     return;
   }

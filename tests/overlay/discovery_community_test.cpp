@@ -17,10 +17,11 @@ const wire::CommunityId kCustomId = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
 
 // A node with DiscoveryCommunity and a second overlay under the same key.
 struct DiscoveryNode : ::ringv8::testing::MemoryNode {
-  DiscoveryNode(MemoryNetwork& net, const Address& address, uint64_t seed)
+  DiscoveryNode(MemoryNetwork& net, const Address& address, uint64_t seed, int max_peers = 30)
       : MemoryNode(net, address) {
     CommunitySettings settings;
     settings.seed = seed;
+    settings.max_peers = max_peers;
     discovery = std::make_unique<DiscoveryCommunity>(my_peer, key, *endpoint, network, net.loop(),
                                                      settings);
     custom = MakeCommunity(kCustomId, settings);
@@ -117,6 +118,34 @@ TEST_F(DiscoveryTest, AnswersEveryIntroductionRequestOldStyle) {
   ASSERT_NE(stranger_at_b, nullptr);
   EXPECT_FALSE(stranger_at_b->new_style_intro);  // 0x20 is ignored here.
   a_->endpoint->RemoveCatchAllListener(&capture);
+}
+
+// py-ipv8 drops an unsolicited similarity-response from a new key only when the community has
+// more than max_peers peers (`0 <= max_peers < len(get_peers())`), not when it has exactly that
+// many.
+TEST_F(DiscoveryTest, ASimilarityResponseIsDroppedOnlyAboveMaxPeers) {
+  DiscoveryNode c(sim_.net, *Address::Parse("10.9.0.3:8090"), 3, /*max_peers=*/1);
+  std::vector<std::unique_ptr<MemoryEndpoint>> senders;
+  auto respond = [&](const char* from) {
+    EndpointOptions options;
+    options.ipv4 = Address::Parse(from);
+    senders.push_back(std::move(*sim_.net.Open(options)));
+    wire::SimilarityResponsePayload response;
+    response.identifier = 1;
+    response.preference_list = kDiscoveryCommunityId;
+    auto packet = *wire::EncodePacketToVector(wire::MakePrefix(kDiscoveryCommunityId),
+                                              wire::PrivateKey::Generate(), 5, response);
+    (void)senders.back()->Send(c.address(), packet);
+    Run();
+  };
+  respond("10.9.1.1:8090");  // 0 peers: taken.
+  ASSERT_EQ(c.discovery->GetPeers().size(), 1u);
+  respond("10.9.1.2:8090");  // Exactly max_peers (1): still taken, as py-ipv8 does.
+  EXPECT_EQ(c.discovery->GetPeers().size(), 2u);
+  EXPECT_EQ(c.discovery->stats().peer_limit, 0u);
+  respond("10.9.1.3:8090");  // More than max_peers: dropped and counted.
+  EXPECT_EQ(c.discovery->GetPeers().size(), 2u);
+  EXPECT_EQ(c.discovery->stats().peer_limit, 1u);
 }
 
 }  // namespace
