@@ -69,18 +69,7 @@ std::error_code Community::SendRaw(const Address& to, wire::Bytes packet) {
 
 Address Community::my_estimated_lan() const {
   if (settings_.lan_address) return *settings_.lan_address;
-  uint16_t port = 0;
-  for (const Address& local : endpoint_.local_addresses()) {
-    if (!local.is_v4()) continue;
-    // Bound to one address (127.0.0.1, a LAN IP): that is the only one peers can reach us at.
-    // (py-ipv8 guesses an interface address even then; with its default 0.0.0.0 both agree.)
-    if (local.ipv4_host_order() != 0) return local;
-    port = local.port();
-  }
-  for (const Address& ip : endpoint_.interface_addresses()) {
-    if (ip.is_v4()) return ip.WithPort(port);
-  }
-  return Address::Ipv4(0x7F000001u, port);
+  return EstimatedLanAddress(endpoint_);
 }
 
 Address Community::my_preferred_address() const {

@@ -6,6 +6,21 @@
 
 namespace ringv8 {
 
+Address EstimatedLanAddress(const Endpoint& endpoint) {
+  uint16_t port = 0;
+  for (const Address& local : endpoint.local_addresses()) {
+    if (!local.is_v4()) continue;
+    // Bound to one address (127.0.0.1, a LAN IP): that is the only one peers can reach us at.
+    // (py-ipv8 guesses an interface address even then; with its default 0.0.0.0 both agree.)
+    if (local.ipv4_host_order() != 0) return local;
+    port = local.port();
+  }
+  for (const Address& ip : endpoint.interface_addresses()) {
+    if (ip.is_v4()) return ip.WithPort(port);
+  }
+  return Address::Ipv4(0x7F000001u, port);
+}
+
 void Endpoint::AddListener(const PacketPrefix& prefix, EndpointListener* listener) {
   Route& route = routes_[prefix];
   if (route.stats == nullptr) route.stats = stats_.ForPrefix(prefix);

@@ -142,6 +142,11 @@ class Endpoint {
   bool needs_compaction_ = false;  // A listener was removed during Dispatch.
 };
 
+// The LAN address IPv8 estimates for `endpoint` (py-ipv8's my_estimated_lan): its IPv4 socket's
+// address when that is bound to one IP (the only one peers can reach); else this host's first
+// IPv4 interface address with the socket's port; 127.0.0.1 with that port when there is none.
+Address EstimatedLanAddress(const Endpoint& endpoint);
+
 }  // namespace ringv8
 
 #endif  // RINGV8_RING_ENDPOINT_H_

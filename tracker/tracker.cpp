@@ -36,8 +36,8 @@ Tracker::Tracker(TrackerTable& table, const wire::PrivateKey& key, Endpoint& end
       loop_(loop),
       options_(options),
       random_(options.seed != 0 ? options.seed : std::random_device()()) {
-  const std::span<const Address> local = endpoint_.local_addresses();
-  if (!local.empty()) local_address_ = local.front();
+  // As py-ipv8's tracker (a Community): its estimated LAN address, also when bound to 0.0.0.0.
+  local_address_ = EstimatedLanAddress(endpoint_);
   endpoint_.AddCatchAllListener(this);
   // Slots for the longest delay a peer is filed with (a first ping), plus slack.
   const Duration span = options_.ping_interval * 3 / 2 + options_.ping_timeout;
@@ -297,6 +297,8 @@ bool Tracker::OnDue(const wire::Mid& mid, LocalPeer& peer, TimePoint now) {
   const uint16_t identifier = static_cast<uint16_t>(++global_time_ % 65536);
   wire::IntroductionRequestPayload ping;
   ping.destination_address = peer.address;
+  ping.source_lan_address = local_address_;
+  ping.source_wan_address = local_address_;
   ping.identifier = identifier;
   SendSigned(peer.address, wire::MakePrefix(service), ping, identifier);
   peer.pending = Pending{service, identifier, now + options_.ping_timeout};

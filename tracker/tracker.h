@@ -173,7 +173,7 @@ class Tracker final : public EndpointListener {
   Endpoint& endpoint_;
   EventLoop& loop_;
   TrackerOptions options_;
-  Address local_address_;  // The endpoint's first socket, read once (it does not move).
+  Address local_address_;  // EstimatedLanAddress of the endpoint, read once (it does not move).
   struct MidHash {
     size_t operator()(const wire::Mid& mid) const {
       uint64_t h;

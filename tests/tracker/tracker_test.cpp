@@ -72,6 +72,38 @@ TEST_F(TrackerTest, SilentPeersArePingedAndRemoved) {
   EXPECT_GE(tracker_->stats().ping_answers, 6u);
 }
 
+// py-ipv8's tracker is a Community: its responses and liveness pings carry its estimated LAN
+// address with its port (a ping used to say 0.0.0.0:0).
+TEST_F(TrackerTest, ResponsesAndPingsCarryTheTrackersAddress) {
+  StartTracker();
+  auto peer = Node("10.0.1.1:8090", 1);
+  auto peer_x = peer->MakeCommunity(kX);
+  struct Capture final : EndpointListener {
+    void OnPacket(const Address&, std::span<const uint8_t> d) override {
+      if (d[wire::kPrefixSize] == wire::IntroductionResponsePayload::kMessageId) {
+        auto decoded = wire::DecodePacket<wire::IntroductionResponsePayload>(d);
+        if (decoded) response = decoded->payload.source_lan_address;
+        if (decoded) response_wan = decoded->payload.source_wan_address;
+      }
+      if (d[wire::kPrefixSize] == wire::IntroductionRequestPayload::kMessageId) {
+        auto decoded = wire::DecodePacket<wire::IntroductionRequestPayload>(d);
+        if (decoded) ping = decoded->payload.source_lan_address;
+        if (decoded) ping_wan = decoded->payload.source_wan_address;
+      }
+    }
+    Address response, response_wan, ping, ping_wan;
+  } capture;
+  peer->endpoint->AddCatchAllListener(&capture);
+  peer_x->WalkTo(tracker_node_.address());
+  sim_.loop->RunFor(seconds(16));  // A first ping comes within 1.5 ping intervals.
+  peer->endpoint->RemoveCatchAllListener(&capture);
+  ASSERT_GE(tracker_->stats().pings, 1u);
+  EXPECT_EQ(capture.response, tracker_node_.address());
+  EXPECT_EQ(capture.response_wan, tracker_node_.address());
+  EXPECT_EQ(capture.ping, tracker_node_.address());
+  EXPECT_EQ(capture.ping_wan, tracker_node_.address());
+}
+
 TEST_F(TrackerTest, PingsOfPeersThatRegisteredTogetherAreSpread) {
   StartTracker();
   constexpr int kPeers = 100;
