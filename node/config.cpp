@@ -196,6 +196,13 @@ NodeConfig NodeConfig::FromJson(const json& document) {
       throw ConfigError("interfaces",
                         fmt::format("must be an array, not {}", TypeName(*interfaces)));
     }
+    // Only a missing key means py-ipv8's default (UDPIPv4 0.0.0.0:8090); an empty list is a
+    // mistake, not a request for that default.
+    if (interfaces->empty() && r.Find("address") == nullptr && r.Find("port") == nullptr) {
+      throw ConfigError("interfaces",
+                        "is empty: list at least one interface (UDPIPv4 or UDPIPv6), or leave the "
+                        "key out for py-ipv8's default (UDPIPv4 on 0.0.0.0:8090)");
+    }
     for (size_t i = 0; i < interfaces->size(); ++i) {
       out.interfaces.push_back(ReadInterface((*interfaces)[i], Index("interfaces", i)));
     }

@@ -217,9 +217,8 @@ void AddRunCommand(CLI::App& app, RunFunction* run) {
   cmd->add_option("--port", options->port, "UDP port of the UDPIPv4 interface (overrides the file)")
       ->check(CLI::Range(0, 65535));
   cmd->add_option("--duration", options->duration,
-                  "Stop after this many seconds (default: run "
-                  "until a signal)")
-      ->check(CLI::NonNegativeNumber);
+                  "Stop after this many seconds, > 0 (default: run until SIGINT/SIGTERM)")
+      ->check(CLI::PositiveNumber);
   cmd->add_flag("--json", options->json,
                 "At exit, print the node's state as one JSON object on stdout");
   cmd->add_option("--status-interval", options->status_interval,

@@ -160,9 +160,8 @@ void AddTrackerCommand(CLI::App& app, RunFunction* run) {
       ->check(CLI::IsMember({"auto", "uring", "mmsg"}))
       ->capture_default_str();
   cmd->add_option("--duration", options.duration,
-                  "Stop after this many seconds (default: run "
-                  "until SIGINT/SIGTERM)")
-      ->check(CLI::NonNegativeNumber);
+                  "Stop after this many seconds, > 0 (default: run until SIGINT/SIGTERM)")
+      ->check(CLI::PositiveNumber);
   cmd->add_flag("--json", options.json, "At exit, print the statistics as one JSON object");
   cmd->add_option("--rate", options.rate,
                   "Responses per second to one source address (token bucket; 0: no limit)")

@@ -167,6 +167,8 @@ TEST_F(ConfigTest, ErrorsNameTheJsonPath) {
   const std::vector<ErrorCase> cases = {
       {"not an object", [](json& d) { d = json::array(); }, "", "must be an object"},
       {"interfaces type", [](json& d) { d["interfaces"] = 3; }, "interfaces", "must be an array"},
+      {"interfaces empty", [](json& d) { d["interfaces"] = json::array(); }, "interfaces",
+       "is empty: list at least one interface"},
       {"interface name",
        [](json& d) {
          d["interfaces"] = {{{"interface", "TCP"}}};

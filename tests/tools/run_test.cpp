@@ -108,6 +108,21 @@ TEST_F(RunTest, ConfigurationErrorsExitWith2AndNameThePath) {
 
   std::ofstream(dir_ + "/syntax.json") << "{";
   EXPECT_EQ(Ringv8("run --config " + dir_ + "/syntax.json").exit_code, 2);
+
+  json no_interfaces = CustomCommunityNode(0, 1, dir_ + "/k.key");
+  no_interfaces["interfaces"] = json::array();
+  out = Ringv8("run --config " + Write("empty.json", no_interfaces) + " --duration 1", true);
+  EXPECT_EQ(out.exit_code, 2);
+  EXPECT_THAT(out.stdout_text, HasSubstr("interfaces: is empty"));
+}
+
+// --duration 0 would run forever (0 is the "until a signal" default): refused, as usage.
+TEST_F(RunTest, DurationZeroIsAUsageError) {
+  const std::string config = Write("a.json", CustomCommunityNode(0, 1, dir_ + "/a.key"));
+  Output out = Ringv8("run --config " + config + " --duration 0", true);
+  EXPECT_EQ(out.exit_code, 2);
+  EXPECT_THAT(out.stdout_text, HasSubstr("--duration"));
+  EXPECT_EQ(Ringv8("tracker --port 0 --duration 0", true).exit_code, 2);
 }
 
 TEST_F(RunTest, SigtermStopsTheNodeAndPrintsItsState) {
