@@ -1,9 +1,43 @@
 // ringv8: the command-line front end. Subcommands live in tools/*_command.cpp.
+#include <string>
+#include <string_view>
+
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "tools/command.h"
+
+namespace {
+
+// --log-level is global and also accepted (and listed in the help) after every subcommand.
+void AddLogLevel(CLI::App& app, std::string& level) {
+  app.add_option("--log-level", level, "Log level on stderr")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
+      ->capture_default_str();
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    AddLogLevel(*sub, level);
+  }
+}
+
+// The first word that is neither an option nor an option's value, if it names no subcommand
+// (CLI11 would say "A subcommand is required", or print the main help for `bogus --help`).
+std::string UnknownSubcommand(CLI::App& app, int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view word = argv[i];
+    if (word == "--log-level") {
+      ++i;  // Its value.
+      continue;
+    }
+    if (word.starts_with("-")) continue;
+    const auto named = app.get_subcommands([&](CLI::App* s) { return s->get_name() == word; });
+    return named.empty() ? std::string(word) : std::string();
+  }
+  return {};
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace ringv8::tools;
@@ -12,9 +46,6 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show help for every subcommand");
   std::string log_level = "info";
-  app.add_option("--log-level", log_level, "Log level on stderr")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
-      ->capture_default_str();
 
   RunFunction run;
   AddVersionCommand(app, &run);
@@ -24,6 +55,17 @@ int main(int argc, char** argv) {
   AddSwarmCommand(app, &run);
   AddTrackerCommand(app, &run);
   AddBenchCommand(app, &run);
+  AddLogLevel(app, log_level);
+
+  if (const std::string unknown = UnknownSubcommand(app, argc, argv); !unknown.empty()) {
+    std::string known;
+    for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+      known += (known.empty() ? "" : ", ") + sub->get_name();
+    }
+    fmt::print(stderr, "ringv8: unknown subcommand '{}' (known: {}); see ringv8 --help\n", unknown,
+               known);
+    return kExitUsage;
+  }
 
   try {
     app.parse(argc, argv);

@@ -233,9 +233,13 @@ void AddRunCommand(CLI::App& app, RunFunction* run) {
                 "of refusing the configuration");
   cmd->add_option("--metrics", options->metrics,
                   "Serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9101)");
-  CLI::Option* log_level = app.get_option("--log-level");
-  cmd->callback([run, options, log_level] {
-    options->log_level_given = log_level->count() > 0;
+  cmd->callback([run, options, &app, cmd] {
+    // --log-level before or after `run` (ringv8_main adds it to every subcommand).
+    for (const CLI::App* where :
+         {static_cast<const CLI::App*>(&app), static_cast<const CLI::App*>(cmd)}) {
+      const CLI::Option* given = where->get_option_no_throw("--log-level");
+      if (given != nullptr && given->count() > 0) options->log_level_given = true;
+    }
     *run = [options] { return Run(*options); };
   });
 }

@@ -32,10 +32,28 @@ TEST_F(CliTest, HelpWorksForEverySubcommand) {
   for (const char* args :
        {"--help", "version --help", "keygen --help", "decode --help", "run --help", "swarm --help",
         "bench --help", "bench endpoint --help", "bench sink --help", "bench echo --help",
-        "bench tracker --help", "bench abuse --help"}) {
+        "bench tracker --help", "bench abuse --help", "bench forward --help", "tracker --help"}) {
     Output out = Ringv8(args);
     EXPECT_EQ(out.exit_code, 0) << args;
     EXPECT_NE(out.stdout_text.find("Usage:"), std::string::npos) << args;
+    EXPECT_NE(out.stdout_text.find("--log-level"), std::string::npos) << args;  // Everywhere.
+  }
+}
+
+TEST_F(CliTest, LogLevelIsAcceptedAfterTheSubcommand) {
+  EXPECT_EQ(Ringv8("version --log-level debug").exit_code, 0);
+  EXPECT_EQ(Ringv8("--log-level debug version").exit_code, 0);
+  EXPECT_EQ(Ringv8("bench sink --port 0 --duration 0.1 --log-level warn --json").exit_code, 0);
+  EXPECT_EQ(Ringv8("version --log-level loud").exit_code, 2);
+}
+
+TEST_F(CliTest, AnUnknownSubcommandIsNamed) {
+  for (const char* args : {"bogus", "bogus --help", "--log-level info bogus"}) {
+    Output out = Ringv8(args, /*with_stderr=*/true);
+    EXPECT_EQ(out.exit_code, 2) << args;
+    EXPECT_NE(out.stdout_text.find("unknown subcommand 'bogus' (known: version, keygen, decode"),
+              std::string::npos)
+        << out.stdout_text;
   }
 }
 
