@@ -244,8 +244,10 @@ NodeConfig NodeConfig::FromJson(const json& document) {
   }
   out.working_directory = r.String("working_directory", out.working_directory);
   out.walker_interval = r.Number("walker_interval", out.walker_interval);
-  if (!(out.walker_interval >= 0) || out.walker_interval > 3600) {
-    throw ConfigError("walker_interval", "must be a number of seconds in [0, 3600]");
+  // Below 10 ms the scheduler would step strategies back to back and burn a core.
+  if (!(out.walker_interval >= 0.01) || out.walker_interval > 3600) {
+    throw ConfigError("walker_interval",
+                      "must be a number of seconds in [0.01, 3600] (py-ipv8's default: 0.5)");
   }
   const json& overlays = r.Array("overlays", kEmptyArray);
   for (size_t i = 0; i < overlays.size(); ++i) {

@@ -100,7 +100,7 @@ void AddBenchAbuseCommand(CLI::App& bench, RunFunction* run) {
       ->check(CLI::IsMember({"overload", "keys", "garbage", "spoof"}))
       ->capture_default_str();
   cmd->add_option("--duration", options.abuse.duration, "Seconds of each flood")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositiveNumber)
       ->capture_default_str();
   cmd->add_option("--keys", options.abuse.keys, "Fresh keys in the keys scenario")
       ->check(CLI::Range(1, 100000000))

@@ -226,7 +226,7 @@ void AddBenchCommand(CLI::App& app, RunFunction* run) {
   endpoint->add_option("--payload", options.payload_sizes, "Datagram sizes in bytes (23..1472)")
       ->capture_default_str();
   endpoint->add_option("--seconds", options.seconds, "Seconds per mode and round")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositiveNumber)
       ->capture_default_str();
   endpoint->add_option("--rounds", options.rounds, "Rounds of the three modes")
       ->check(CLI::Range(1, 100))
@@ -245,12 +245,12 @@ void AddBenchCommand(CLI::App& app, RunFunction* run) {
   forward->add_option("--payload", options.forward_size, "Datagram size in bytes (23..1472)")
       ->capture_default_str();
   forward->add_option("--seconds", options.forward_seconds, "Seconds per mode")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositiveNumber)
       ->capture_default_str();
   forward
       ->add_option("--rate", options.forward_rate,
                    "Offered datagrams/s (0: as fast as the generator goes)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(kNonNegativeNumber)
       ->capture_default_str();
   forward->add_flag("--json", options.json, "Print the result as one JSON object");
   forward->callback([run] { *run = [] { return RunForward(options); }; });
@@ -264,7 +264,7 @@ void AddBenchCommand(CLI::App& app, RunFunction* run) {
         ->required()
         ->check(CLI::Range(0, 65535));
     serve->add_option("--duration", options.duration, "Seconds to run")
-        ->check(CLI::PositiveNumber)
+        ->check(kPositiveNumber)
         ->capture_default_str();
     serve->add_option("--backend", options.backend, "auto, uring or mmsg")
         ->check(CLI::IsMember({"auto", "uring", "mmsg"}))

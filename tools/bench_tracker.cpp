@@ -68,14 +68,14 @@ void AddBenchTrackerCommand(CLI::App& bench, RunFunction* run) {
       ->check(CLI::Range(1, 65535))
       ->capture_default_str();
   cmd->add_option("--duration", options.bench.duration, "Seconds of the timed phase")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositiveNumber)
       ->capture_default_str();
   auto* window =
       cmd->add_option("--window", options.bench.window, "Requests in flight (closed loop)")
           ->check(CLI::Range(1, 60000))
           ->capture_default_str();
   cmd->add_option("--rate", options.bench.rate, "Requests per second instead (open loop)")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositiveNumber)
       ->excludes(window);
   cmd->add_option("--shards", options.bench.shards, "Shards of the in-process tracker")
       ->check(CLI::Range(1, 64))

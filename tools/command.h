@@ -16,6 +16,12 @@ inline constexpr int kExitUsage = 2;
 
 using RunFunction = std::function<int()>;
 
+// Number checks with plain messages ("--burst: must be > 0", "--duration: 'abc' is not a
+// number"); CLI11's own print a range up to 1.8e308.
+CLI::Validator NumberAbove(double bound, bool or_equal);
+inline const CLI::Validator kPositiveNumber = NumberAbove(0, false);
+inline const CLI::Validator kNonNegativeNumber = NumberAbove(0, true);
+
 void AddVersionCommand(CLI::App& app, RunFunction* run);
 void AddKeygenCommand(CLI::App& app, RunFunction* run);
 void AddDecodeCommand(CLI::App& app, RunFunction* run);

@@ -218,12 +218,12 @@ void AddRunCommand(CLI::App& app, RunFunction* run) {
       ->check(CLI::Range(0, 65535));
   cmd->add_option("--duration", options->duration,
                   "Stop after this many seconds, > 0 (default: run until SIGINT/SIGTERM)")
-      ->check(CLI::PositiveNumber);
+      ->check(kPositiveNumber);
   cmd->add_flag("--json", options->json,
                 "At exit, print the node's state as one JSON object on stdout");
   cmd->add_option("--status-interval", options->status_interval,
                   "Seconds between status line updates on a terminal (0: none)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(kNonNegativeNumber)
       ->capture_default_str();
   cmd->add_option("--backend", options->backend, "Endpoint backend")
       ->check(CLI::IsMember({"auto", "uring", "mmsg"}))

@@ -159,7 +159,7 @@ void AddSwarmCommand(CLI::App& app, RunFunction* run) {
   cmd->add_option(
          "--duration", options.swarm.duration,
          "Give up after this many seconds (the run ends earlier once converged, unless --soak)")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositiveNumber)
       ->capture_default_str();
   cmd->add_option("--backend", options.backend, "Endpoint backend")
       ->check(CLI::IsMember({"auto", "uring", "mmsg"}))

@@ -161,21 +161,21 @@ void AddTrackerCommand(CLI::App& app, RunFunction* run) {
       ->capture_default_str();
   cmd->add_option("--duration", options.duration,
                   "Stop after this many seconds, > 0 (default: run until SIGINT/SIGTERM)")
-      ->check(CLI::PositiveNumber);
+      ->check(kPositiveNumber);
   cmd->add_flag("--json", options.json, "At exit, print the statistics as one JSON object");
   cmd->add_option("--rate", options.rate,
                   "Responses per second to one source address (token bucket; 0: no limit)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(kNonNegativeNumber)
       ->capture_default_str();
   cmd->add_option("--burst", options.burst, "Token bucket burst per source address")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositiveNumber)
       ->capture_default_str();
   cmd->add_option("--max-peers-per-service", options.max_per_service,
                   "Peers kept per community (the longest silent are evicted)")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositiveNumber)
       ->capture_default_str();
   cmd->add_option("--max-entries", options.max_entries, "(peer, community) entries kept in all")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositiveNumber)
       ->capture_default_str();
   cmd->add_option("--metrics", options.metrics,
                   "Serve Prometheus metrics at http://ADDR:PORT/metrics and the peers per "

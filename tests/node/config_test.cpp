@@ -169,6 +169,8 @@ TEST_F(ConfigTest, ErrorsNameTheJsonPath) {
       {"interfaces type", [](json& d) { d["interfaces"] = 3; }, "interfaces", "must be an array"},
       {"interfaces empty", [](json& d) { d["interfaces"] = json::array(); }, "interfaces",
        "is empty: list at least one interface"},
+      {"walker_interval 0", [](json& d) { d["walker_interval"] = 0; }, "walker_interval",
+       "must be a number of seconds in [0.01, 3600]"},
       {"interface name",
        [](json& d) {
          d["interfaces"] = {{{"interface", "TCP"}}};

@@ -47,6 +47,16 @@ TEST_F(CliTest, LogLevelIsAcceptedAfterTheSubcommand) {
   EXPECT_EQ(Ringv8("version --log-level loud").exit_code, 2);
 }
 
+TEST_F(CliTest, NumberErrorsSayWhatIsWrong) {
+  Output out = Ringv8("tracker --port 0 --burst 0", /*with_stderr=*/true);
+  EXPECT_EQ(out.exit_code, 2);
+  EXPECT_NE(out.stdout_text.find("--burst: must be > 0"), std::string::npos) << out.stdout_text;
+  out = Ringv8("run --duration abc", /*with_stderr=*/true);
+  EXPECT_EQ(out.exit_code, 2);
+  EXPECT_NE(out.stdout_text.find("--duration: 'abc' is not a number"), std::string::npos)
+      << out.stdout_text;
+}
+
 TEST_F(CliTest, AnUnknownSubcommandIsNamed) {
   for (const char* args : {"bogus", "bogus --help", "--log-level info bogus"}) {
     Output out = Ringv8(args, /*with_stderr=*/true);

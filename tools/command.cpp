@@ -1,0 +1,30 @@
+#include "tools/command.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+namespace ringv8::tools {
+
+CLI::Validator NumberAbove(double bound, bool or_equal) {
+  return CLI::Validator(
+      [bound, or_equal](std::string& text) -> std::string {
+        char* end = nullptr;
+        errno = 0;
+        const double value = std::strtod(text.c_str(), &end);
+        if (text.empty() || end != text.c_str() + text.size() || errno != 0 ||
+            !std::isfinite(value)) {
+          return fmt::format("'{}' is not a number", text);
+        }
+        if (or_equal ? value < bound : value <= bound) {
+          return fmt::format("must be {} {}", or_equal ? ">=" : ">", bound);
+        }
+        return std::string();
+      },
+      bound == 0 ? std::string(or_equal ? "NONNEGATIVE" : "POSITIVE")
+                 : fmt::format("NUMBER {} {}", or_equal ? ">=" : ">", bound));
+}
+
+}  // namespace ringv8::tools
