@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "ring/address.h"
+
 namespace ringv8::tools {
 
 CLI::Validator NumberAbove(double bound, bool or_equal) {
@@ -25,6 +27,15 @@ CLI::Validator NumberAbove(double bound, bool or_equal) {
       },
       bound == 0 ? std::string(or_equal ? "NONNEGATIVE" : "POSITIVE")
                  : fmt::format("NUMBER {} {}", or_equal ? ">=" : ">", bound));
+}
+
+CLI::Validator IpAndPort() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        if (Address::Parse(text)) return std::string();
+        return fmt::format("'{}' is not IP:PORT (e.g. 127.0.0.1:9100)", text);
+      },
+      "IP:PORT");
 }
 
 }  // namespace ringv8::tools

@@ -21,6 +21,8 @@ using RunFunction = std::function<int()>;
 CLI::Validator NumberAbove(double bound, bool or_equal);
 inline const CLI::Validator kPositiveNumber = NumberAbove(0, false);
 inline const CLI::Validator kNonNegativeNumber = NumberAbove(0, true);
+// "IP:PORT" (IPv4, or [IPv6]:PORT), checked before anything starts.
+CLI::Validator IpAndPort();
 
 void AddVersionCommand(CLI::App& app, RunFunction* run);
 void AddKeygenCommand(CLI::App& app, RunFunction* run);

@@ -232,7 +232,8 @@ void AddRunCommand(CLI::App& app, RunFunction* run) {
                 "Skip overlay classes ringv8 does not have (e.g. HiddenTunnelCommunity) instead "
                 "of refusing the configuration");
   cmd->add_option("--metrics", options->metrics,
-                  "Serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9101)");
+                  "Serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9101)")
+      ->check(IpAndPort());
   cmd->callback([run, options, &app, cmd] {
     // --log-level before or after `run` (ringv8_main adds it to every subcommand).
     for (const CLI::App* where :

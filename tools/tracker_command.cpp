@@ -179,7 +179,8 @@ void AddTrackerCommand(CLI::App& app, RunFunction* run) {
       ->capture_default_str();
   cmd->add_option("--metrics", options.metrics,
                   "Serve Prometheus metrics at http://ADDR:PORT/metrics and the peers per "
-                  "community at /services (e.g. 127.0.0.1:9100)");
+                  "community at /services (e.g. 127.0.0.1:9100)")
+      ->check(IpAndPort());
   cmd->callback([run] { *run = [] { return Run(options); }; });
 }
 

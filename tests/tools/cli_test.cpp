@@ -51,6 +51,10 @@ TEST_F(CliTest, NumberErrorsSayWhatIsWrong) {
   Output out = Ringv8("tracker --port 0 --burst 0", /*with_stderr=*/true);
   EXPECT_EQ(out.exit_code, 2);
   EXPECT_NE(out.stdout_text.find("--burst: must be > 0"), std::string::npos) << out.stdout_text;
+  out = Ringv8("tracker --port 0 --metrics localhost", /*with_stderr=*/true);
+  EXPECT_EQ(out.exit_code, 2);  // Before the tracker starts.
+  EXPECT_NE(out.stdout_text.find("--metrics: 'localhost' is not IP:PORT"), std::string::npos)
+      << out.stdout_text;
   out = Ringv8("run --duration abc", /*with_stderr=*/true);
   EXPECT_EQ(out.exit_code, 2);
   EXPECT_NE(out.stdout_text.find("--duration: 'abc' is not a number"), std::string::npos)
