@@ -1,4 +1,6 @@
 // ringv8 keygen: create a curve25519 identity key file, or show the identity in one.
+#include <sys/stat.h>
+
 #include <iostream>
 #include <string>
 
@@ -76,6 +78,17 @@ void AddKeygenCommand(CLI::App& app, RunFunction* run) {
   cmd->add_flag("--json", options.json, "Print one JSON object");
   out->type_name("FILE");
   show->type_name("FILE");
+  // A directory or an empty name cannot become a key file, --force or not: a usage error.
+  out->check(CLI::Validator(
+      [](std::string& path) -> std::string {
+        if (path.empty()) return "needs a file name";
+        struct stat st;
+        if (path.back() == '/' || (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))) {
+          return "'" + path + "' is a directory; give a file name in it";
+        }
+        return std::string();
+      },
+      "FILE"));
   cmd->callback([run, out, show] {
     if (out->count() == 0 && show->count() == 0) {
       throw CLI::RequiredError("--out FILE or --show FILE");

@@ -112,6 +112,17 @@ TEST_F(CliTest, KeygenWritesAKeyAndRefusesToOverwriteIt) {
   EXPECT_NE(wire::LoadKeyFile(path)->public_key(), key->public_key());
 }
 
+TEST_F(CliTest, KeygenRefusesADirectoryOrNoName) {
+  for (const std::string& args :
+       {"keygen --out " + dir_ + "/", "keygen --out " + dir_, std::string("keygen --out ''")}) {
+    Output out = Ringv8(args, /*with_stderr=*/true);
+    EXPECT_EQ(out.exit_code, 2) << args;
+    EXPECT_EQ(out.stdout_text.find("--force"), std::string::npos) << out.stdout_text;
+  }
+  EXPECT_NE(Ringv8("keygen --out " + dir_, true).stdout_text.find("is a directory"),
+            std::string::npos);
+}
+
 TEST_F(CliTest, KeygenShowFailsOnMissingFile) {
   EXPECT_EQ(Ringv8("keygen --show " + dir_ + "/missing.key").exit_code, 1);
 }
