@@ -87,11 +87,13 @@ json DropsJson(const tracker::TrackerServerStats& stats) {
           {"endpoint", node::StatsJson(stats.endpoint)["drops"]}};
 }
 
-// Drops that dispose of a received datagram (not a send that failed, nor bookkeeping such as
-// an evicted entry: a full table still answers).
+// Received datagrams disposed of with a reason: the drops (not a send that failed, nor
+// bookkeeping such as an evicted entry: a full table still answers), and the ones ignored as
+// punctures (random bytes whose id byte reads 249 or 231 look like one).
 uint64_t DatagramDrops(const tracker::TrackerServerStats& stats) {
   return static_cast<uint64_t>(stats.tracker.Sum(StatKind::kReceiveDrop) +
-                               stats.endpoint.Sum(StatKind::kReceiveDrop));
+                               stats.endpoint.Sum(StatKind::kReceiveDrop) +
+                               stats.tracker.Value("ignored"));
 }
 
 // The tracker's own rate of `counter` (responses) between two snapshots, from what each shard

@@ -111,8 +111,18 @@ void Tracker::OnPacket(const Address& source, std::span<const uint8_t> datagram)
       return OnResponse<wire::IntroductionResponsePayload>(source, datagram);
     case wire::NewIntroductionResponsePayload::kMessageId:
       return OnResponse<wire::NewIntroductionResponsePayload>(source, datagram);
+    case wire::PuncturePayload::kMessageId:
+    case wire::NewPuncturePayload::kMessageId:
+      return Count(stats_.ignored);  // Peers on one LAN puncture towards the address they know.
+    case wire::SimilarityRequestPayload::kMessageId:
+      // DiscoveryCommunity asks everyone that introduced it, the tracker too.
+      if (std::equal(wire::kDiscoveryCommunityId.begin(), wire::kDiscoveryCommunityId.end(),
+                     datagram.begin() + 2)) {  // After 00 02.
+        return Count(stats_.ignored);
+      }
+      return Count(stats_.unknown_message);
     default:
-      return Count(stats_.unknown_message);  // Punctures, pings and community messages.
+      return Count(stats_.unknown_message);  // Pings and community messages.
   }
 }
 

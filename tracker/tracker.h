@@ -72,6 +72,9 @@ struct TrackerStats {
   uint64_t puncture_rate_limited = 0;  // A puncture-request not sent (the peer's rate).
   uint64_t ping_rate_limited = 0;      // A ping not sent (the peer's rate); its service dropped.
   uint64_t send_failed = 0;            // The endpoint refused a datagram (a drop there).
+  // Normal peer traffic a tracker does not answer: punctures (249, 231) of peers that learned
+  // its address, similarity-requests (1) of DiscoveryCommunity (by id in `messages`).
+  uint64_t ignored = 0;
   // Received datagrams dropped, by reason.
   uint64_t rate_limited = 0;         // The source's token bucket was empty.
   uint64_t unknown_message = 0;      // Not an introduction request or response.
@@ -104,6 +107,8 @@ struct TrackerStats {
        puncture_rate_limited);
     fn(Stat{"ping_rate_limited", kCounter, "Pings not sent (rate)."}, ping_rate_limited);
     fn(Stat{"send_failed", kCounter, "Sends the endpoint refused (a drop there)."}, send_failed);
+    fn(Stat{"ignored", kCounter, "Punctures and similarity-requests (not answered, not drops)."},
+       ignored);
     fn(Stat{"rate_limited", kReceiveDrop, "The source's token bucket was empty."}, rate_limited);
     fn(Stat{"unknown_message", kReceiveDrop, "Not an introduction request or response."},
        unknown_message);

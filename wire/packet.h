@@ -35,6 +35,11 @@ inline constexpr uint8_t kCommunityVersion = 0x02;
 inline constexpr size_t kMaxDatagramSize = 65507;
 
 using CommunityId = std::array<uint8_t, 20>;
+
+// py-ipv8's DiscoveryCommunity, which every node runs (and whose messages a tracker sees).
+inline constexpr CommunityId kDiscoveryCommunityId = {0x7e, 0x31, 0x36, 0x85, 0xc1, 0x91, 0x2a,
+                                                      0x14, 0x12, 0x79, 0xf8, 0x24, 0x8f, 0xc8,
+                                                      0xdb, 0x58, 0x99, 0xc5, 0xdf, 0x5a};
 using Prefix = std::array<uint8_t, kPrefixSize>;
 // py-ipv8's name for a community id where peers announce the communities they serve.
 using ServiceId = CommunityId;

@@ -104,6 +104,29 @@ TEST_F(TrackerTest, ResponsesAndPingsCarryTheTrackersAddress) {
   EXPECT_EQ(capture.ping_wan, tracker_node_.address());
 }
 
+// Punctures and DiscoveryCommunity's similarity-requests are what peers normally send a tracker:
+// counted as ignored, not as unknown-message drops; other ids still are.
+TEST_F(TrackerTest, PuncturesAndSimilarityRequestsAreIgnoredNotDropped) {
+  StartTracker();
+  auto peer = Node("10.0.1.1:8090", 1);
+  const wire::PrivateKey& key = peer->key;
+  wire::PuncturePayload puncture;
+  puncture.identifier = 1;
+  wire::SimilarityRequestPayload similarity;
+  similarity.identifier = 2;
+  similarity.preference_list = wire::kDiscoveryCommunityId;
+  for (const auto& packet :
+       {*wire::EncodePacketToVector(wire::MakePrefix(kX), key, 1, puncture),
+        *wire::EncodePacketToVector(wire::MakePrefix(wire::kDiscoveryCommunityId), key, 2,
+                                    similarity),
+        *wire::EncodePacketToVector(wire::MakePrefix(kX), key, 3, similarity)}) {
+    (void)peer->endpoint->Send(tracker_node_.address(), packet);
+  }
+  sim_.loop->RunFor(milliseconds(100));
+  EXPECT_EQ(tracker_->stats().ignored, 2u);
+  EXPECT_EQ(tracker_->stats().unknown_message, 1u);  // Id 1 outside DiscoveryCommunity.
+}
+
 TEST_F(TrackerTest, PingsOfPeersThatRegisteredTogetherAreSpread) {
   StartTracker();
   constexpr int kPeers = 100;
