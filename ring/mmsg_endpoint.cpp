@@ -103,9 +103,8 @@ void MmsgEndpoint::Receive(size_t socket_index) {
     stats_.CountReceiveBatch(static_cast<uint64_t>(n));
     for (int i = 0; i < n && socket_index < sockets_.sockets().size(); ++i) {
       const msghdr& msg = receive_headers_[i].msg_hdr;
-      if (auto overflow = internal::ReadOverflowCounter(msg)) {
-        stats_.kernel_drops.Add(socket.overflow.Update(*overflow));
-      }
+      const internal::ReceiveControl parsed = internal::ReadControl(msg);
+      if (parsed.drops) stats_.kernel_drops.Add(socket.overflow.Update(*parsed.drops));
       if (const int fault = FaultInjection::TakeReceiveFailure()) {
         // A test made the kernel lose this one.
         stats_.CountReceiveError(fault);
@@ -121,9 +120,9 @@ void MmsgEndpoint::Receive(size_t socket_index) {
       const std::span<const uint8_t> read(
           receive_memory_.get() + i * buffer_size,
           std::min<size_t>(receive_headers_[i].msg_len, buffer_size));
-      internal::DispatchRead(read, internal::ReadGroSegmentSize(msg), msg.msg_flags & MSG_TRUNC,
-                             receive_headers_[i].msg_len,
-                             stats_, [&](std::span<const uint8_t> datagram) {
+      internal::DispatchRead(read, parsed.gro_segment, msg.msg_flags & MSG_TRUNC,
+                             receive_headers_[i].msg_len, stats_,
+                             [&](std::span<const uint8_t> datagram) {
                                if (socket_index < sockets_.sockets().size()) {
                                  Dispatch(*source, datagram);
                                }

@@ -270,8 +270,9 @@ void UringEndpoint::State::HandleDatagram(size_t socket, uint8_t* buffer, int le
   msghdr control{};
   control.msg_control = reinterpret_cast<uint8_t*>(out + 1) + receive_template_.msg_namelen;
   control.msg_controllen = out->controllen;
-  if (auto overflow = internal::ReadOverflowCounter(control)) {
-    stats().kernel_drops.Add(sockets_.sockets()[socket].overflow.Update(*overflow));
+  const internal::ReceiveControl parsed = internal::ReadControl(control);
+  if (parsed.drops) {
+    stats().kernel_drops.Add(sockets_.sockets()[socket].overflow.Update(*parsed.drops));
   }
   auto source =
       Address::FromSockaddr(static_cast<sockaddr*>(io_uring_recvmsg_name(out)),
@@ -283,9 +284,8 @@ void UringEndpoint::State::HandleDatagram(size_t socket, uint8_t* buffer, int le
   auto* payload = static_cast<uint8_t*>(io_uring_recvmsg_payload(out, &receive_template_));
   auto size = io_uring_recvmsg_payload_length(out, length, &receive_template_);
   if (FaultInjection::TakeShortCompletion()) size /= 2;
-  internal::DispatchRead({payload, size}, internal::ReadGroSegmentSize(control),
-                         out->flags & MSG_TRUNC, out->payloadlen, stats(),
-                         [&](std::span<const uint8_t> datagram) {
+  internal::DispatchRead({payload, size}, parsed.gro_segment, out->flags & MSG_TRUNC,
+                         out->payloadlen, stats(), [&](std::span<const uint8_t> datagram) {
                            if (owner_ != nullptr && !closing_) owner_->Dispatch(*source, datagram);
                          });
 }

@@ -1,7 +1,8 @@
 // UDP offloads for both real endpoints. GSO (generic segmentation offload) on send: which queued
 // datagrams may leave as one UDP_SEGMENT send, and the control message that asks for it. GRO
 // (generic receive offload) on receive: a read may hold several datagrams of one sender, cut at
-// the segment size the UDP_GRO control message gives; they are split before dispatch.
+// the segment size the UDP_GRO control message gives (internal::ReadControl); they are split
+// before dispatch.
 //
 // A run is consecutive queued datagrams to the same destination, all of the first one's size
 // except the last, which may be shorter, at most kGsoMaxSegments of them and kGsoMaxBytes in
@@ -24,7 +25,6 @@
 #include "ring/address.h"
 #include "ring/endpoint_stats.h"
 #include "ring/internal/send_pool.h"
-
 
 namespace ringv8::internal {
 
@@ -76,20 +76,6 @@ inline void SetGsoSegment(msghdr& msg, uint8_t* control, uint16_t segment_size) 
 // ENOPROTOOPT, EOPNOTSUPP). The endpoint then sends one by one and keeps GSO off.
 inline bool IsGsoRefusal(int error) {
   return error == EIO || error == EINVAL || error == ENOPROTOOPT || error == EOPNOTSUPP;
-}
-
-// The segment size of a GRO read (its UDP_GRO control message), or nullopt for a plain read.
-inline std::optional<uint16_t> ReadGroSegmentSize(const msghdr& msg) {
-  for (cmsghdr* c = CMSG_FIRSTHDR(const_cast<msghdr*>(&msg)); c != nullptr;
-       c = CMSG_NXTHDR(const_cast<msghdr*>(&msg), c)) {
-    if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO &&
-        c->cmsg_len >= CMSG_LEN(sizeof(int))) {
-      int size;
-      std::memcpy(&size, CMSG_DATA(c), sizeof(size));
-      if (size > 0 && size <= 65535) return static_cast<uint16_t>(size);
-    }
-  }
-  return std::nullopt;
 }
 
 // Hands one read to `dispatch(span)` datagram by datagram: a GRO read (`segment` set) in

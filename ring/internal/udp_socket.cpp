@@ -72,17 +72,23 @@ bool SocketSet::gro() const {
   return false;
 }
 
-std::optional<uint32_t> ReadOverflowCounter(const msghdr& msg) {
+ReceiveControl ReadControl(const msghdr& msg) {
+  ReceiveControl out;
   for (cmsghdr* c = CMSG_FIRSTHDR(const_cast<msghdr*>(&msg)); c != nullptr;
        c = CMSG_NXTHDR(const_cast<msghdr*>(&msg), c)) {
     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL &&
         c->cmsg_len >= CMSG_LEN(sizeof(uint32_t))) {
       uint32_t value;
       std::memcpy(&value, CMSG_DATA(c), sizeof(value));
-      return value;
+      out.drops = value;
+    } else if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO &&
+               c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+      int size;
+      std::memcpy(&size, CMSG_DATA(c), sizeof(size));
+      if (size > 0 && size <= 65535) out.gro_segment = static_cast<uint16_t>(size);
     }
   }
-  return std::nullopt;
+  return out;
 }
 
 std::optional<uint32_t> ReadSocketDrops(int fd) {

@@ -31,8 +31,13 @@ Result<UdpSocket> OpenUdpSocket(const Address& bind, const EndpointOptions& opti
 // Space for the control messages the endpoints ask for (SO_RXQ_OVFL, UDP_GRO).
 inline constexpr size_t kControlSpace = 64;
 
-// The SO_RXQ_OVFL drop counter in a received message's control data, if present.
-std::optional<uint32_t> ReadOverflowCounter(const msghdr& msg);
+// What a received message's control data says, read in one pass: the SO_RXQ_OVFL drop counter
+// and, for a GRO read, the UDP_GRO segment size (each if present).
+struct ReceiveControl {
+  std::optional<uint32_t> drops;
+  std::optional<uint16_t> gro_segment;
+};
+ReceiveControl ReadControl(const msghdr& msg);
 
 // The socket's drop counter now (SO_MEMINFO's SK_MEMINFO_DROPS: the same count SO_RXQ_OVFL
 // reports), or nullopt if the kernel does not tell.
