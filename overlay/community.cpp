@@ -196,6 +196,7 @@ void Community::SendIntroductionRequestTo(const Address& to, bool new_style) {
     request.source_lan_address = my_estimated_lan();
     request.source_wan_address = my_preferred_address();
     request.identifier = global_time;
+    request.extra_bytes = IntroductionExtraBytes();
     (void)SendWithGlobalTime(to, request, global_time);
   } else {
     wire::IntroductionRequestPayload request;  // Flags 0x01: advice, as py-ipv8 always sends.
@@ -203,6 +204,7 @@ void Community::SendIntroductionRequestTo(const Address& to, bool new_style) {
     request.source_lan_address = my_estimated_lan();
     request.source_wan_address = my_estimated_wan_;
     request.identifier = global_time;
+    request.extra_bytes = IntroductionExtraBytes();
     (void)SendWithGlobalTime(to, request, global_time);
   }
 }
@@ -283,6 +285,7 @@ void Community::SendIntroductionResponse(const Address& lan_socket_address,
     response.lan_introduction_address = lan_intro;
     response.wan_introduction_address = wan_intro;
     response.identifier = identifier;
+    response.extra_bytes = IntroductionExtraBytes();
     response.intro_supports_new_style = introduced != nullptr && introduced->new_style_intro;
     (void)SendWithGlobalTime(socket_address, response, global_time);
   } else {
@@ -293,6 +296,7 @@ void Community::SendIntroductionResponse(const Address& lan_socket_address,
     response.lan_introduction_address = lan_intro;
     response.wan_introduction_address = wan_intro;
     response.identifier = identifier;
+    response.extra_bytes = IntroductionExtraBytes();
     response.supports_new_style = true;
     response.intro_supports_new_style = introduced != nullptr && introduced->new_style_intro;
     response.peer_limit_reached = AtPeerLimit();

@@ -190,6 +190,9 @@ class Community : public EndpointListener {
                                            const IntroductionRequest& /*request*/) {}
   virtual void IntroductionResponseCallback(Peer& /*peer*/, uint64_t /*global_time*/,
                                             const IntroductionResponse& /*response*/) {}
+  // The extra_bytes of every introduction request and response this community sends
+  // (py-ipv8's create_introduction_request/response(extra_bytes=...)); the span must stay valid.
+  virtual wire::Bytes IntroductionExtraBytes() const { return {}; }
 
   // Verifies `peer` for this community and answers `r` at `socket_address`.
   void AnswerIntroductionRequest(const std::shared_ptr<Peer>& peer, const IntroductionRequest& r,

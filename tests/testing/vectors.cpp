@@ -6,14 +6,24 @@
 
 namespace ringv8::testing {
 
+namespace {
+
+const nlohmann::json* LoadJson(std::string_view path) {
+  if (path.empty()) return nullptr;
+  std::ifstream in{std::string(path)};
+  if (!in) return nullptr;
+  return new nlohmann::json(nlohmann::json::parse(in));  // Lives for the whole test run.
+}
+
+}  // namespace
+
 const nlohmann::json* GoldenVectors() {
-  static const nlohmann::json* vectors = []() -> const nlohmann::json* {
-    std::string_view path = RINGV8_VECTORS_FILE;
-    if (path.empty()) return nullptr;
-    std::ifstream in{std::string(path)};
-    if (!in) return nullptr;
-    return new nlohmann::json(nlohmann::json::parse(in));  // Lives for the whole test run.
-  }();
+  static const nlohmann::json* vectors = LoadJson(RINGV8_VECTORS_FILE);
+  return vectors;
+}
+
+const nlohmann::json* TunnelVectors() {
+  static const nlohmann::json* vectors = LoadJson(RINGV8_TUNNEL_VECTORS_FILE);
   return vectors;
 }
 

@@ -1,4 +1,5 @@
-// Access to the golden vectors: ../shared/vectors/ipv8-vectors.json (made with py-ipv8), found at
+// Access to the golden vectors: ../shared/vectors/ipv8-vectors.json and tunnel-vectors.json (made
+// with py-ipv8), found at
 // configure time, and small helpers for hex test data.
 // Thread-compatible.
 #ifndef RINGV8_TESTS_TESTING_VECTORS_H_
@@ -20,6 +21,8 @@ namespace ringv8::testing {
 const nlohmann::json* GoldenVectors();
 // Why GoldenVectors() is null, for GTEST_SKIP.
 const char* GoldenVectorsMissingReason();
+// The parsed tunnel-vectors.json (same folder), or nullptr when it was not found.
+const nlohmann::json* TunnelVectors();
 
 // Bytes from hex; fails the test on bad hex.
 std::vector<uint8_t> Hex(std::string_view hex);
@@ -32,6 +35,10 @@ wire::PrivateKey VectorKey(const nlohmann::json& vectors, const std::string& nam
 
 #define RINGV8_REQUIRE_GOLDEN_VECTORS()              \
   if (::ringv8::testing::GoldenVectors() == nullptr) \
+  GTEST_SKIP() << ::ringv8::testing::GoldenVectorsMissingReason()
+
+#define RINGV8_REQUIRE_TUNNEL_VECTORS()              \
+  if (::ringv8::testing::TunnelVectors() == nullptr) \
   GTEST_SKIP() << ::ringv8::testing::GoldenVectorsMissingReason()
 
 #endif  // RINGV8_TESTS_TESTING_VECTORS_H_

@@ -1,0 +1,92 @@
+#include "tunnel/layer_cipher.h"
+
+#include <openssl/evp.h>
+#include <sodium.h>
+
+#include <cstring>
+#include <new>
+
+namespace ringv8::tunnel {
+namespace {
+
+using Nonce = std::array<uint8_t, 12>;
+
+Nonce MakeNonce(const DirectionKey& key, const uint8_t* counter_be) {
+  Nonce nonce;
+  std::memcpy(nonce.data(), key.salt.data(), 4);
+  std::memcpy(nonce.data() + 4, counter_be, 8);
+  return nonce;
+}
+
+void StoreBigEndian64(uint64_t value, uint8_t* out) {
+  for (int i = 7; i >= 0; --i) {
+    out[i] = static_cast<uint8_t>(value);
+    value >>= 8;
+  }
+}
+
+}  // namespace
+
+std::string_view AeadImplName(AeadImpl impl) {
+  return impl == AeadImpl::kOpenSsl ? "openssl" : "libsodium";
+}
+
+LayerCipher::LayerCipher(AeadImpl impl) : impl_(impl) {
+  if (impl_ != AeadImpl::kOpenSsl) return;
+  ctx_ = EVP_CIPHER_CTX_new();
+  // The cipher is bound once; every layer only sets the key and the nonce.
+  if (ctx_ == nullptr ||
+      EVP_CipherInit_ex(ctx_, EVP_chacha20_poly1305(), nullptr, nullptr, nullptr, 1) != 1) {
+    throw std::bad_alloc();
+  }
+}
+
+LayerCipher::~LayerCipher() { EVP_CIPHER_CTX_free(ctx_); }
+
+void LayerCipher::Seal(const DirectionKey& key, uint64_t counter,
+                       std::span<const uint8_t> plaintext, uint8_t* out) {
+  // In place, the plaintext starts at out + 8: the counter bytes go before it.
+  StoreBigEndian64(counter, out);
+  const Nonce nonce = MakeNonce(key, out);
+  uint8_t* ciphertext = out + kLayerCounterSize;
+  uint8_t* tag = ciphertext + plaintext.size();
+  if (impl_ == AeadImpl::kSodium) {
+    crypto_aead_chacha20poly1305_ietf_encrypt_detached(ciphertext, tag, nullptr, plaintext.data(),
+                                                       plaintext.size(), nullptr, 0, nullptr,
+                                                       nonce.data(), key.key.data());
+    return;
+  }
+  int length = 0;
+  EVP_CipherInit_ex(ctx_, nullptr, nullptr, key.key.data(), nonce.data(), 1);
+  EVP_CipherUpdate(ctx_, ciphertext, &length, plaintext.data(), static_cast<int>(plaintext.size()));
+  EVP_CipherFinal_ex(ctx_, ciphertext + length, &length);
+  EVP_CIPHER_CTX_ctrl(ctx_, EVP_CTRL_AEAD_GET_TAG, kLayerTagSize, tag);
+}
+
+std::optional<size_t> LayerCipher::Open(const DirectionKey& key, std::span<const uint8_t> layer,
+                                        uint8_t* out) {
+  if (layer.size() < kLayerOverhead) return std::nullopt;
+  const Nonce nonce = MakeNonce(key, layer.data());
+  const size_t size = layer.size() - kLayerOverhead;
+  const uint8_t* ciphertext = layer.data() + kLayerCounterSize;
+  std::array<uint8_t, kLayerTagSize> tag;
+  std::memcpy(tag.data(), ciphertext + size, tag.size());
+  if (impl_ == AeadImpl::kSodium) {
+    if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(out, nullptr, ciphertext, size,
+                                                           tag.data(), nullptr, 0, nonce.data(),
+                                                           key.key.data()) != 0) {
+      return std::nullopt;
+    }
+    return size;
+  }
+  int length = 0;
+  if (EVP_CipherInit_ex(ctx_, nullptr, nullptr, key.key.data(), nonce.data(), 0) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx_, EVP_CTRL_AEAD_SET_TAG, kLayerTagSize, tag.data()) != 1 ||
+      EVP_CipherUpdate(ctx_, out, &length, ciphertext, static_cast<int>(size)) != 1 ||
+      EVP_CipherFinal_ex(ctx_, out + length, &length) != 1) {
+    return std::nullopt;
+  }
+  return size;
+}
+
+}  // namespace ringv8::tunnel

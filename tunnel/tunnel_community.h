@@ -1,0 +1,327 @@
+// TunnelCommunity: py-ipv8's TunnelCommunity as a relay (tunnel spec 5.1-5.6, 5.9), byte-exact.
+//
+// A peer of the tunnel overlay that advertises its flags in every introduction, answers CREATE
+// (state T: terminal hop of a circuit), extends circuits on EXTEND (T -> R) and then relays cells:
+// forward it removes its layer, backward it adds one, swapping the circuit id. As a terminal hop
+// it answers PING and speed tests; DATA waits for the exit role. DESTROY is verified by its
+// signer's key, acted on and propagated. Every dropped cell or message is counted by reason.
+//
+// Where py-ipv8 is weak, this class does better without anything a py-ipv8 peer can see (spec 6):
+// CREATED's candidate list is sealed with counter 1 (Q1), CREATED is matched by identifier,
+// circuit id and source (Q2), relay_early is limited to 8 forward cells per relayed circuit (Q3),
+// a relayed circuit is one record (Q5), cells must come from the neighbour on their side (Q6),
+// circuit ids in use are refused and never drawn (Q9), CREATEs are rate-limited per source (Q12),
+// EXTEND targets that are IPv6 or not global are refused unless this relay is on loopback (Q13).
+//
+// Bounds an operator sets: joined circuits, relayed bytes per second in total and per circuit
+// (token buckets; cells over the budget are dropped and counted), traffic per circuit, CREATEs
+// per source, the candidate table.
+//
+// Thread-affine: call only on the loop's thread.
+#ifndef RINGV8_TUNNEL_TUNNEL_COMMUNITY_H_
+#define RINGV8_TUNNEL_TUNNEL_COMMUNITY_H_
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "overlay/community.h"
+#include "ring/stats.h"
+#include "tunnel/layer_cipher.h"
+#include "tunnel/payloads.h"
+#include "tunnel/session_keys.h"
+#include "tunnel/tunnel_random.h"
+
+namespace ringv8::tunnel {
+
+// py-ipv8's TunnelCommunity id, and Tribler's (TriblerTunnelCommunity).
+extern const wire::CommunityId kPyIpv8TunnelCommunityId;
+extern const wire::CommunityId kTriblerTunnelCommunityId;
+
+struct TunnelSettings {
+  // Advertised in every introduction; RELAY|SPEED_TEST is py-ipv8's default. 0: joins nothing.
+  PeerFlags peer_flags = kFlagRelay | kFlagSpeedTest;
+  // Relayed plus terminal circuits (py-ipv8: 100, each relayed circuit counted twice).
+  size_t max_joined_circuits = 10000;
+  int max_relay_early = 8;             // Flagged forward cells per relayed circuit.
+  double max_time_inactive = 20;       // Seconds without a cell before a circuit is dropped.
+  double max_time = 3600;              // Age limit of terminal circuits (relays have none).
+  uint64_t max_traffic = 10737418240;  // Bytes per circuit, then DESTROY(1).
+  double unstable_timeout = 60;        // The EXTEND window after CREATE.
+  double next_hop_timeout = 10;        // A CREATE sent on EXTEND waits this long for CREATED.
+  double housekeeping_interval = 5;    // py-ipv8's do_circuits.
+  // Relayed bytes per second (cells over the budget are dropped), 0: unlimited.
+  double max_relay_rate = 0;
+  double max_circuit_rate = 0;
+  // CREATEs answered per source IP: rate per second and burst (spec Q12).
+  double create_rate = 20;
+  double create_burst = 50;
+  size_t max_create_sources = 65536;  // Source buckets kept; beyond, the table is reset.
+  size_t max_candidates = 1024;       // Peers whose flags are kept.
+  // Speed-test responses larger than this are not sent (the datagram limit is 65507).
+  size_t max_test_response = 65507 - 64;
+  AeadImpl aead = AeadImpl::kOpenSsl;
+  // py-ipv8 lists a CREATE's own sender among the candidates in CREATED; ringv8 leaves it out
+  // (spec 3.2; clients skip it anyway). True reproduces py-ipv8's list byte for byte.
+  bool list_create_sender = false;
+};
+
+struct TunnelStats {
+  // Work done.
+  uint64_t circuits_joined = 0;    // CREATE answered (state T).
+  uint64_t circuits_extended = 0;  // T -> R: EXTENDED sent.
+  uint64_t extends_sent = 0;       // CREATE sent to a next hop on EXTEND.
+  uint64_t relayed_cells_forward = 0;
+  uint64_t relayed_bytes_forward = 0;
+  uint64_t relayed_cells_backward = 0;
+  uint64_t relayed_bytes_backward = 0;
+  uint64_t pings_answered = 0;
+  uint64_t speed_tests_answered = 0;
+  uint64_t destroys_received = 0;
+  uint64_t destroys_sent = 0;
+  uint64_t circuits_expired = 0;       // Inactive or too old, removed silently.
+  uint64_t circuits_over_traffic = 0;  // Over max_traffic, removed with DESTROY.
+  uint64_t extends_timed_out = 0;      // CREATE on EXTEND without CREATED in time.
+  uint64_t send_failures = 0;
+  // Drops, by reason.
+  uint64_t truncated_cell = 0;         // Shorter than a cell, or a payload that does not decode.
+  uint64_t unknown_circuit = 0;        // Encrypted cell on no known circuit.
+  uint64_t bad_tag = 0;                // The layer did not open.
+  uint64_t plaintext_not_allowed = 0;  // Plaintext cell of another id, or on a relayed circuit.
+  uint64_t wrong_source = 0;           // Not from the neighbour on that side (Q6).
+  uint64_t relay_early_limit = 0;
+  uint64_t over_budget = 0;    // Over max_relay_rate / max_circuit_rate.
+  uint64_t not_relay = 0;      // CREATE or EXTEND while not advertising RELAY.
+  uint64_t circuit_limit = 0;  // CREATE at max_joined_circuits.
+  uint64_t create_rate_limited = 0;
+  uint64_t circuit_id_in_use = 0;  // CREATE for an id in use (Q9).
+  uint64_t bad_handshake = 0;      // Bad key length or an all-zero DH.
+  uint64_t extend_without_relay_early = 0;
+  uint64_t extend_window_closed = 0;  // EXTEND more than unstable_timeout after CREATE.
+  uint64_t extend_refused = 0;        // Target unknown, IPv6, or not global (Q13).
+  uint64_t created_unmatched = 0;     // CREATED for no pending CREATE of ours (Q2).
+  uint64_t unauthorized_destroy = 0;
+  uint64_t data_not_exit = 0;       // DATA at a terminal hop that is not an exit.
+  uint64_t speed_test_refused = 0;  // Not advertising SPEED_TEST, or too large.
+  uint64_t hidden_services = 0;     // Ids 9-18, in cells or as datagrams.
+  uint64_t tribler_http = 0;        // Ids 28/29.
+  uint64_t unknown_cell_id = 0;
+
+  template <typename F>
+  void Visit(F&& fn) const {
+    using enum StatKind;
+    fn(Stat{"circuits_joined", kCounter, "CREATEs answered."}, circuits_joined);
+    fn(Stat{"circuits_extended", kCounter, "Circuits extended (EXTENDED sent)."},
+       circuits_extended);
+    fn(Stat{"extends_sent", kCounter, "CREATEs sent to a next hop on EXTEND."}, extends_sent);
+    fn(Stat{"relayed_cells_forward", kCounter, "Cells relayed toward the exit."},
+       relayed_cells_forward);
+    fn(Stat{"relayed_bytes_forward", kCounter, "Bytes relayed toward the exit."},
+       relayed_bytes_forward);
+    fn(Stat{"relayed_cells_backward", kCounter, "Cells relayed toward the client."},
+       relayed_cells_backward);
+    fn(Stat{"relayed_bytes_backward", kCounter, "Bytes relayed toward the client."},
+       relayed_bytes_backward);
+    fn(Stat{"pings_answered", kCounter, "PINGs answered as the last hop."}, pings_answered);
+    fn(Stat{"speed_tests_answered", kCounter, "Speed tests answered."}, speed_tests_answered);
+    fn(Stat{"destroys_received", kCounter, "Valid DESTROYs acted on."}, destroys_received);
+    fn(Stat{"destroys_sent", kCounter, "DESTROYs sent."}, destroys_sent);
+    fn(Stat{"circuits_expired", kCounter, "Circuits removed as idle or too old."},
+       circuits_expired);
+    fn(Stat{"circuits_over_traffic", kCounter, "Circuits destroyed over max_traffic."},
+       circuits_over_traffic);
+    fn(Stat{"extends_timed_out", kCounter, "CREATEs on EXTEND that got no CREATED."},
+       extends_timed_out);
+    fn(Stat{"send_failures", kCounter, "Sends the endpoint refused (a drop there)."},
+       send_failures);
+    fn(Stat{"truncated_cell", kReceiveDrop, "Short cells and undecodable payloads."},
+       truncated_cell);
+    fn(Stat{"unknown_circuit", kReceiveDrop, "Encrypted cells on no known circuit."},
+       unknown_circuit);
+    fn(Stat{"bad_tag", kReceiveDrop, "Layers that did not open."}, bad_tag);
+    fn(Stat{"plaintext_not_allowed", kReceiveDrop, "Plaintext cells that must be encrypted."},
+       plaintext_not_allowed);
+    fn(Stat{"wrong_source", kReceiveDrop, "Cells not from the circuit's neighbour."}, wrong_source);
+    fn(Stat{"relay_early_limit", kReceiveDrop, "relay_early cells over the limit."},
+       relay_early_limit);
+    fn(Stat{"over_budget", kReceiveDrop, "Cells over the relay bandwidth budget."}, over_budget);
+    fn(Stat{"not_relay", kReceiveDrop, "CREATE/EXTEND while not a relay."}, not_relay);
+    fn(Stat{"circuit_limit", kReceiveDrop, "CREATEs at max_joined_circuits."}, circuit_limit);
+    fn(Stat{"create_rate_limited", kReceiveDrop, "CREATEs over the per-source rate."},
+       create_rate_limited);
+    fn(Stat{"circuit_id_in_use", kReceiveDrop, "CREATEs for a circuit id in use."},
+       circuit_id_in_use);
+    fn(Stat{"bad_handshake", kReceiveDrop, "CREATEs with a bad key or an all-zero DH."},
+       bad_handshake);
+    fn(Stat{"extend_without_relay_early", kReceiveDrop, "EXTENDs without relay_early."},
+       extend_without_relay_early);
+    fn(Stat{"extend_window_closed", kReceiveDrop, "EXTENDs after the window closed."},
+       extend_window_closed);
+    fn(Stat{"extend_refused", kReceiveDrop, "EXTENDs to an unknown or refused target."},
+       extend_refused);
+    fn(Stat{"created_unmatched", kReceiveDrop, "CREATEDs matching no pending CREATE."},
+       created_unmatched);
+    fn(Stat{"unauthorized_destroy", kReceiveDrop, "DESTROYs not signed by the neighbour."},
+       unauthorized_destroy);
+    fn(Stat{"data_not_exit", kReceiveDrop, "DATA at a terminal hop that is not an exit."},
+       data_not_exit);
+    fn(Stat{"speed_test_refused", kReceiveDrop, "Speed tests not answered."}, speed_test_refused);
+    fn(Stat{"hidden_services", kReceiveDrop, "Hidden-services messages (ids 9-18)."},
+       hidden_services);
+    fn(Stat{"tribler_http", kReceiveDrop, "Tribler HTTP messages (ids 28/29)."}, tribler_http);
+    fn(Stat{"unknown_cell_id", kReceiveDrop, "Cells with an unknown message id."}, unknown_cell_id);
+  }
+};
+
+class TunnelCommunity : public overlay::Community {
+ public:
+  // `my_key` is the curve25519 identity (its X25519 half answers handshakes). `random` replaces
+  // the RNG (tests replay recorded draws); null: libsodium's.
+  TunnelCommunity(const wire::CommunityId& community_id, std::shared_ptr<overlay::Peer> my_peer,
+                  const wire::PrivateKey& my_key, Endpoint& endpoint, overlay::Network& network,
+                  EventLoop& loop, const overlay::CommunitySettings& settings = {},
+                  const TunnelSettings& tunnel_settings = {},
+                  std::unique_ptr<TunnelRandom> random = nullptr);
+  ~TunnelCommunity() override;
+
+  const TunnelSettings& tunnel_settings() const { return tunnel_settings_; }
+  const TunnelStats& tunnel_stats() const { return tunnel_stats_; }
+  template <typename F>
+  void Visit(F&& fn) const {
+    Community::Visit(fn);
+    tunnel_stats_.Visit(fn);
+    fn(Stat{"relayed_circuits", StatKind::kGauge, "Circuits relayed (state R)."}, relays_.size());
+    fn(Stat{"terminal_circuits", StatKind::kGauge, "Circuits ending here (state T)."},
+       terminal_.size());
+    fn(Stat{"pending_extends", StatKind::kGauge, "CREATEs on EXTEND awaiting CREATED."},
+       pending_extends_.size());
+    fn(Stat{"candidates", StatKind::kGauge, "Peers whose flags are known."}, candidates_.size());
+  }
+
+  // The flags a peer of this overlay advertised (0 if unknown).
+  PeerFlags FlagsOf(const overlay::Peer& peer) const;
+  // Records `flags` for a verified peer (what an introduction from it does); public for tests.
+  void SetCandidateFlags(const overlay::Peer& peer, PeerFlags flags);
+  size_t relayed_circuits() const { return relays_.size(); }
+  size_t terminal_circuits() const { return terminal_.size(); }
+  // Bytes this community holds per relayed circuit (both table entries, keys, counters).
+  static size_t BytesPerRelayedCircuit();
+
+  // Runs py-ipv8's do_circuits now (also every housekeeping_interval).
+  void Housekeeping();
+
+ protected:
+  wire::Bytes IntroductionExtraBytes() const override { return flags_bytes_; }
+  void IntroductionRequestCallback(overlay::Peer& peer, uint64_t global_time,
+                                   const overlay::IntroductionRequest& request) override;
+  void IntroductionResponseCallback(overlay::Peer& peer, uint64_t global_time,
+                                    const overlay::IntroductionResponse& response) override;
+
+ private:
+  // A neighbour on a circuit: its address and the mid of its key (DESTROY's authority).
+  struct Neighbour {
+    Address address;
+    wire::Mid mid{};
+  };
+  struct Budget {
+    double tokens = 0;
+    TimePoint last{};
+  };
+  struct Offered {
+    wire::Mid mid{};
+    Address address;  // Where it was when offered (used if it is no longer verified).
+  };
+  // State T (py-ipv8's exit_sockets entry, for exits and non-exits alike).
+  struct TerminalCircuit {
+    SessionKeys keys;
+    Neighbour previous;
+    TimePoint created{};
+    TimePoint last_activity{};
+    uint64_t bytes = 0;
+    // The CreatedRequestCache: the candidates offered in CREATED, until extend_until.
+    TimePoint extend_until{};
+    std::vector<Offered> offered;
+  };
+  // State R: one record per relayed circuit, keyed by the previous hop's circuit id; the next
+  // hop's id maps back to it (backward_).
+  struct RelayedCircuit {
+    SessionKeys keys;
+    Neighbour previous;
+    Neighbour next;
+    uint32_t next_circuit_id = 0;
+    uint8_t relay_early_forward = 0;
+    TimePoint last_activity{};
+    uint64_t bytes = 0;
+    Budget budget;
+  };
+  // py-ipv8's CreateRequestCache, keyed by the circuit id of our CREATE to the next hop.
+  struct PendingExtend {
+    uint16_t identifier = 0;         // Of our CREATE.
+    uint16_t extend_identifier = 0;  // Of the client's EXTEND, echoed in EXTENDED.
+    uint32_t from_circuit_id = 0;
+    Neighbour next;
+    TimePoint expires{};
+  };
+  struct Candidate {
+    wire::Mid mid{};
+    std::array<uint8_t, wire::kLibNaClKeyBinSize> key_bin{};
+    PeerFlags flags = 0;
+  };
+
+  void OnCell(const Address& source, wire::Bytes datagram);
+  void RelayForward(const Address& source, wire::Bytes datagram, RelayedCircuit& circuit,
+                    bool relay_early);
+  void RelayBackward(const Address& source, wire::Bytes datagram, uint32_t previous_circuit_id,
+                     RelayedCircuit& circuit);
+  void OnTerminalCell(const Address& source, wire::Bytes datagram, uint32_t circuit_id,
+                      TerminalCircuit& terminal, bool relay_early);
+  void OnCreate(const Address& source, uint32_t circuit_id, wire::Bytes body);
+  void OnCreated(const Address& source, uint32_t circuit_id, wire::Bytes body);
+  void OnExtend(uint32_t circuit_id, TerminalCircuit& terminal, wire::Bytes body);
+  void OnPing(uint32_t circuit_id, TerminalCircuit& terminal, wire::Bytes body);
+  void OnTestRequest(uint32_t circuit_id, TerminalCircuit& terminal, uint8_t cell_id,
+                     wire::Bytes body);
+  void OnDestroy(const std::shared_ptr<overlay::Peer>& signer, const DestroyPayload& destroy);
+  void OnCandidateFlags(overlay::Peer& peer, wire::Bytes extra_bytes);
+
+  // Sends `message` (cell id || body) in a plaintext cell.
+  void SendPlaintextCell(const Address& to, uint32_t circuit_id, wire::Bytes message);
+  // Seals `message` BACKWARD with `keys` and sends it in a cell with relay_early 0.
+  void SendBackward(const Address& to, uint32_t circuit_id, SessionKeys& keys, wire::Bytes message);
+  void SendDestroy(const Address& to, uint32_t circuit_id, uint16_t reason);
+  void SendDatagram(const Address& to, wire::Bytes datagram);
+
+  bool CircuitIdInUse(uint32_t circuit_id) const;
+  uint32_t NewCircuitId();
+  bool AllowCreate(const Address& source);
+  bool ExtendTargetAllowed(const Address& target);
+  bool TakeBudget(Budget& circuit_budget, size_t bytes);
+  // Candidates with all of `flags`, curve25519 keys, in insertion order, leaving out `exclude`.
+  std::vector<const Candidate*> CandidatesWith(PeerFlags flags, PeerFlags without,
+                                               const wire::Mid* exclude) const;
+  void RemoveRelay(uint32_t previous_circuit_id);
+
+  TunnelSettings tunnel_settings_;
+  TunnelStats tunnel_stats_;
+  std::unique_ptr<TunnelRandom> random_;
+  LayerCipher cipher_;
+  std::array<uint8_t, 2> flags_bytes_;
+  std::array<uint8_t, 32> crypt_secret_{};  // The X25519 half of my_key.
+  std::vector<uint8_t> open_buffer_;        // Opened terminal cells, and their answers.
+
+  std::unordered_map<uint32_t, RelayedCircuit> relays_;  // By the previous hop's id.
+  std::unordered_map<uint32_t, uint32_t> backward_;      // Next hop's id -> previous hop's.
+  std::unordered_map<uint32_t, TerminalCircuit> terminal_;
+  std::unordered_map<uint32_t, PendingExtend> pending_extends_;  // By to_circuit_id.
+  std::vector<Candidate> candidates_;                   // py-ipv8's `candidates`, in order.
+  std::unordered_map<Address, Budget> create_budgets_;  // By source IP (port 0).
+  Budget relay_budget_;
+  EventLoop::TimerId housekeeping_timer_ = 0;
+};
+
+}  // namespace ringv8::tunnel
+
+#endif  // RINGV8_TUNNEL_TUNNEL_COMMUNITY_H_
