@@ -67,9 +67,13 @@ TunnelCommunity::TunnelCommunity(const wire::CommunityId& community_id,
   }
   housekeeping_timer_ =
       loop.CallEvery(Seconds(tunnel_settings_.housekeeping_interval), [this] { Housekeeping(); });
+  ping_timer_ = loop.CallEvery(Seconds(tunnel_settings_.ping_interval), [this] { PingCircuits(); });
 }
 
-TunnelCommunity::~TunnelCommunity() { loop().Cancel(housekeeping_timer_); }
+TunnelCommunity::~TunnelCommunity() {
+  loop().Cancel(housekeeping_timer_);
+  loop().Cancel(ping_timer_);
+}
 
 size_t TunnelCommunity::BytesPerRelayedCircuit() {
   // Each unordered_map entry is a node (value, key, next pointer, cached hash) and a bucket.
@@ -100,6 +104,14 @@ void TunnelCommunity::OnCell(const Address& source, wire::Bytes datagram) {
       return;
     }
     return RelayBackward(source, datagram, it->second, relays_.at(it->second));
+  }
+  if (auto it = circuits_.find(circuit_id); it != circuits_.end()) {
+    if (!header->plaintext) return OnCircuitCell(source, datagram, it->second);
+    if (datagram[kCellHeaderSize] == kCellCreated) {
+      return OnCircuitCreated(source, it->second, datagram.subspan(kCellHeaderSize + 1));
+    }
+    ++tunnel_stats_.plaintext_not_allowed;
+    return;
   }
   if (!header->plaintext) {
     auto it = terminal_.find(circuit_id);
@@ -491,6 +503,14 @@ void TunnelCommunity::OnDestroy(const std::shared_ptr<overlay::Peer>& signer,
     terminal_.erase(it);
     return;
   }
+  if (auto it = circuits_.find(circuit_id);
+      it != circuits_.end() && !it->second.hops.empty() &&
+      wire::ComputeMid(it->second.hops.front().key_bin) == mid) {
+    ++tunnel_stats_.destroys_received;
+    circuits_.erase(it);
+    if (circuit_handler_) circuit_handler_(circuit_id, CircuitEvent::kClosed);
+    return;
+  }
   ++tunnel_stats_.unauthorized_destroy;
 }
 
@@ -540,6 +560,7 @@ void TunnelCommunity::Housekeeping() {
     }
     it = terminal_.erase(it);
   }
+  ClientHousekeeping(now);
   std::erase_if(pending_extends_, [&](const auto& entry) {
     if (now <= entry.second.expires) return false;
     ++tunnel_stats_.extends_timed_out;
@@ -636,7 +657,8 @@ void TunnelCommunity::SendDatagram(const Address& to, wire::Bytes datagram) {
 
 bool TunnelCommunity::CircuitIdInUse(uint32_t circuit_id) const {
   return relays_.contains(circuit_id) || backward_.contains(circuit_id) ||
-         terminal_.contains(circuit_id) || pending_extends_.contains(circuit_id);
+         circuits_.contains(circuit_id) || terminal_.contains(circuit_id) ||
+         pending_extends_.contains(circuit_id);
 }
 
 uint32_t TunnelCommunity::NewCircuitId() {

@@ -23,6 +23,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string_view>
 #include <unordered_map>
@@ -30,6 +31,7 @@
 
 #include "overlay/community.h"
 #include "ring/stats.h"
+#include "tunnel/circuit.h"
 #include "tunnel/layer_cipher.h"
 #include "tunnel/payloads.h"
 #include "tunnel/session_keys.h"
@@ -64,6 +66,14 @@ struct TunnelSettings {
   // Speed-test responses larger than this are not sent (the datagram limit is 65507).
   size_t max_test_response = 65507 - 64;
   AeadImpl aead = AeadImpl::kOpenSsl;
+  // Client role: own circuits at most, the ping interval, the attempts per circuit
+  // (py-ipv8: circuit_timeout / next_hop_timeout = 6).
+  size_t max_circuits = 1000;
+  double ping_interval = 7.5;
+  int max_circuit_attempts = 6;
+  // A client's first forward cell through a hop uses counter 3: py-ipv8 hops sealed their
+  // candidate list with counter 2 under the same key (spec Q1). False: py-ipv8's 2.
+  bool skip_reused_counter = true;
   // py-ipv8 lists a CREATE's own sender among the candidates in CREATED; ringv8 leaves it out
   // (spec 3.2; clients skip it anyway). True reproduces py-ipv8's list byte for byte.
   bool list_create_sender = false;
@@ -109,6 +119,16 @@ struct TunnelStats {
   uint64_t hidden_services = 0;     // Ids 9-18, in cells or as datagrams.
   uint64_t tribler_http = 0;        // Ids 28/29.
   uint64_t unknown_cell_id = 0;
+  // Client role.
+  uint64_t circuits_created = 0;  // Circuits started.
+  uint64_t circuits_ready = 0;
+  uint64_t circuits_failed = 0;  // No hop, or out of attempts.
+  uint64_t hop_timeouts = 0;     // CREATE/EXTEND without an answer in next_hop_timeout.
+  uint64_t pongs_received = 0;
+  uint64_t pings_timed_out = 0;
+  uint64_t data_received = 0;    // DATA cells handed to the data handler.
+  uint64_t bad_auth = 0;         // CREATED/EXTENDED whose auth did not verify.
+  uint64_t unexpected_cell = 0;  // A cell on an own circuit that answers nothing pending.
 
   template <typename F>
   void Visit(F&& fn) const {
@@ -173,6 +193,18 @@ struct TunnelStats {
        hidden_services);
     fn(Stat{"tribler_http", kReceiveDrop, "Tribler HTTP messages (ids 28/29)."}, tribler_http);
     fn(Stat{"unknown_cell_id", kReceiveDrop, "Cells with an unknown message id."}, unknown_cell_id);
+    fn(Stat{"circuits_created", kCounter, "Own circuits started."}, circuits_created);
+    fn(Stat{"circuits_ready", kCounter, "Own circuits that reached their hops."}, circuits_ready);
+    fn(Stat{"circuits_failed", kCounter, "Own circuits that could not be built."}, circuits_failed);
+    fn(Stat{"hop_timeouts", kCounter, "Hops that did not answer CREATE/EXTEND in time."},
+       hop_timeouts);
+    fn(Stat{"pongs_received", kCounter, "PONGs on own circuits."}, pongs_received);
+    fn(Stat{"pings_timed_out", kCounter, "PINGs on own circuits not answered in time."},
+       pings_timed_out);
+    fn(Stat{"data_received", kCounter, "DATA cells received on own circuits."}, data_received);
+    fn(Stat{"bad_auth", kReceiveDrop, "CREATED/EXTENDED whose auth did not verify."}, bad_auth);
+    fn(Stat{"unexpected_cell", kReceiveDrop, "Cells on own circuits answering nothing."},
+       unexpected_cell);
   }
 };
 
@@ -199,7 +231,32 @@ class TunnelCommunity : public overlay::Community {
     fn(Stat{"pending_extends", StatKind::kGauge, "CREATEs on EXTEND awaiting CREATED."},
        pending_extends_.size());
     fn(Stat{"candidates", StatKind::kGauge, "Peers whose flags are known."}, candidates_.size());
+    fn(Stat{"circuits", StatKind::kGauge, "Own circuits (client role)."}, circuits_.size());
   }
+
+  // ---- Client role (spec 5.8) ----
+  enum class CircuitEvent : uint8_t { kReady, kFailed, kClosed };
+  using CircuitHandler = std::function<void(uint32_t circuit_id, CircuitEvent event)>;
+  // DATA that came back on an own circuit: where it came from and the UDP payload.
+  using DataHandler =
+      std::function<void(uint32_t circuit_id, const wire::AnyAddress& origin, wire::Bytes data)>;
+  void SetCircuitHandler(CircuitHandler handler) { circuit_handler_ = std::move(handler); }
+  void SetDataHandler(DataHandler handler) { data_handler_ = std::move(handler); }
+
+  // Starts a circuit of `hops` hops through RELAY candidates (the last from the previous hop's
+  // exit candidates), or ending at `required_exit`. Returns its id, or 0 if it cannot start (no
+  // first hop, max_circuits). The circuit handler hears kReady or kFailed.
+  uint32_t CreateCircuit(size_t hops, std::optional<RequiredHop> required_exit = std::nullopt);
+  const Circuit* GetCircuit(uint32_t circuit_id) const;
+  size_t circuit_count() const { return circuits_.size(); }
+  // DATA(destination, origin 0.0.0.0:0, payload) through a ready circuit; false if it is not.
+  bool SendData(uint32_t circuit_id, const wire::AnyAddress& destination, wire::Bytes payload);
+  // PING to the last verified hop of every circuit with one (also every ping_interval).
+  void PingCircuits();
+  // py-ipv8's send_test_request: request_size random bytes, asking for response_size back.
+  bool SendTestRequest(uint32_t circuit_id, uint16_t request_size, uint16_t response_size);
+  // Tears the circuit down: DESTROY(reason) to its first hop (none for reason 0), then removed.
+  void RemoveCircuit(uint32_t circuit_id, uint16_t reason);
 
   // The flags a peer of this overlay advertised (0 if unknown).
   PeerFlags FlagsOf(const overlay::Peer& peer) const;
@@ -287,6 +344,22 @@ class TunnelCommunity : public overlay::Community {
   void OnDestroy(const std::shared_ptr<overlay::Peer>& signer, const DestroyPayload& destroy);
   void OnCandidateFlags(overlay::Peer& peer, wire::Bytes extra_bytes);
 
+  // Client role (tunnel_client.cpp).
+  void OnCircuitCell(const Address& source, wire::Bytes datagram, Circuit& circuit);
+  void OnCircuitCreated(const Address& source, Circuit& circuit, wire::Bytes body);
+  void OnCircuitExtended(Circuit& circuit, wire::Bytes body);
+  // Verifies the pending hop's handshake, adds it and extends further or becomes ready.
+  void AddVerifiedHop(Circuit& circuit, const Key32& tmp_public, const Key32& auth,
+                      wire::Bytes candidates_enc);
+  void SendCreate(Circuit& circuit);
+  void ExtendCircuit(Circuit& circuit);
+  // Seals `message` for every verified hop and sends it to the first hop.
+  void SendForward(Circuit& circuit, wire::Bytes message, bool force_relay_early = false);
+  void RetryHop(Circuit& circuit);
+  void FailCircuit(uint32_t circuit_id);
+  void ClientHousekeeping(TimePoint now);
+  std::optional<KeyBin> PickFirstHop(const Circuit& circuit);
+
   // Sends `message` (cell id || body) in a plaintext cell.
   void SendPlaintextCell(const Address& to, uint32_t circuit_id, wire::Bytes message);
   // Seals `message` BACKWARD with `keys` and sends it in a cell with relay_early 0.
@@ -316,6 +389,16 @@ class TunnelCommunity : public overlay::Community {
   std::unordered_map<uint32_t, uint32_t> backward_;      // Next hop's id -> previous hop's.
   std::unordered_map<uint32_t, TerminalCircuit> terminal_;
   std::unordered_map<uint32_t, PendingExtend> pending_extends_;  // By to_circuit_id.
+  std::unordered_map<uint32_t, Circuit> circuits_;               // Own circuits (client role).
+  struct PendingRequest {
+    uint32_t circuit_id = 0;
+    TimePoint sent{};
+  };
+  std::unordered_map<uint16_t, PendingRequest> pings_;  // By identifier.
+  std::unordered_map<uint16_t, PendingRequest> test_requests_;
+  CircuitHandler circuit_handler_;
+  DataHandler data_handler_;
+  EventLoop::TimerId ping_timer_ = 0;
   std::vector<Candidate> candidates_;                   // py-ipv8's `candidates`, in order.
   std::unordered_map<Address, Budget> create_budgets_;  // By source IP (port 0).
   Budget relay_budget_;

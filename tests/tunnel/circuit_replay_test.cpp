@@ -1,8 +1,9 @@
-// Replays the relays' and the last hop's part of the circuits py-ipv8 recorded
-// (tunnel-vectors.json transcripts): the node under test gets the identity, the known peers and
-// flags, and the random draws py-ipv8 made; every datagram it receives is fed from its recorded
-// source, and what it sends must equal what py-ipv8 sent, byte for byte. CREATED is compared with
-// the vectors' counter-1 variant (ringv8 seals the candidate list with counter 1, spec Q1).
+// Replays each node's part of the circuits py-ipv8 recorded (tunnel-vectors.json transcripts):
+// the node under test gets the identity, the known peers and flags, and the random draws py-ipv8
+// made; the client's API calls are made in the recorded order, every datagram a node receives is
+// fed from its recorded source, and what it sends must equal what py-ipv8 sent, byte for byte.
+// CREATED is compared with the vectors' counter-1 variant (ringv8 seals the candidate list with
+// counter 1, spec Q1); the client uses py-ipv8's counters here (skip_reused_counter off).
 #include <deque>
 #include <map>
 
@@ -86,7 +87,38 @@ struct ReplayResult {
   TunnelStats stats;
   size_t relayed_circuits = 0;
   size_t terminal_circuits = 0;
+  size_t circuits = 0;
 };
+
+// The client's recorded API call, made on `community`.
+void MakeCall(const json& t, const json& call, TunnelCommunity& community, uint32_t* circuit_id) {
+  const std::string text = call.at("call").get<std::string>();
+  if (text.starts_with("client.create_circuit(1, required_exit")) {
+    const json& relay1 = t.at("nodes").at("relay1");
+    RequiredHop exit;
+    auto bin = wire::PublicKey::FromBin(
+        Hex(TunnelVectors()->at("keys").at("relay1").at("public_bin").get<std::string>()));
+    std::copy_n(bin->bin().begin(), exit.key_bin.size(), exit.key_bin.begin());
+    exit.address = *Address::Parse(relay1.at("address").get<std::string>());
+    *circuit_id = community.CreateCircuit(1, exit);
+  } else if (text.starts_with("client.create_circuit(")) {
+    *circuit_id = community.CreateCircuit(text[22] - '0');
+  } else if (text == "client.do_ping()") {
+    community.PingCircuits();
+  } else if (text.starts_with("client.send_test_request")) {
+    EXPECT_TRUE(community.SendTestRequest(*circuit_id, 32, 48));
+  } else if (text.starts_with("client.send_data")) {
+    const json& payload =
+        t.at("datagrams").at(call.at("first_datagram").get<int>()).at("inner").at("payload");
+    const Address destination = testing::JsonAddress(payload.at("dest_address"));
+    EXPECT_TRUE(
+        community.SendData(*circuit_id, destination, Hex(payload.at("data").get<std::string>())));
+  } else if (text.starts_with("client.remove_circuit")) {
+    community.RemoveCircuit(*circuit_id, static_cast<uint16_t>(text[text.size() - 2] - '0'));
+  } else {
+    FAIL() << "unknown call " << text;
+  }
+}
 
 ReplayResult Replay(const std::string& transcript_name, const std::string& node_name) {
   SCOPED_TRACE(transcript_name + " / " + node_name);
@@ -117,6 +149,7 @@ ReplayResult Replay(const std::string& transcript_name, const std::string& node_
   TunnelSettings settings;
   settings.peer_flags = me.at("peer_flags_value").get<PeerFlags>();
   settings.list_create_sender = true;  // As py-ipv8 does.
+  settings.skip_reused_counter = false;
   TunnelCommunity community(id, my_peer, key, *endpoint, network, *sim.loop, {}, settings,
                             std::move(random));
 
@@ -147,17 +180,33 @@ ReplayResult Replay(const std::string& transcript_name, const std::string& node_
   std::vector<std::pair<Address, std::string>> expected;
   const json& datagrams = t.at("datagrams");
   const json& replay = me.at("replay");
+  const bool client = node_name == "client";
   std::vector<int> api_sends = replay.at("sends_on_api_call").get<std::vector<int>>();
   for (int index : replay.at("sends").get<std::vector<int>>()) {
-    if (std::ranges::find(api_sends, index) != api_sends.end()) continue;  // Not a reaction.
+    // Other nodes' API calls (an exit socket's reply, the exit's teardown) are not replayed.
+    if (!client && std::ranges::find(api_sends, index) != api_sends.end()) continue;
     const json& d = datagrams.at(index);
     expected.push_back({*Address::Parse(d.at("to_address").get<std::string>()), ExpectedHex(d)});
   }
-  for (int index : replay.at("receives").get<std::vector<int>>()) {
-    const json& d = datagrams.at(index);
-    std::vector<uint8_t> bytes = Hex(d.at("hex").get<std::string>());
-    EXPECT_FALSE(others.at(d.at("from").get<std::string>())->Send(my_address, bytes));
-    sim.RunFor(std::chrono::milliseconds(1));
+  // Each call, then the datagrams of its phase that this node receives.
+  const json& calls = t.at("calls");
+  const std::vector<int> receives = replay.at("receives").get<std::vector<int>>();
+  uint32_t circuit_id = 0;
+  for (size_t c = 0; c < calls.size(); ++c) {
+    const int first = calls[c].at("first_datagram").get<int>();
+    const int end = c + 1 < calls.size() ? calls[c + 1].at("first_datagram").get<int>()
+                                         : static_cast<int>(datagrams.size());
+    if (client && calls[c].at("call").get<std::string>().starts_with("client.")) {
+      MakeCall(t, calls[c], community, &circuit_id);
+      sim.RunFor(std::chrono::milliseconds(1));
+    }
+    for (int index : receives) {
+      if (index < first || index >= end) continue;
+      const json& d = datagrams.at(index);
+      std::vector<uint8_t> bytes = Hex(d.at("hex").get<std::string>());
+      EXPECT_FALSE(others.at(d.at("from").get<std::string>())->Send(my_address, bytes));
+      sim.RunFor(std::chrono::milliseconds(1));
+    }
   }
   EXPECT_EQ(sent.size(), expected.size());
   for (size_t i = 0; i < std::min(sent.size(), expected.size()); ++i) {
@@ -167,18 +216,18 @@ ReplayResult Replay(const std::string& transcript_name, const std::string& node_
   }
   EXPECT_EQ(replay_random->remaining(), 0u) << "draws left unused";
   ReplayResult result{community.tunnel_stats(), community.relayed_circuits(),
-                      community.terminal_circuits()};
+                      community.terminal_circuits(), community.circuit_count()};
   for (auto& [name, other] : others) other->Close();
   endpoint->Close();
   return result;
 }
 
-class RelayReplayTest : public ::testing::Test {
+class CircuitReplayTest : public ::testing::Test {
  protected:
   void SetUp() override { RINGV8_REQUIRE_TUNNEL_VECTORS(); }
 };
 
-TEST_F(RelayReplayTest, TwoHopRelay) {
+TEST_F(CircuitReplayTest, TwoHopRelay) {
   ReplayResult r = Replay("two_hop", "relay1");
   EXPECT_EQ(r.stats.circuits_joined, 1u);
   EXPECT_EQ(r.stats.circuits_extended, 1u);
@@ -189,7 +238,7 @@ TEST_F(RelayReplayTest, TwoHopRelay) {
   EXPECT_EQ(r.relayed_circuits, 0u);
 }
 
-TEST_F(RelayReplayTest, TwoHopLastHopAnswersPingAndSpeedTest) {
+TEST_F(CircuitReplayTest, TwoHopLastHopAnswersPingAndSpeedTest) {
   // The exit's DATA (exit role) is not answered here; its replies are API calls in the record.
   ReplayResult r = Replay("two_hop", "exit");
   EXPECT_EQ(r.stats.pings_answered, 1u);
@@ -198,7 +247,7 @@ TEST_F(RelayReplayTest, TwoHopLastHopAnswersPingAndSpeedTest) {
   EXPECT_EQ(r.terminal_circuits, 1u);
 }
 
-TEST_F(RelayReplayTest, ThreeHopFirstRelay) {
+TEST_F(CircuitReplayTest, ThreeHopFirstRelay) {
   ReplayResult r = Replay("three_hop", "relay1");
   EXPECT_EQ(r.stats.relayed_cells_forward, 4u);  // The second EXTEND, PING, TestRequest, DATA.
   EXPECT_EQ(r.stats.relayed_cells_backward, 4u);
@@ -206,25 +255,50 @@ TEST_F(RelayReplayTest, ThreeHopFirstRelay) {
   EXPECT_EQ(r.relayed_circuits, 0u);
 }
 
-TEST_F(RelayReplayTest, ThreeHopSecondRelay) {
+TEST_F(CircuitReplayTest, ThreeHopSecondRelay) {
   ReplayResult r = Replay("three_hop", "relay2");
   EXPECT_EQ(r.stats.circuits_extended, 1u);
   EXPECT_EQ(r.stats.destroys_sent, 1u);
   EXPECT_EQ(r.relayed_circuits, 0u);
 }
 
-TEST_F(RelayReplayTest, ThreeHopLastHopAndClientDestroy) {
+TEST_F(CircuitReplayTest, ThreeHopLastHopAndClientDestroy) {
   ReplayResult r = Replay("three_hop", "exit");
   EXPECT_EQ(r.stats.destroys_received, 1u);
   EXPECT_EQ(r.terminal_circuits, 0u);
 }
 
-TEST_F(RelayReplayTest, OneHopRelayIsLastHop) {
+TEST_F(CircuitReplayTest, OneHopRelayIsLastHop) {
   ReplayResult r = Replay("one_hop_relay_is_last_hop", "relay1");
   EXPECT_EQ(r.stats.pings_answered, 1u);
   EXPECT_EQ(r.stats.speed_tests_answered, 1u);
   EXPECT_EQ(r.stats.destroys_received, 1u);
   EXPECT_EQ(r.terminal_circuits, 0u);
+}
+
+TEST_F(CircuitReplayTest, TwoHopClient) {
+  ReplayResult r = Replay("two_hop", "client");
+  EXPECT_EQ(r.stats.circuits_ready, 1u);
+  EXPECT_EQ(r.stats.pongs_received, 1u);
+  EXPECT_EQ(r.stats.data_received, 1u);
+  EXPECT_EQ(r.stats.destroys_received, 1u);  // relay1's, after the exit ended the circuit.
+  EXPECT_EQ(r.circuits, 0u);
+}
+
+TEST_F(CircuitReplayTest, ThreeHopClient) {
+  ReplayResult r = Replay("three_hop", "client");
+  EXPECT_EQ(r.stats.circuits_ready, 1u);
+  EXPECT_EQ(r.stats.pongs_received, 1u);
+  EXPECT_EQ(r.stats.data_received, 1u);
+  EXPECT_EQ(r.stats.destroys_sent, 1u);
+  EXPECT_EQ(r.circuits, 0u);
+}
+
+TEST_F(CircuitReplayTest, OneHopClient) {
+  ReplayResult r = Replay("one_hop_relay_is_last_hop", "client");
+  EXPECT_EQ(r.stats.circuits_ready, 1u);
+  EXPECT_EQ(r.stats.pongs_received, 1u);
+  EXPECT_EQ(r.stats.destroys_sent, 1u);
 }
 
 }  // namespace
