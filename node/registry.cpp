@@ -6,6 +6,7 @@
 #include <fmt/ranges.h>
 
 #include "node/strategy_factory.h"
+#include "node/tunnel_config.h"
 #include "overlay/discovery_community.h"
 #include "overlay/dispersy_bootstrapper.h"
 #include "overlay/udp_broadcast_bootstrapper.h"
@@ -161,6 +162,23 @@ Registry Registry::Builtin() {
   for (const std::string& name : overlay::DiscoveryCommunity::AvailableStrategies()) {
     discovery.strategies[name] = BuiltinStrategy(name);
   }
+  // py-ipv8's TunnelCommunity (its own id) and Tribler's subclass (Tribler's id): the relay role.
+  for (const auto& [name, default_id] :
+       {std::pair{"TunnelCommunity", tunnel::kPyIpv8TunnelCommunityId},
+        std::pair{"TriblerTunnelCommunity", tunnel::kTriblerTunnelCommunityId}}) {
+    registry.AddOverlay(name, [name, default_id](const OverlayContext& c) {
+      RequireOnlyKeys(name, c.initialize, With(kSettingsKeys, {"community_id", "settings"}));
+      wire::CommunityId id = default_id;
+      if (auto it = c.initialize.find("community_id"); it != c.initialize.end()) {
+        id = ReadTunnelCommunityId(*it, "community_id");
+      }
+      auto settings = c.initialize.find("settings");
+      const tunnel::TunnelSettings tunnel_settings =
+          ReadTunnelSettings(settings != c.initialize.end() ? *settings : json::object());
+      return std::unique_ptr<overlay::Community>(std::make_unique<tunnel::TunnelCommunity>(
+          id, c.my_peer, c.key, c.endpoint, c.network, c.loop, c.settings, tunnel_settings));
+    });
+  }
   registry.AddStrategy("RandomWalk", BuiltinStrategy("RandomWalk"));
   registry.AddStrategy("EdgeWalk", BuiltinStrategy("EdgeWalk"));
   registry.AddBootstrapper("DispersyBootstrapper", MakeDispersyBootstrapper);
@@ -246,9 +264,9 @@ std::vector<std::string> Registry::BootstrapperNames() const { return Names(boot
 
 std::string Registry::UnknownOverlayMessage(std::string_view name) const {
   static const std::vector<std::string_view> kPyIpv8Only = {
-      "HiddenTunnelCommunity", "TunnelCommunity",     "DHTDiscoveryCommunity",
-      "DHTCommunity",          "TrustChainCommunity", "TunnelTestnetCommunity",
-      "IdentityCommunity",     "AttestationCommunity"};
+      "HiddenTunnelCommunity", "DHTDiscoveryCommunity",  "DHTCommunity",
+      "TrustChainCommunity",   "TunnelTestnetCommunity", "IdentityCommunity",
+      "AttestationCommunity"};
   const std::string known = fmt::format("{}", fmt::join(OverlayNames(), ", "));
   if (std::find(kPyIpv8Only.begin(), kPyIpv8Only.end(), name) != kPyIpv8Only.end()) {
     return fmt::format(

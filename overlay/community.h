@@ -136,7 +136,10 @@ class Community : public EndpointListener {
     fn(Stat{"verified_peers", StatKind::kGauge, "Verified peers."}, GetPeers().size());
     fn(Stat{"walkable", StatKind::kGauge, "Addresses the walkers may visit."},
        GetWalkableAddresses().size());
+    VisitOverlayStats([&](const Stat& stat, double value) { fn(stat, value); });
   }
+  // A subclass's own counters and gauges, visited after the community's (names must differ).
+  virtual void VisitOverlayStats(const std::function<void(const Stat&, double)>& /*fn*/) const {}
   std::mt19937_64& random() { return random_; }
 
   // --- Peer discovery (py-ipv8 names) ---

@@ -155,7 +155,7 @@ struct TunnelStats {
        circuits_over_traffic);
     fn(Stat{"extends_timed_out", kCounter, "CREATEs on EXTEND that got no CREATED."},
        extends_timed_out);
-    fn(Stat{"send_failures", kCounter, "Sends the endpoint refused (a drop there)."},
+    fn(Stat{"cell_send_failures", kCounter, "Tunnel sends the endpoint refused (a drop there)."},
        send_failures);
     fn(Stat{"truncated_cell", kReceiveDrop, "Short cells and undecodable payloads."},
        truncated_cell);
@@ -221,9 +221,8 @@ class TunnelCommunity : public overlay::Community {
 
   const TunnelSettings& tunnel_settings() const { return tunnel_settings_; }
   const TunnelStats& tunnel_stats() const { return tunnel_stats_; }
-  template <typename F>
-  void Visit(F&& fn) const {
-    Community::Visit(fn);
+  // The tunnel counters and tables, after the community's (Community::Visit).
+  void VisitOverlayStats(const std::function<void(const Stat&, double)>& fn) const override {
     tunnel_stats_.Visit(fn);
     fn(Stat{"relayed_circuits", StatKind::kGauge, "Circuits relayed (state R)."}, relays_.size());
     fn(Stat{"terminal_circuits", StatKind::kGauge, "Circuits ending here (state T)."},

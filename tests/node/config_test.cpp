@@ -13,6 +13,7 @@
 #include "overlay/dispersy_bootstrapper.h"
 #include "ring/memory_endpoint.h"
 #include "tests/testing/simulation.h"
+#include "tunnel/tunnel_community.h"
 
 namespace ringv8::node {
 namespace {
@@ -209,7 +210,7 @@ TEST_F(ConfigTest, ErrorsNameTheJsonPath) {
       {"unknown overlay", [](json& d) { d["overlays"][0]["class"] = "FooCommunity"; },
        "overlays[0].class",
        "unknown overlay class 'FooCommunity' (known: Community, "
-       "DiscoveryCommunity)"},
+       "DiscoveryCommunity, TriblerTunnelCommunity, TunnelCommunity)"},
       {"py-ipv8 overlay", [](json& d) { d["overlays"][0]["class"] = "DHTDiscoveryCommunity"; },
        "overlays[0].class",
        "DHTDiscoveryCommunity is a py-ipv8 overlay that ringv8 does not "
@@ -374,6 +375,69 @@ TEST_F(ConfigTest, KeyFromBinAndSharedPeerPerAlias) {
   document["overlays"][1]["initialize"]["max_peers"] = 7;
   auto other = Build(NodeConfig::FromJson(document));
   EXPECT_EQ(other->GetOverlays<overlay::Community>()[1]->settings().max_peers, 7);
+}
+
+}  // namespace
+}  // namespace ringv8::node
+
+namespace ringv8::node {
+namespace {
+
+TEST_F(ConfigTest, TunnelCommunityLoadsWithPyIpv8Settings) {
+  json document = Minimal();
+  json tunnel = document["overlays"][0];
+  tunnel["class"] = "TunnelCommunity";
+  tunnel["initialize"] = {{"settings",
+                           {{"max_joined_circuits", 500},
+                            {"peer_flags", {1}},
+                            {"max_time_inactive", 30},
+                            {"max_relay_rate", 1e6}}}};
+  document["overlays"].push_back(tunnel);
+  tunnel["class"] = "TriblerTunnelCommunity";
+  tunnel["initialize"] = json::object();
+  document["overlays"].push_back(tunnel);
+  std::unique_ptr<Node> node = Build(NodeConfig::FromJson(document));
+  auto tunnels = node->GetOverlays<tunnel::TunnelCommunity>();
+  ASSERT_EQ(tunnels.size(), 2u);
+  EXPECT_EQ(tunnels[0]->community_id(), tunnel::kPyIpv8TunnelCommunityId);
+  EXPECT_EQ(tunnels[0]->tunnel_settings().max_joined_circuits, 500u);
+  EXPECT_EQ(tunnels[0]->tunnel_settings().peer_flags, tunnel::kFlagRelay);
+  EXPECT_EQ(tunnels[0]->tunnel_settings().max_time_inactive, 30);
+  EXPECT_EQ(tunnels[0]->tunnel_settings().max_relay_rate, 1e6);
+  EXPECT_EQ(tunnels[1]->community_id(), tunnel::kTriblerTunnelCommunityId);
+  EXPECT_EQ(tunnels[1]->tunnel_settings().peer_flags, tunnel::kFlagRelay | tunnel::kFlagSpeedTest);
+}
+
+TEST_F(ConfigTest, TunnelCommunityErrorsNameTheSetting) {
+  struct Case {
+    json initialize;
+    const char* path;
+    const char* message;
+  };
+  const Case cases[] = {
+      {{{"settings", {{"max_hops", 3}}}},
+       "overlays[0].initialize.settings.max_hops",
+       "does not take 'max_hops'"},
+      {{{"settings", {{"peer_flags", {1, 2}}}}},
+       "overlays[0].initialize.settings.peer_flags",
+       "need the exit role"},
+      {{{"settings", {{"peer_flags", "relay"}}}},
+       "overlays[0].initialize.settings.peer_flags",
+       "must be a list of flags"},
+      {{{"settings", {{"max_time", 0}}}},
+       "overlays[0].initialize.settings.max_time",
+       "must be a number >= 1"},
+      {{{"community_id", "abc"}}, "overlays[0].initialize.community_id", "\"tribler\""},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.path);
+    json document = Minimal();
+    document["overlays"][0]["class"] = "TunnelCommunity";
+    document["overlays"][0]["initialize"] = c.initialize;
+    ConfigError error = ErrorOf(document);
+    EXPECT_EQ(error.path(), c.path);
+    EXPECT_THAT(error.what(), HasSubstr(c.message));
+  }
 }
 
 }  // namespace
