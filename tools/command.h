@@ -29,6 +29,7 @@ void AddKeygenCommand(CLI::App& app, RunFunction* run);
 void AddDecodeCommand(CLI::App& app, RunFunction* run);
 void AddBenchCommand(CLI::App& app, RunFunction* run);
 void AddRunCommand(CLI::App& app, RunFunction* run);
+void AddRelayCommand(CLI::App& app, RunFunction* run);
 void AddSwarmCommand(CLI::App& app, RunFunction* run);
 void AddTrackerCommand(CLI::App& app, RunFunction* run);
 // `ringv8 bench tracker`, under the bench subcommand.

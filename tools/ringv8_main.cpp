@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
   AddKeygenCommand(app, &run);
   AddDecodeCommand(app, &run);
   AddRunCommand(app, &run);
+  AddRelayCommand(app, &run);
   AddSwarmCommand(app, &run);
   AddTrackerCommand(app, &run);
   AddBenchCommand(app, &run);

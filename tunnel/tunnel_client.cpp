@@ -89,6 +89,7 @@ std::optional<KeyBin> TunnelCommunity::PickFirstHop(const Circuit& circuit) {
   if (options.empty() && circuit.goal_hops > 1) options = CandidatesWith(kFlagRelay, 0, nullptr);
   std::erase_if(options, [&](const Candidate* c) {
     return Contains(circuit.tried, c->key_bin) ||
+           (circuit.required_exit && circuit.required_exit->key_bin == c->key_bin) ||
            network().GetVerifiedByPublicKeyBin(c->key_bin) == nullptr;
   });
   if (options.empty()) return std::nullopt;

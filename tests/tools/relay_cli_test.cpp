@@ -1,0 +1,143 @@
+// `ringv8 relay` on real sockets: two relay processes on 127.0.0.1 (the second bootstraps from
+// the first), and an in-process client that learns their flags from introductions, builds a
+// 2-hop circuit through them (ending at the second, as py-ipv8's required_exit), sends a PING and a
+// speed test (bytes both ways) and destroys it. The relays' --json output must account for it.
+#include <filesystem>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "overlay/network.h"
+#include "ring/open_endpoint.h"
+#include "tests/tools/ringv8_binary.h"
+#include "tunnel/tunnel_community.h"
+
+namespace ringv8::tools {
+namespace {
+
+using nlohmann::json;
+using ::testing::HasSubstr;
+
+const json* TunnelOverlay(const json& status) {
+  for (const json& overlay : status.at("overlays")) {
+    if (overlay.at("class") == "TunnelCommunity") return &overlay;
+  }
+  return nullptr;
+}
+
+TEST(RelayCliTest, HelpNamesTheOptions) {
+  Output out = Ringv8("relay --help");
+  EXPECT_EQ(out.exit_code, 0);
+  for (const char* option : {"--port", "--ip", "--community-id", "--bootstrap", "--max-circuits",
+                             "--rate", "--key", "--metrics", "--json", "--duration"}) {
+    EXPECT_THAT(out.stdout_text, HasSubstr(option));
+  }
+  EXPECT_EQ(Ringv8("relay --bootstrap none --bootstrap 127.0.0.1:1 --duration 1").exit_code, 2);
+  EXPECT_EQ(Ringv8("relay --community-id nonsense --bootstrap none --duration 1").exit_code, 2);
+}
+
+TEST(RelayCliTest, ClientBuildsTwoHopCircuitThroughTwoRelayProcesses) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("ringv8-relay-test-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  const int port_a = FreePort();
+  const int port_b = FreePort();
+  const std::string common =
+      " --ip 127.0.0.1 --duration 8 --json --status-interval 0 --backend mmsg";
+  Ringv8Process relay_a("relay --port " + std::to_string(port_a) + " --bootstrap none --key " +
+                        (dir / "a.key").string() + common);
+  Ringv8Process relay_b("relay --port " + std::to_string(port_b) + " --bootstrap 127.0.0.1:" +
+                        std::to_string(port_a) + " --key " + (dir / "b.key").string() + common);
+
+  // The client: a TunnelCommunity on a real socket, advertising no flags.
+  EndpointOptions options;
+  options.ipv4 = Address::ParseIp("127.0.0.1", 0);
+  auto opened = OpenLoopAndEndpoint(EndpointBackend::kMmsg, options);
+  ASSERT_TRUE(opened);
+  wire::PrivateKey key = wire::PrivateKey::Generate();
+  overlay::Network network;
+  auto my_peer = std::make_shared<overlay::Peer>(
+      key.public_key(), opened->endpoint->local_addresses()[0], opened->loop->Now());
+  tunnel::TunnelSettings settings;
+  settings.peer_flags = 0;
+  tunnel::TunnelCommunity client(tunnel::kPyIpv8TunnelCommunityId, my_peer, key, *opened->endpoint,
+                                 network, *opened->loop, {}, settings);
+  const Address a = *Address::ParseIp("127.0.0.1", static_cast<uint16_t>(port_a));
+  const Address b = *Address::ParseIp("127.0.0.1", static_cast<uint16_t>(port_b));
+
+  uint32_t circuit_id = 0;
+  bool ready = false;
+  client.SetCircuitHandler([&](uint32_t id, tunnel::TunnelCommunity::CircuitEvent event) {
+    if (id == circuit_id && event == tunnel::TunnelCommunity::CircuitEvent::kReady) ready = true;
+  });
+  // Walk to both until they are known relays and the circuit is built (the relays need a moment
+  // to start and to learn each other's flags).
+  for (int step = 0; step < 60 && !ready; ++step) {
+    client.WalkTo(a);
+    client.WalkTo(b);
+    opened->loop->RunFor(std::chrono::milliseconds(100));
+    if (circuit_id == 0 || client.GetCircuit(circuit_id) == nullptr) {
+      // Relays only (no exits): the circuit ends at relay B, named as py-ipv8's required_exit.
+      const overlay::Peer* last = network.GetVerifiedByAddress(b);
+      if (client.GetPeers().size() == 2 && last != nullptr) {
+        tunnel::RequiredHop exit{{}, b};
+        std::copy_n(last->public_key_bin().begin(), exit.key_bin.size(), exit.key_bin.begin());
+        circuit_id = client.CreateCircuit(2, exit);
+      }
+    }
+  }
+  std::string flags;
+  for (const overlay::Peer* peer : client.GetPeers()) {
+    flags += peer->address().ToString() + "=" + std::to_string(client.FlagsOf(*peer)) + " ";
+  }
+  ASSERT_TRUE(ready) << "no 2-hop circuit; circuits failed: "
+                     << client.tunnel_stats().circuits_failed << "; peers and flags: " << flags;
+  const tunnel::Circuit* circuit = client.GetCircuit(circuit_id);
+  ASSERT_NE(circuit, nullptr);
+  EXPECT_EQ(circuit->hops.size(), 2u);
+
+  client.PingCircuits();
+  ASSERT_TRUE(client.SendTestRequest(circuit_id, 100, 500));
+  for (int step = 0; step < 30 && (circuit->pongs == 0 || circuit->test_responses == 0); ++step) {
+    opened->loop->RunFor(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(circuit->pongs, 1u);
+  EXPECT_EQ(circuit->test_responses, 1u);
+  EXPECT_GT(circuit->bytes_down, 500u);
+  client.RemoveCircuit(circuit_id, tunnel::kDestroyShutdown);
+  opened->loop->RunFor(std::chrono::milliseconds(200));
+
+  Output out_a = relay_a.Wait();
+  Output out_b = relay_b.Wait();
+  ASSERT_EQ(out_a.exit_code, 0);
+  ASSERT_EQ(out_b.exit_code, 0);
+  json totals = json::object();
+  for (const Output* out : {&out_a, &out_b}) {
+    const json status = json::parse(out->stdout_text);
+    const json* tunnel = TunnelOverlay(status);
+    ASSERT_NE(tunnel, nullptr);
+    for (const char* name :
+         {"circuits_joined", "circuits_extended", "relayed_cells_forward", "relayed_cells_backward",
+          "pings_answered", "speed_tests_answered", "destroys_received", "destroys_sent"}) {
+      totals[name] = totals.value(name, 0) + tunnel->at(name).get<int>();
+    }
+    for (const auto& [name, value] : tunnel->at("drops").items()) {  // Drops by reason.
+      totals["drops"] = totals.value("drops", 0) + value.get<int>();
+      if (value.get<int>() != 0) ADD_FAILURE() << "drop " << name << ": " << value;
+    }
+  }
+  EXPECT_EQ(totals["circuits_joined"], 2);         // Each relay joined once.
+  EXPECT_EQ(totals["circuits_extended"], 1);       // The first hop extended to the second.
+  EXPECT_EQ(totals["relayed_cells_forward"], 2);   // PING and the speed test.
+  EXPECT_EQ(totals["relayed_cells_backward"], 2);  // PONG and the response.
+  EXPECT_EQ(totals["pings_answered"], 1);
+  EXPECT_EQ(totals["speed_tests_answered"], 1);
+  EXPECT_EQ(totals["destroys_received"], 2);  // The client's, then the first hop's.
+  EXPECT_EQ(totals["destroys_sent"], 1);
+  EXPECT_EQ(totals["drops"], 0);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace ringv8::tools

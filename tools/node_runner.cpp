@@ -1,0 +1,192 @@
+#include "tools/node_runner.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <mutex>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "node/node.h"
+#include "node/stats_text.h"
+#include "ring/open_endpoint.h"
+#include "tools/command.h"
+#include "tools/metrics_server.h"
+#include "tools/signals.h"
+#include "tools/systemd_notify.h"
+#include "tunnel/tunnel_community.h"
+#include "wire/hex.h"
+
+namespace ringv8::tools {
+
+namespace {
+
+// Every datagram the node lost, its endpoint's and its overlays' (ring/stats.h says which
+// counters are drops).
+uint64_t TotalDrops(const node::NodeStats& stats) {
+  double total = stats.endpoint.Drops();
+  for (const node::OverlayStats& o : stats.overlays) total += o.stats.Drops();
+  return static_cast<uint64_t>(total);
+}
+
+// "DiscoveryCommunity 12/20, Community 7e3136.. 4 | in 120/s out 130/s | drops 0 | lag 0.1 ms"
+class StatusLine {
+ public:
+  explicit StatusLine(node::Node& node) : node_(node) { Sample(); }
+
+  std::string Next(double seconds) {
+    const uint64_t in = in_, out = out_;
+    Sample();
+    std::string peers;
+    for (overlay::Community* c : node_.GetOverlays<overlay::Community>()) {
+      if (!peers.empty()) peers += ", ";
+      std::string name = node_.ClassOf(*c);
+      if (name == "Community") name += " " + wire::ToHex(c->community_id()).substr(0, 6) + "..";
+      peers += fmt::format("{} {}", name, c->GetPeers().size());
+      if (const auto* t = dynamic_cast<const tunnel::TunnelCommunity*>(c)) {
+        peers += fmt::format(" (relaying {}, last hop of {})", t->relayed_circuits(),
+                             t->terminal_circuits());
+      }
+    }
+    return fmt::format(
+        "peers: {} | in {:.0f}/s out {:.0f}/s | drops {} | lag {:.1f} ms",
+        peers.empty() ? "no overlays" : peers, (in_ - in) / seconds, (out_ - out) / seconds,
+        TotalDrops(node_.Stats()),
+        std::chrono::duration<double, std::milli>(node_.scheduler().last_lag()).count());
+  }
+
+ private:
+  void Sample() {
+    in_ = node_.endpoint().stats().packets_in.value();
+    out_ = node_.endpoint().stats().packets_out.value();
+  }
+  node::Node& node_;
+  uint64_t in_ = 0, out_ = 0;
+};
+
+}  // namespace
+
+void AddNodeRunOptions(CLI::App& cmd, NodeRunOptions& options) {
+  cmd.add_option("--duration", options.duration,
+                 "Stop after this many seconds, > 0 (default: run until SIGINT/SIGTERM)")
+      ->check(kPositiveNumber);
+  cmd.add_flag("--json", options.json,
+               "At exit, print the node's state as one JSON object on stdout");
+  cmd.add_option("--status-interval", options.status_interval,
+                 "Seconds between status line updates on a terminal (0: none)")
+      ->check(kNonNegativeNumber)
+      ->capture_default_str();
+  cmd.add_option("--backend", options.backend, "Endpoint backend")
+      ->check(CLI::IsMember({"auto", "uring", "mmsg"}))
+      ->capture_default_str();
+  cmd.add_option("--metrics", options.metrics,
+                 "Serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9101)")
+      ->check(IpAndPort());
+}
+
+int RunNode(const node::NodeConfig& config, const NodeRunOptions& options) {
+  auto backend = ParseEndpointBackend(options.backend);
+  LoopAndEndpoint opened;
+  try {
+    auto result = OpenLoopAndEndpoint(*backend, node::EndpointOptionsFor(config));
+    if (!result) {
+      spdlog::error("cannot open the interfaces: {}", result.error().message());
+      return kExitRuntime;
+    }
+    opened = std::move(*result);
+  } catch (const node::ConfigError& e) {
+    spdlog::error("configuration: {}", e.what());
+    return kExitUsage;
+  }
+
+  std::unique_ptr<node::Node> node;
+  try {
+    node = std::make_unique<node::Node>(
+        *opened.loop, config,
+        node::NodeOptions{.skip_unknown = options.skip_unknown, .endpoint = opened.endpoint.get()});
+  } catch (const node::ConfigError& e) {
+    spdlog::error("configuration: {}", e.what());
+    return kExitUsage;
+  }
+  std::string addresses;
+  for (const Address& a : node->endpoint().local_addresses()) addresses += " " + a.ToString();
+  spdlog::info("node {} on{} ({}), {} overlays, {} strategies", wire::ToHex(node->key().mid()),
+               addresses, node->endpoint().backend_name(), node->overlay_count(),
+               node->strategy_count());
+
+  StopOnSignals signals(*opened.loop);
+  try {
+    node->Start();
+  } catch (const node::ConfigError& e) {
+    spdlog::error("configuration: {}", e.what());
+    return kExitUsage;
+  }
+  NotifyReady(fmt::format("node {} on{}", wire::ToHex(node->key().mid()), addresses));
+  const bool tty = isatty(STDERR_FILENO) == 1;
+  StatusLine status(*node);
+  // On a terminal one refreshing line; otherwise a log line now and then.
+  const double interval = tty ? options.status_interval : std::max(options.status_interval, 60.0);
+  EventLoop::TimerId timer = 0;
+  if (interval > 0) {
+    timer = opened.loop->CallEvery(Seconds(interval), [&] {
+      std::string line = status.Next(interval);
+      NotifyStatus(line);
+      if (tty) {
+        std::fprintf(stderr, "\r\033[K%s", line.c_str());
+        std::fflush(stderr);
+      } else {
+        spdlog::info("{}", line);
+      }
+    });
+  }
+  // --metrics: the node's state, published on the loop once a second, served from httplib's.
+  std::mutex published_mutex;
+  std::string published;
+  auto publish = [&] {
+    std::string text = node::NodeMetricsText(node->Stats());
+    std::lock_guard lock(published_mutex);
+    published = std::move(text);
+  };
+  std::unique_ptr<MetricsServer> metrics;
+  EventLoop::TimerId publisher = 0;
+  if (!options.metrics.empty()) {
+    publish();
+    try {
+      metrics = std::make_unique<MetricsServer>(
+          options.metrics,
+          [&] {
+            std::lock_guard lock(published_mutex);
+            return published;
+          },
+          nullptr);
+    } catch (const std::exception& e) {
+      spdlog::error("{}", e.what());
+      return kExitRuntime;
+    }
+    spdlog::info("metrics on http://{}:{}/metrics", Address::Parse(options.metrics)->IpString(),
+                 metrics->port());
+    publisher = opened.loop->CallEvery(std::chrono::seconds(1), publish);
+  }
+  if (options.duration > 0) {
+    opened.loop->RunFor(Seconds(options.duration));
+  } else {
+    opened.loop->Run();  // Until a signal's Stop(), even one that came before Run().
+  }
+  if (timer != 0) opened.loop->Cancel(timer);
+  if (publisher != 0) opened.loop->Cancel(publisher);
+  metrics.reset();
+  if (tty && interval > 0) std::fprintf(stderr, "\n");
+  NotifyStopping();
+  if (int signal = signals.received()) spdlog::info("stopping on signal {}", signal);
+
+  node->Stop();
+  nlohmann::json result = node->Status();
+  node.reset();
+  if (options.json) std::cout << result.dump() << std::endl;
+  return kExitOk;
+}
+
+}  // namespace ringv8::tools

@@ -1,0 +1,131 @@
+// ringv8 relay: a Tribler/py-ipv8 tunnel relay with sensible defaults: DiscoveryCommunity and
+// TunnelCommunity (relay role) on one UDP port, walking from py-ipv8's public trackers unless
+// --bootstrap names others (or none), until a signal or --duration. The configuration it builds
+// is an ordinary py-ipv8 one (configs/relay.json is the same as a file for `ringv8 run`).
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "node/config.h"
+#include "ring/address.h"
+#include "tools/command.h"
+#include "tools/node_runner.h"
+
+namespace ringv8::tools {
+namespace {
+
+using nlohmann::json;
+
+struct RelayOptions {
+  uint16_t port = 8090;
+  std::string ip = "0.0.0.0";
+  std::string community_id = "py-ipv8";
+  std::vector<std::string> bootstrap;  // IP:PORT, or "none"; empty: py-ipv8's trackers.
+  size_t max_circuits = 10000;
+  double rate = 0;
+  double circuit_rate = 0;
+  std::string key = "ringv8-relay.key";
+  bool no_speed_test = false;
+  NodeRunOptions run;
+};
+
+json Bootstrappers(const RelayOptions& options) {
+  if (options.bootstrap.empty()) {
+    return node::DefaultConfigJson()["overlays"][0]["bootstrappers"];  // The public trackers.
+  }
+  if (options.bootstrap.size() == 1 && options.bootstrap[0] == "none") return json::array();
+  json addresses = json::array();
+  for (const std::string& text : options.bootstrap) {
+    const Address address = *Address::Parse(text);
+    addresses.push_back(json::array({address.IpString(), address.port()}));
+  }
+  return json::array({{{"class", "DispersyBootstrapper"},
+                       {"init", {{"ip_addresses", addresses}, {"dns_addresses", json::array()}}}}});
+}
+
+json RelayConfigJson(const RelayOptions& options) {
+  const json bootstrappers = Bootstrappers(options);
+  json discovery = node::DefaultConfigJson()["overlays"][0];
+  discovery["key"] = "relay";
+  discovery["bootstrappers"] = bootstrappers;
+  json flags = json::array({1});
+  if (!options.no_speed_test) flags.push_back(8);
+  json settings = {{"max_joined_circuits", options.max_circuits}, {"peer_flags", flags}};
+  if (options.rate > 0) settings["max_relay_rate"] = options.rate;
+  if (options.circuit_rate > 0) settings["max_circuit_rate"] = options.circuit_rate;
+  json tunnel = {
+      {"class", "TunnelCommunity"},
+      {"key", "relay"},
+      {"walkers", {{{"strategy", "RandomWalk"}, {"peers", 20}, {"init", {{"timeout", 3.0}}}}}},
+      {"bootstrappers", bootstrappers},
+      {"initialize", {{"community_id", options.community_id}, {"settings", settings}}},
+      {"on_start", json::array()}};
+  return {{"interfaces", {{{"interface", "UDPIPv4"}, {"ip", options.ip}, {"port", options.port}}}},
+          {"keys", {{{"alias", "relay"}, {"generation", "curve25519"}, {"file", options.key}}}},
+          {"logger", {{"level", "INFO"}}},
+          {"working_directory", "."},
+          {"walker_interval", 0.5},
+          {"overlays", {discovery, tunnel}}};
+}
+
+int Relay(const RelayOptions& options) {
+  node::NodeConfig config;
+  try {
+    config = node::NodeConfig::FromJson(RelayConfigJson(options));
+  } catch (const node::ConfigError& e) {
+    spdlog::error("configuration: {}", e.what());
+    return kExitUsage;
+  }
+  if (options.bootstrap.empty()) {
+    spdlog::info("bootstrapping from py-ipv8's public trackers (--bootstrap to choose others)");
+  }
+  return RunNode(config, options.run);
+}
+
+}  // namespace
+
+void AddRelayCommand(CLI::App& app, RunFunction* run) {
+  auto options = std::make_shared<RelayOptions>();
+  CLI::App* cmd =
+      app.add_subcommand("relay",
+                         "Run a tunnel relay (TunnelCommunity) for Tribler/py-ipv8 circuits until "
+                         "SIGINT/SIGTERM");
+  cmd->add_option("--port", options->port, "UDP port")->capture_default_str();
+  cmd->add_option("--ip", options->ip, "IPv4 address to bind")
+      ->check(CLI::ValidIPV4)
+      ->capture_default_str();
+  cmd->add_option("--community-id", options->community_id,
+                  "Tunnel network: py-ipv8 (81ded073...), tribler (a3591a6b..., Tribler's) or "
+                  "40 hex characters")
+      ->capture_default_str();
+  cmd->add_option("--bootstrap", options->bootstrap,
+                  "Tracker IP:PORT to bootstrap from (repeatable; replaces py-ipv8's public "
+                  "trackers), or 'none' to only answer")
+      ->check(IpAndPort() | CLI::IsMember({"none"}));
+  cmd->add_option("--max-circuits", options->max_circuits,
+                  "Circuits joined at most (relayed and ending here)")
+      ->check(CLI::Range(size_t{1}, size_t{100000000}))
+      ->capture_default_str();
+  cmd->add_option("--rate", options->rate,
+                  "Relayed bytes per second in total, over it cells are dropped (0: unlimited)")
+      ->check(kNonNegativeNumber);
+  cmd->add_option("--circuit-rate", options->circuit_rate,
+                  "Relayed bytes per second per circuit (0: unlimited)")
+      ->check(kNonNegativeNumber);
+  cmd->add_option("--key", options->key, "Identity key file (curve25519; created if missing)")
+      ->capture_default_str();
+  cmd->add_flag("--no-speed-test", options->no_speed_test,
+                "Do not answer speed tests (advertise RELAY only, flags 0001)");
+  AddNodeRunOptions(*cmd, options->run);
+  cmd->callback([run, options] {
+    if (options->bootstrap.size() > 1 &&
+        std::ranges::find(options->bootstrap, "none") != options->bootstrap.end()) {
+      throw CLI::ValidationError("--bootstrap", "'none' cannot be combined with addresses");
+    }
+    *run = [options] { return Relay(*options); };
+  });
+}
+
+}  // namespace ringv8::tools
