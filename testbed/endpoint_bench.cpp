@@ -21,7 +21,7 @@
 #include <time.h>
 
 #include "ring/open_endpoint.h"
-
+#include "testbed/bench_util.h"
 
 namespace ringv8::testbed {
 
@@ -29,107 +29,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using nlohmann::json;
-
-constexpr int kBatch = 64;
-
-// Pins the calling thread to `cpu` when the machine has more than one, so that the sender and the
-// receiver do not trade places on the cores between rounds (a large part of the run-to-run noise).
-void PinToCpu(int cpu) {
-  const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-  if (cpus < 2) return;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(static_cast<int>(cpu % cpus), &set);
-  pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-}
-
-double ThreadCpuSeconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
-
-double Median(std::vector<double> values) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  const size_t n = values.size();
-  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-}
-
-double Percentile(std::vector<double> values, double p) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  return values[std::min(values.size() - 1, static_cast<size_t>(p * values.size()))];
-}
-
-// A UDP socket bound to 127.0.0.1 on any free port, with 8 MiB buffers and SO_RXQ_OVFL; its
-// address in `*bound`.
-int LoopbackSocket(Address* bound, bool gro = false) {
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw std::runtime_error(std::string("socket: ") + strerror(errno));
-  int big = 8 << 20, one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big));
-  setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof(big));
-  setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
-  if (gro) setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one));
-  timeval timeout{0, 100000};  // Blocking receives come back to check their stop flag.
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  sockaddr_storage addr;
-  socklen_t len = Address::Ipv4(0x7F000001u, 0).ToSockaddr(&addr);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0) {
-    close(fd);
-    throw std::runtime_error(std::string("bind 127.0.0.1: ") + strerror(errno));
-  }
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  *bound = *Address::FromSockaddr(reinterpret_cast<sockaddr*>(&addr), len);
-  return fd;
-}
-
-// The socket's cumulative drop counter in a received message (SO_RXQ_OVFL), else `last`.
-uint32_t DropsIn(msghdr& msg, uint32_t last) {
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
-      std::memcpy(&last, CMSG_DATA(c), sizeof(last));
-    }
-  }
-  return last;
-}
-
-// Datagrams in a received message: a GRO read holds length / segment size (rounded up).
-uint64_t DatagramsIn(msghdr& msg, size_t length) {
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
-      int segment;
-      std::memcpy(&segment, CMSG_DATA(c), sizeof(segment));
-      if (segment > 0) return (length + static_cast<size_t>(segment) - 1) / segment;
-    }
-  }
-  return 1;
-}
-
-// A batch of receive buffers for recvmmsg, `buffer_size` bytes each.
-struct ReceiveBatch {
-  explicit ReceiveBatch(size_t buffer_size)
-      : size(buffer_size), memory(buffer_size * kBatch), names(kBatch) {}
-  void Reset() {
-    for (int i = 0; i < kBatch; ++i) {
-      iov[i] = {memory.data() + i * size, size};
-      headers[i].msg_hdr = msghdr{};
-      headers[i].msg_hdr.msg_name = &names[i];
-      headers[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
-      headers[i].msg_hdr.msg_iov = &iov[i];
-      headers[i].msg_hdr.msg_iovlen = 1;
-      headers[i].msg_hdr.msg_control = control[i];
-      headers[i].msg_hdr.msg_controllen = sizeof(control[i]);
-    }
-  }
-  size_t size;
-  std::vector<uint8_t> memory;
-  std::vector<sockaddr_storage> names;
-  iovec iov[kBatch];
-  mmsghdr headers[kBatch];
-  alignas(cmsghdr) uint8_t control[kBatch][64];
-};
 
 // Sends `size`-byte datagrams to `to` until `stop`: 64 per sendmmsg, or with `gso` as UDP_SEGMENT
 // sends of as many as fit in 64 KiB. `rate` > 0 paces it (datagrams/s). Returns what the kernel
@@ -161,14 +60,7 @@ uint64_t Blast(const Address& to, int size, const std::atomic<bool>& stop, doubl
   if (gso) {
     msghdr& msg = headers[0].msg_hdr;
     msg.msg_iovlen = static_cast<size_t>(per_gso);
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof(control);
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_UDP;
-    c->cmsg_type = UDP_SEGMENT;
-    c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-    const uint16_t segment = static_cast<uint16_t>(size);
-    std::memcpy(CMSG_DATA(c), &segment, sizeof(segment));
+    SetUdpSegment(msg, control, sizeof(control), static_cast<uint16_t>(size));
   }
   uint64_t count = 0;
   const auto start = Clock::now();
@@ -179,10 +71,7 @@ uint64_t Blast(const Address& to, int size, const std::atomic<bool>& stop, doubl
       int n = sendmmsg(fd, headers, kBatch, 0);
       if (n > 0) count += static_cast<uint64_t>(n);
     }
-    if (rate > 0) {
-      std::this_thread::sleep_until(start + std::chrono::duration_cast<Clock::duration>(
-                                                std::chrono::duration<double>(count / rate)));
-    }
+    Pace(start, count, rate);
   }
   close(fd);
   return count;
@@ -465,41 +354,6 @@ json RunLatencyBench(const EndpointBenchOptions& options) {
 // ---- Forward ----
 
 namespace {
-
-// Counts the datagrams that arrive on its socket (GRO reads by their segments) until stopped.
-class Sink {
- public:
-  Sink() : fd_(LoopbackSocket(&address_, /*gro=*/true)) {
-    thread_ = std::thread([this] { Run(); });
-  }
-  ~Sink() {
-    stop_ = true;
-    thread_.join();
-    close(fd_);
-  }
-  const Address& address() const { return address_; }
-  uint64_t count() const { return count_.load(); }
-
- private:
-  void Run() {
-    PinToCpu(0);
-    pthread_setname_np(pthread_self(), "sink");
-    ReceiveBatch batch(65536);
-    while (!stop_.load(std::memory_order_relaxed)) {
-      batch.Reset();
-      int n = recvmmsg(fd_, batch.headers, kBatch, MSG_WAITFORONE, nullptr);
-      for (int i = 0; i < n; ++i) {
-        count_.fetch_add(DatagramsIn(batch.headers[i].msg_hdr, batch.headers[i].msg_len),
-                         std::memory_order_relaxed);
-      }
-    }
-  }
-  Address address_;
-  int fd_;
-  std::atomic<bool> stop_{false};
-  std::atomic<uint64_t> count_{0};
-  std::thread thread_;
-};
 
 struct Forwarded {
   double cpu_seconds = 0;

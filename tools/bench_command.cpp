@@ -212,11 +212,12 @@ int Serve(const BenchOptions& options, bool echo) {
 
 void AddBenchCommand(CLI::App& app, RunFunction* run) {
   static BenchOptions options;
-  auto* bench =
-      app.add_subcommand("bench", "Benchmarks: endpoint, forward, sink, echo, tracker, abuse");
+  auto* bench = app.add_subcommand(
+      "bench", "Benchmarks: endpoint, forward, relay, sink, echo, tracker, abuse");
   bench->require_subcommand(1);
   AddBenchTrackerCommand(*bench, run);
   AddBenchAbuseCommand(*bench, run);
+  AddBenchRelayCommand(*bench, run);
 
   auto* endpoint = bench->add_subcommand(
       "endpoint",

@@ -34,6 +34,8 @@ void AddSwarmCommand(CLI::App& app, RunFunction* run);
 void AddTrackerCommand(CLI::App& app, RunFunction* run);
 // `ringv8 bench tracker`, under the bench subcommand.
 void AddBenchTrackerCommand(CLI::App& bench, RunFunction* run);
+// `ringv8 bench relay`, under the bench subcommand.
+void AddBenchRelayCommand(CLI::App& bench, RunFunction* run);
 // `ringv8 bench abuse`, under the bench subcommand.
 void AddBenchAbuseCommand(CLI::App& bench, RunFunction* run);
 

@@ -75,11 +75,30 @@ TunnelCommunity::~TunnelCommunity() {
   loop().Cancel(ping_timer_);
 }
 
-size_t TunnelCommunity::BytesPerRelayedCircuit() {
-  // Each unordered_map entry is a node (value, key, next pointer, cached hash) and a bucket.
-  constexpr size_t kNodeOverhead = 2 * sizeof(void*) + sizeof(size_t);
-  return sizeof(RelayedCircuit) + sizeof(uint32_t) + kNodeOverhead + sizeof(void*) +
-         2 * sizeof(uint32_t) + kNodeOverhead + sizeof(void*);
+std::vector<uint32_t> TunnelCommunity::TerminalCircuitIds() const {
+  std::vector<uint32_t> ids;
+  ids.reserve(terminal_.size());
+  for (const auto& entry : terminal_) ids.push_back(entry.first);
+  return ids;
+}
+
+namespace {
+
+// An unordered_map's heap: one allocation per entry (the value and the next pointer, in 16-byte
+// size classes with a header word, as glibc and mimalloc round them) and the bucket array.
+template <typename Map>
+size_t MapBytes(const Map& map) {
+  const size_t node = sizeof(typename Map::value_type) + sizeof(void*) + sizeof(void*);
+  return map.size() * ((node + 15) / 16 * 16) + map.bucket_count() * sizeof(void*);
+}
+
+}  // namespace
+
+size_t TunnelCommunity::TableBytes() const {
+  size_t bytes = MapBytes(relays_) + MapBytes(backward_) + MapBytes(terminal_) +
+                 MapBytes(pending_extends_) + MapBytes(circuits_);
+  for (const auto& entry : terminal_) bytes += entry.second.offered.capacity() * sizeof(Offered);
+  return bytes;
 }
 
 // ---- Cells (spec 5.1) ----

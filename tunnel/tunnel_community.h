@@ -263,8 +263,11 @@ class TunnelCommunity : public overlay::Community {
   void SetCandidateFlags(const overlay::Peer& peer, PeerFlags flags);
   size_t relayed_circuits() const { return relays_.size(); }
   size_t terminal_circuits() const { return terminal_.size(); }
-  // Bytes this community holds per relayed circuit (both table entries, keys, counters).
-  static size_t BytesPerRelayedCircuit();
+  // The ids of the circuits that end here (state T).
+  std::vector<uint32_t> TerminalCircuitIds() const;
+  // Heap bytes the circuit tables hold now: every entry (keys, counters, neighbours) with its
+  // allocation, and the bucket arrays.
+  size_t TableBytes() const;
 
   // Runs py-ipv8's do_circuits now (also every housekeeping_interval).
   void Housekeeping();

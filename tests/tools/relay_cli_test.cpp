@@ -37,6 +37,27 @@ TEST(RelayCliTest, HelpNamesTheOptions) {
   EXPECT_EQ(Ringv8("relay --community-id nonsense --bootstrap none --duration 1").exit_code, 2);
 }
 
+TEST(RelayCliTest, BenchRelayReportsEveryFigure) {
+  Output out = Ringv8("bench relay --circuits 3 --payload 200 --seconds 0.2 --json");
+  ASSERT_EQ(out.exit_code, 0);
+  const json r = json::parse(out.stdout_text);
+  EXPECT_GT(r["crypto"]["200"]["ceiling"].get<double>(), 0);
+  ASSERT_EQ(r["handshakes"].size(), 1u);
+  EXPECT_EQ(r["handshakes"][0]["ready"], 3);
+  ASSERT_EQ(r["runs"].size(), 4u);  // Forward and backward, GSO and plain generator.
+  for (const json& run : r["runs"]) {
+    EXPECT_EQ(run["circuits"], 3);
+    EXPECT_GT(run["relayed"].get<uint64_t>(), 0u) << run.dump();
+    EXPECT_GT(run["per_cpu_second"].get<double>(), 0) << run.dump();
+  }
+  EXPECT_GT(r["latency"]["through_relay"]["probes"].get<uint64_t>(), 0u);
+  ASSERT_EQ(r["memory"].size(), 1u);
+  EXPECT_EQ(r["memory"][0]["circuits"], 3);
+  EXPECT_EQ(r["memory"][0]["bad_tag"], 0);
+  EXPECT_EQ(r["memory"][0]["unknown_circuit"], 0);
+  EXPECT_EQ(Ringv8("bench relay --payload 20").exit_code, 2);
+}
+
 TEST(RelayCliTest, ClientBuildsTwoHopCircuitThroughTwoRelayProcesses) {
   const std::filesystem::path dir =
       std::filesystem::temp_directory_path() / ("ringv8-relay-test-" + std::to_string(getpid()));

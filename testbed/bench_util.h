@@ -1,0 +1,87 @@
+// Pieces the loopback benchmarks share (testbed/endpoint_bench, testbed/relay_bench): thread
+// pinning and CPU time, percentiles, loopback sockets with big buffers, recvmmsg batches that
+// read drop counters and GRO segment counts, and a Sink thread that counts what arrives.
+// Thread-compatible unless a class says otherwise.
+#ifndef RINGV8_TESTBED_BENCH_UTIL_H_
+#define RINGV8_TESTBED_BENCH_UTIL_H_
+
+#include <sys/socket.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <thread>
+#include <vector>
+
+#include "ring/address.h"
+
+namespace ringv8::testbed {
+
+inline constexpr int kBatch = 64;
+
+// Pins the calling thread to `cpu` when the machine has more than one, so that the sender and the
+// receiver do not trade places on the cores between rounds (a large part of the run-to-run noise).
+void PinToCpu(int cpu);
+// CPU time of the calling thread.
+double ThreadCpuSeconds();
+// CPU time of another thread (its pthread_t).
+double ThreadCpuSeconds(pthread_t thread);
+double Median(std::vector<double> values);
+double Percentile(std::vector<double> values, double p);
+
+// A UDP socket bound to `at` (127.0.0.1:0 by default), with 8 MiB buffers and SO_RXQ_OVFL, and
+// UDP_GRO if asked; the bound address in `*bound`. Throws std::runtime_error.
+int LoopbackSocket(Address* bound, bool gro = false,
+                   const Address& at = Address::Ipv4(0x7F000001u, 0));
+
+// The socket's cumulative drop counter in a received message (SO_RXQ_OVFL), else `last`.
+uint32_t DropsIn(msghdr& msg, uint32_t last);
+// Datagrams in a received message: a GRO read holds length / segment size (rounded up).
+uint64_t DatagramsIn(msghdr& msg, size_t length);
+// The GRO segment size of a received message, or 0.
+size_t GroSegmentIn(msghdr& msg);
+
+// Points `msg` at `control` (CMSG_SPACE(sizeof(uint16_t)) bytes) holding UDP_SEGMENT = `size`.
+void SetUdpSegment(msghdr& msg, uint8_t* control, size_t control_size, uint16_t size);
+// Sleeps until `count` sends at `rate` per second from `start` are due (rate 0: no pacing).
+void Pace(std::chrono::steady_clock::time_point start, uint64_t count, double rate);
+
+// A batch of receive buffers for recvmmsg, `buffer_size` bytes each.
+struct ReceiveBatch {
+  explicit ReceiveBatch(size_t buffer_size);
+  void Reset();
+  size_t size;
+  std::vector<uint8_t> memory;
+  std::vector<sockaddr_storage> names;
+  iovec iov[kBatch];
+  mmsghdr headers[kBatch];
+  alignas(cmsghdr) uint8_t control[kBatch][64];
+};
+
+// Counts the datagrams that arrive on its socket (GRO reads by their segments) until destroyed,
+// on its own thread pinned to CPU 0. `inspect`, if given, sees every datagram (GRO reads split).
+class Sink {
+ public:
+  using Inspect = std::function<void(std::span<const uint8_t> datagram)>;
+  explicit Sink(const Address& at = Address::Ipv4(0x7F000001u, 0), Inspect inspect = {});
+  ~Sink();
+  Sink(const Sink&) = delete;
+  Sink& operator=(const Sink&) = delete;
+  const Address& address() const { return address_; }
+  uint64_t count() const { return count_.load(); }
+
+ private:
+  void Run();
+  Address address_;
+  int fd_;
+  Inspect inspect_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> count_{0};
+  std::thread thread_;
+};
+
+}  // namespace ringv8::testbed
+
+#endif  // RINGV8_TESTBED_BENCH_UTIL_H_

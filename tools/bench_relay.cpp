@@ -1,0 +1,117 @@
+// ringv8 bench relay: a TunnelCommunity relay on its own thread, loaded with cells of real
+// circuits over loopback (testbed/relay_bench.h).
+#include <iostream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "testbed/relay_bench.h"
+#include "tools/command.h"
+
+namespace ringv8::tools {
+namespace {
+
+using nlohmann::json;
+
+struct BenchRelayOptions {
+  testbed::RelayBenchOptions bench;
+  bool json = false;
+};
+
+void PrintTable(const json& r) {
+  for (const auto& [size, c] : r["crypto"].items()) {
+    std::cout << fmt::format(
+        "crypto, one core, {} B cells: OpenSSL {:.0f} layers/s, libsodium {:.0f}/s (the relay's "
+        "LayerCipher: {:.0f} / {:.0f})\n",
+        size, c["openssl_layers_per_second"].get<double>(),
+        c["libsodium_layers_per_second"].get<double>(),
+        c["layer_cipher_openssl_per_second"].get<double>(),
+        c["layer_cipher_libsodium_per_second"].get<double>());
+  }
+  for (const json& h : r["handshakes"]) {
+    std::cout << fmt::format(
+        "handshakes: {} circuits built in {:.2f} s, {:.0f} per relay CPU-second = {:.2f} of the "
+        "handshake crypto alone ({:.0f}/s)\n",
+        h["ready"].get<size_t>(), h["seconds"].get<double>(),
+        h["circuits_per_relay_cpu_second"].get<double>(), h["share_of_crypto"].get<double>(),
+        h["handshake_crypto_per_second"].get<double>());
+  }
+  std::cout
+      << "circuits  cell  direction  generator    cells/s  per relay CPU-s  share of ceiling\n";
+  for (const json& run : r["runs"]) {
+    std::cout << fmt::format(
+        "{:>8}  {:>4}  {:<9}  {:<9}  {:>9.0f}  {:>15.0f}  {:>16.2f}\n",
+        run["circuits"].get<size_t>(), run["cell_size"].get<int>(),
+        run["direction"].get<std::string>(), run["generator_gso"].get<bool>() ? "GSO" : "plain",
+        run["relayed_per_second"].get<double>(), run["per_cpu_second"].get<double>(),
+        run["share_of_ceiling"].get<double>());
+  }
+  if (const json& l = r["latency"]; !l.is_null()) {
+    std::cout << fmt::format(
+        "latency at {:.0f} cells/s ({} B): through the relay p50 {:.0f} us, p99 {:.0f} us; "
+        "direct p50 {:.0f} us, p99 {:.0f} us: added p50 {:.0f} us, p99 {:.0f} us\n",
+        l["rate"].get<double>(), l["cell_size"].get<int>(),
+        l["through_relay"]["p50_us"].get<double>(), l["through_relay"]["p99_us"].get<double>(),
+        l["direct"]["p50_us"].get<double>(), l["direct"]["p99_us"].get<double>(),
+        l["added_p50_us"].get<double>(), l["added_p99_us"].get<double>());
+  }
+  for (const json& m : r["memory"]) {
+    std::cout << fmt::format("memory: {} relayed circuits, {} table bytes = {} bytes per circuit\n",
+                             m["circuits"].get<size_t>(), m["table_bytes"].get<size_t>(),
+                             m["bytes_per_circuit"].get<size_t>());
+  }
+}
+
+int RunBenchRelay(const BenchRelayOptions& options) {
+  for (int size : options.bench.payload_sizes) {
+    if (size < 53 || size > 1472) {
+      spdlog::error("--payload {} is out of range (53..1472: a cell header, a layer, 1472 max)",
+                    size);
+      return kExitUsage;
+    }
+  }
+  json r;
+  try {
+    r = testbed::RunRelayBench(options.bench);
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return kExitRuntime;
+  }
+  if (options.json) {
+    std::cout << r.dump() << "\n";
+  } else {
+    PrintTable(r);
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddBenchRelayCommand(CLI::App& bench, RunFunction* run) {
+  static BenchRelayOptions options;
+  auto* cmd = bench.add_subcommand(
+      "relay",
+      "A TunnelCommunity relay on its own thread and loopback socket, loaded with cells of real "
+      "2-hop circuits: cells per relay CPU-second beside the one-core ChaCha20-Poly1305 ceiling, "
+      "handshakes, added latency, memory per circuit");
+  cmd->add_option("--circuits", options.bench.circuits,
+                  "Relayed circuits, one relay per value (e.g. 1 1000 100000)")
+      ->check(CLI::Range(size_t{1}, size_t{1000000}))
+      ->capture_default_str();
+  cmd->add_option("--payload", options.bench.payload_sizes, "Cell sizes in bytes (53..1472)")
+      ->capture_default_str();
+  cmd->add_option("--seconds", options.bench.seconds, "Seconds per measurement")
+      ->check(kPositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--backend", options.bench.backend, "The relay's endpoint")
+      ->check(CLI::IsMember({"uring", "mmsg"}))
+      ->capture_default_str();
+  cmd->add_flag(
+      "--no-latency", [](int64_t) { options.bench.latency = false; },
+      "Skip the latency measurement");
+  cmd->add_flag("--json", options.json, "Print the result as one JSON object");
+  cmd->callback([run] { *run = [] { return RunBenchRelay(options); }; });
+}
+
+}  // namespace ringv8::tools
