@@ -1,7 +1,10 @@
-// make_corpus VECTORS_JSON OUT_DIR: seeds the fuzz corpora from py-ipv8's golden packets.
+// make_corpus VECTORS_JSON OUT_DIR [TUNNEL_VECTORS_JSON]: seeds the fuzz corpora from py-ipv8's
+// golden packets.
 // OUT_DIR/packet, OUT_DIR/community and OUT_DIR/tracker get every packet as py-ipv8 made it and,
 // for signed ones, the same packet carrying the fuzz-only signature (so mutations start past
 // the signature check). The tracker corpus gets the introduction-requests and -responses only.
+// OUT_DIR/tunnel gets every datagram of the recorded circuits (first byte 0: a raw datagram, as
+// fuzz_tunnel reads it) and every inner cell message (first byte 3: sealed by the harness).
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -23,8 +26,8 @@ void Write(const std::filesystem::path& file, const std::vector<uint8_t>& bytes)
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::cerr << "usage: make_corpus VECTORS_JSON OUT_DIR\n";
+  if (argc != 3 && argc != 4) {
+    std::cerr << "usage: make_corpus VECTORS_JSON OUT_DIR [TUNNEL_VECTORS_JSON]\n";
     return 2;
   }
   std::ifstream in(argv[1]);
@@ -58,6 +61,31 @@ int main(int argc, char** argv) {
       Write(out / "community" / file, variants[v]);
       if (introduction) Write(out / "tracker" / file, variants[v]);
       ++written;
+    }
+  }
+  if (argc == 4) {
+    std::ifstream tunnel_in(argv[3]);
+    if (tunnel_in) {
+      std::filesystem::create_directories(out / "tunnel");
+      const nlohmann::json tunnel = nlohmann::json::parse(tunnel_in);
+      for (const auto& [name, transcript] : tunnel.at("transcripts").items()) {
+        for (const auto& d : transcript.at("datagrams")) {
+          const std::string index = std::to_string(d.at("index").get<int>());
+          auto bytes = ringv8::wire::FromHex(d.at("hex").get<std::string>());
+          if (bytes) {
+            bytes->insert(bytes->begin(), 0);
+            Write(out / "tunnel" / (name + "-" + index), *bytes);
+            ++written;
+          }
+          if (!d.contains("inner")) continue;
+          auto inner = ringv8::wire::FromHex(d.at("inner").at("hex").get<std::string>());
+          if (inner) {
+            inner->insert(inner->begin(), 3);
+            Write(out / "tunnel" / (name + "-" + index + "-inner"), *inner);
+            ++written;
+          }
+        }
+      }
     }
   }
   std::cout << "make_corpus: " << written << " seeds in " << out << "\n";

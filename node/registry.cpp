@@ -163,9 +163,11 @@ Registry Registry::Builtin() {
     discovery.strategies[name] = BuiltinStrategy(name);
   }
   // py-ipv8's TunnelCommunity (its own id) and Tribler's subclass (Tribler's id): the relay role.
-  for (const auto& [name, default_id] :
+  for (const auto& entry :
        {std::pair{"TunnelCommunity", tunnel::kPyIpv8TunnelCommunityId},
         std::pair{"TriblerTunnelCommunity", tunnel::kTriblerTunnelCommunityId}}) {
+    const char* name = entry.first;
+    const wire::CommunityId default_id = entry.second;
     registry.AddOverlay(name, [name, default_id](const OverlayContext& c) {
       RequireOnlyKeys(name, c.initialize, With(kSettingsKeys, {"community_id", "settings"}));
       wire::CommunityId id = default_id;

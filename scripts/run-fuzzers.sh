@@ -18,9 +18,9 @@ for candidate in "${RINGV8_VECTORS_DIR:-}" "$root/../shared/vectors" /work/share
 done
 seeds="$build/fuzz-seeds"
 rm -rf "$seeds"
-mkdir -p "$seeds/packet" "$seeds/community" "$seeds/tracker" "$build/fuzz-artifacts"
+mkdir -p "$seeds/packet" "$seeds/community" "$seeds/tracker" "$seeds/tunnel" "$build/fuzz-artifacts"
 if [ -n "$vectors" ]; then
-  "$build/fuzz/make_corpus" "$vectors" "$seeds"
+  "$build/fuzz/make_corpus" "$vectors" "$seeds" "$(dirname "$vectors")/tunnel-vectors.json"
 else
   echo "run-fuzzers: ipv8-vectors.json not found (set RINGV8_VECTORS_DIR); starting from empty corpora" >&2
 fi
@@ -28,7 +28,7 @@ fi
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 summary="{"
-for target in packet community tracker config; do
+for target in packet community tracker config tunnel; do
   corpus="$build/fuzz-corpus/$target"
   mkdir -p "$corpus"
   if [ "$target" = config ]; then seed_dir="$root/configs"; else seed_dir="$seeds/$target"; fi

@@ -1,7 +1,9 @@
 // ringv8 relay: a Tribler/py-ipv8 tunnel relay with sensible defaults: DiscoveryCommunity and
 // TunnelCommunity (relay role) on one UDP port, walking from py-ipv8's public trackers unless
 // --bootstrap names others (or none), until a signal or --duration. The configuration it builds
-// is an ordinary py-ipv8 one (configs/relay.json is the same as a file for `ringv8 run`).
+// is an ordinary py-ipv8 one: --print-config shows it (configs/relay.json is the default one, for
+// `ringv8 run --config`).
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -28,6 +30,7 @@ struct RelayOptions {
   double circuit_rate = 0;
   std::string key = "ringv8-relay.key";
   bool no_speed_test = false;
+  bool print_config = false;
   NodeRunOptions run;
 };
 
@@ -71,6 +74,10 @@ json RelayConfigJson(const RelayOptions& options) {
 }
 
 int Relay(const RelayOptions& options) {
+  if (options.print_config) {
+    std::cout << RelayConfigJson(options).dump(2) << "\n";
+    return kExitOk;
+  }
   node::NodeConfig config;
   try {
     config = node::NodeConfig::FromJson(RelayConfigJson(options));
@@ -118,6 +125,9 @@ void AddRelayCommand(CLI::App& app, RunFunction* run) {
       ->capture_default_str();
   cmd->add_flag("--no-speed-test", options->no_speed_test,
                 "Do not answer speed tests (advertise RELAY only, flags 0001)");
+  cmd->add_flag("--print-config", options->print_config,
+                "Print the py-ipv8 configuration this relay runs (for `ringv8 run --config`) and "
+                "exit");
   AddNodeRunOptions(*cmd, options->run);
   cmd->callback([run, options] {
     if (options->bootstrap.size() > 1 &&

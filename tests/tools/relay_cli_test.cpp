@@ -3,6 +3,7 @@
 // 2-hop circuit through them (ending at the second, as py-ipv8's required_exit), sends a PING and a
 // speed test (bytes both ways) and destroys it. The relays' --json output must account for it.
 #include <filesystem>
+#include <fstream>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -35,6 +36,14 @@ TEST(RelayCliTest, HelpNamesTheOptions) {
   }
   EXPECT_EQ(Ringv8("relay --bootstrap none --bootstrap 127.0.0.1:1 --duration 1").exit_code, 2);
   EXPECT_EQ(Ringv8("relay --community-id nonsense --bootstrap none --duration 1").exit_code, 2);
+}
+
+TEST(RelayCliTest, ConfigsRelayJsonIsWhatTheRelayRuns) {
+  Output out = Ringv8("relay --print-config");
+  ASSERT_EQ(out.exit_code, 0);
+  std::ifstream file(std::string(RINGV8_SOURCE_DIR) + "/configs/relay.json");
+  ASSERT_TRUE(file);
+  EXPECT_EQ(json::parse(out.stdout_text), json::parse(file));
 }
 
 TEST(RelayCliTest, BenchRelayReportsEveryFigure) {
