@@ -99,12 +99,14 @@ tunnel::TunnelSettings ReadTunnelSettings(const json& settings) {
     s.peer_flags = ReadPeerFlags(*it, "settings.peer_flags");
   }
   if (auto it = settings.find("aead"); it != settings.end()) {
-    if (*it == "openssl") {
+    if (*it == "auto") {
+      s.aead = tunnel::AeadImpl::kAuto;
+    } else if (*it == "openssl") {
       s.aead = tunnel::AeadImpl::kOpenSsl;
     } else if (*it == "libsodium") {
       s.aead = tunnel::AeadImpl::kSodium;
     } else {
-      throw ConfigError("settings.aead", "must be \"openssl\" or \"libsodium\"");
+      throw ConfigError("settings.aead", "must be \"auto\", \"openssl\" or \"libsodium\"");
     }
   }
   return s;

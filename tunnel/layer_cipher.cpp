@@ -28,11 +28,19 @@ void StoreBigEndian64(uint64_t value, uint8_t* out) {
 }  // namespace
 
 std::string_view AeadImplName(AeadImpl impl) {
-  return impl == AeadImpl::kOpenSsl ? "openssl" : "libsodium";
+  switch (impl) {
+    case AeadImpl::kAuto:
+      return "auto";
+    case AeadImpl::kOpenSsl:
+      return "openssl";
+    case AeadImpl::kSodium:
+      return "libsodium";
+  }
+  return "?";
 }
 
 LayerCipher::LayerCipher(AeadImpl impl) : impl_(impl) {
-  if (impl_ != AeadImpl::kOpenSsl) return;
+  if (impl_ == AeadImpl::kSodium) return;
   ctx_ = EVP_CIPHER_CTX_new();
   // The cipher is bound once; every layer only sets the key and the nonce.
   if (ctx_ == nullptr ||
@@ -50,7 +58,7 @@ void LayerCipher::Seal(const DirectionKey& key, uint64_t counter,
   const Nonce nonce = MakeNonce(key, out);
   uint8_t* ciphertext = out + kLayerCounterSize;
   uint8_t* tag = ciphertext + plaintext.size();
-  if (impl_ == AeadImpl::kSodium) {
+  if (UseSodium(plaintext.size())) {
     crypto_aead_chacha20poly1305_ietf_encrypt_detached(ciphertext, tag, nullptr, plaintext.data(),
                                                        plaintext.size(), nullptr, 0, nullptr,
                                                        nonce.data(), key.key.data());
@@ -71,7 +79,7 @@ std::optional<size_t> LayerCipher::Open(const DirectionKey& key, std::span<const
   const uint8_t* ciphertext = layer.data() + kLayerCounterSize;
   std::array<uint8_t, kLayerTagSize> tag;
   std::memcpy(tag.data(), ciphertext + size, tag.size());
-  if (impl_ == AeadImpl::kSodium) {
+  if (UseSodium(size)) {
     if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(out, nullptr, ciphertext, size,
                                                            tag.data(), nullptr, 0, nonce.data(),
                                                            key.key.data()) != 0) {

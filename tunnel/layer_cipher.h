@@ -2,9 +2,11 @@
 // no associated data. A layer is BE64(counter) || ciphertext || tag(16): 24 bytes more than
 // what it wraps.
 //
-// Two implementations give the same bytes (the vectors check both): OpenSSL's EVP code (the
-// fastest here: assembly for AVX2/AVX-512) and libsodium's (portable in 1.0.18). `ringv8 bench
-// relay` measures both; the relay uses the default, OpenSSL.
+// Two implementations give the same bytes (the vectors check both): OpenSSL's EVP code (SIMD
+// assembly: the fastest for large cells) and libsodium's (portable in 1.0.18, but with less setup
+// per call: the fastest for small ones). kAuto, the default, takes libsodium below
+// kSodiumBelowBytes of plaintext and OpenSSL above; `ringv8 bench relay --payload ...` measures
+// both at each size (crossover measured here between 256- and 384-byte cells).
 //
 // A LayerCipher keeps the OpenSSL context it reuses for every layer: it is thread-compatible (one
 // per shard or thread), allocates only when constructed, and nothing per layer.
@@ -27,12 +29,13 @@ inline constexpr size_t kLayerCounterSize = 8;
 inline constexpr size_t kLayerTagSize = 16;
 inline constexpr size_t kLayerOverhead = kLayerCounterSize + kLayerTagSize;
 
-enum class AeadImpl : uint8_t { kOpenSsl, kSodium };
+enum class AeadImpl : uint8_t { kAuto, kOpenSsl, kSodium };
+inline constexpr size_t kSodiumBelowBytes = 256;
 std::string_view AeadImplName(AeadImpl impl);
 
 class LayerCipher {
  public:
-  explicit LayerCipher(AeadImpl impl = AeadImpl::kOpenSsl);
+  explicit LayerCipher(AeadImpl impl = AeadImpl::kAuto);
   ~LayerCipher();
   LayerCipher(const LayerCipher&) = delete;
   LayerCipher& operator=(const LayerCipher&) = delete;
@@ -53,8 +56,12 @@ class LayerCipher {
   std::optional<size_t> Open(const DirectionKey& key, std::span<const uint8_t> layer, uint8_t* out);
 
  private:
+  bool UseSodium(size_t size) const {
+    return impl_ == AeadImpl::kSodium || (impl_ == AeadImpl::kAuto && size < kSodiumBelowBytes);
+  }
+
   AeadImpl impl_;
-  EVP_CIPHER_CTX* ctx_ = nullptr;  // kOpenSsl: the reused context.
+  EVP_CIPHER_CTX* ctx_ = nullptr;  // kOpenSsl, kAuto: the reused context.
 };
 
 }  // namespace ringv8::tunnel

@@ -288,8 +288,12 @@ void TunnelCommunity::OnCreate(const Address& source, uint32_t circuit_id, wire:
   }
   Key32 client_ephemeral;
   std::memcpy(client_ephemeral.data(), create->key.data(), 32);
+  const auto handshake_start = std::chrono::steady_clock::now();
   std::optional<HopHandshake> handshake =
       AnswerHandshake(crypt_secret_, client_ephemeral, random_->KeyPair());
+  ++tunnel_stats_.handshakes;
+  tunnel_stats_.handshake_seconds +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - handshake_start).count();
   if (!handshake) {
     ++tunnel_stats_.bad_handshake;
     return;

@@ -65,7 +65,7 @@ struct TunnelSettings {
   size_t max_candidates = 1024;       // Peers whose flags are kept.
   // Speed-test responses larger than this are not sent (the datagram limit is 65507).
   size_t max_test_response = 65507 - 64;
-  AeadImpl aead = AeadImpl::kOpenSsl;
+  AeadImpl aead = AeadImpl::kAuto;
   // Client role: own circuits at most, the ping interval, the attempts per circuit
   // (py-ipv8: circuit_timeout / next_hop_timeout = 6).
   size_t max_circuits = 1000;
@@ -96,6 +96,8 @@ struct TunnelStats {
   uint64_t circuits_over_traffic = 0;  // Over max_traffic, removed with DESTROY.
   uint64_t extends_timed_out = 0;      // CREATE on EXTEND without CREATED in time.
   uint64_t send_failures = 0;
+  uint64_t handshakes = 0;       // CREATE handshakes computed (tmp key, two DH, keys).
+  double handshake_seconds = 0;  // Time spent in them.
   // Drops, by reason.
   uint64_t truncated_cell = 0;         // Shorter than a cell, or a payload that does not decode.
   uint64_t unknown_circuit = 0;        // Encrypted cell on no known circuit.
@@ -155,6 +157,9 @@ struct TunnelStats {
        circuits_over_traffic);
     fn(Stat{"extends_timed_out", kCounter, "CREATEs on EXTEND that got no CREATED."},
        extends_timed_out);
+    fn(Stat{"handshakes", kCounter, "CREATE handshakes computed."}, handshakes);
+    fn(Stat{"handshake_seconds", kSeconds, "Time spent computing CREATE handshakes."},
+       handshake_seconds);
     fn(Stat{"cell_send_failures", kCounter, "Tunnel sends the endpoint refused (a drop there)."},
        send_failures);
     fn(Stat{"truncated_cell", kReceiveDrop, "Short cells and undecodable payloads."},

@@ -177,7 +177,7 @@ TEST_P(LayerTest, ThreeHopOnionBothWays) {
 }
 
 INSTANTIATE_TEST_SUITE_P(BothImplementations, LayerTest,
-                         ::testing::Values(AeadImpl::kOpenSsl, AeadImpl::kSodium),
+                         ::testing::Values(AeadImpl::kOpenSsl, AeadImpl::kSodium, AeadImpl::kAuto),
                          [](const auto& info) { return std::string(AeadImplName(info.param)); });
 
 }  // namespace
