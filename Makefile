@@ -5,6 +5,8 @@
 #   make bench   build and run the benchmarks
 #   make asan    build with ASan+UBSan and run every test
 #   make fuzz    build the libFuzzer targets (clang, ASan+UBSan) and run each FUZZ_SECONDS
+#   make deb     build the Debian packages (ringv8, ringv8-dev) into the tree's root
+#   make package-test  cmake --install, the packages, lintian, dpkg -i / --purge, a consumer
 #   make format  apply .clang-format to the sources
 
 BUILD_DIR ?= build
@@ -15,7 +17,7 @@ JOBS      ?= $(shell nproc)
 RINGV8    := $(BUILD_DIR)/tools/ringv8
 SOURCES    = $(shell git ls-files '*.cpp' '*.h' 2>/dev/null)
 
-.PHONY: all deps build run test bench asan fuzz format clean
+.PHONY: all deps build run test bench asan fuzz deb package-test format clean
 
 all: build
 
@@ -40,6 +42,12 @@ bench: build
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target benchmarks
 	@for b in $(BUILD_DIR)/bench/*/*_bench; do echo "== $$b"; $$b || exit 1; done
 
+deb: deps
+	scripts/make-deb.sh build-deb .
+
+package-test: build
+	scripts/package-test.sh $(BUILD_DIR)
+
 asan: deps
 	cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRINGV8_SANITIZE=ON \
 	      -DRINGV8_BUILD_BENCH=OFF
@@ -56,4 +64,4 @@ format: deps
 	clang-format -i $(SOURCES)
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR) build-deb

@@ -28,21 +28,23 @@ function(ringv8_defaults target)
 endfunction()
 
 # ringv8_library(<name> SOURCES ... DEPS ...): the library ringv8::<name>.
+# ringv8_library(<name> SOURCES ... PUBLIC_DEPS ... PRIVATE_DEPS ... [NO_INSTALL]): the static
+# library ringv8::<name>; unless NO_INSTALL, `cmake --install` puts it and the folder's headers
+# (include/ringv8/<name>/...) in the exported CMake package (find_package(ringv8)).
 function(ringv8_library name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
-  if(NOT ARG_SOURCES)
-    # A component whose issue has not landed yet: it only carries its place in the layering.
-    add_library(ringv8_${name} INTERFACE)
-    target_compile_features(ringv8_${name} INTERFACE cxx_std_20)
-    target_include_directories(ringv8_${name} INTERFACE $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}>)
-    target_link_libraries(ringv8_${name} INTERFACE ${ARG_PUBLIC_DEPS})
-    add_library(ringv8::${name} ALIAS ringv8_${name})
-    return()
-  endif()
+  cmake_parse_arguments(ARG "NO_INSTALL" "" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
   add_library(ringv8_${name} ${ARG_SOURCES})
   add_library(ringv8::${name} ALIAS ringv8_${name})
+  set_target_properties(ringv8_${name} PROPERTIES EXPORT_NAME ${name})
   ringv8_defaults(ringv8_${name})
   target_include_directories(ringv8_${name} PUBLIC
-    $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}> $<INSTALL_INTERFACE:include>)
+    $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}> $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}/ringv8>)
   target_link_libraries(ringv8_${name} PUBLIC ${ARG_PUBLIC_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
+  if(NOT ARG_NO_INSTALL)
+    install(TARGETS ringv8_${name} EXPORT ringv8Targets
+            ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev)
+    install(DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/
+            DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/ringv8/${name} COMPONENT dev
+            FILES_MATCHING PATTERN "*.h")
+  endif()
 endfunction()

@@ -11,6 +11,7 @@ packages=(
   libcpp-httplib-dev libsystemd-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   clang clang-format clang-tidy libclang-rt-14-dev
+  dpkg-dev lintian systemd
 )
 
 missing=()

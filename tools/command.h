@@ -25,6 +25,8 @@ inline const CLI::Validator kNonNegativeNumber = NumberAbove(0, true);
 CLI::Validator IpAndPort();
 
 void AddVersionCommand(CLI::App& app, RunFunction* run);
+// Hidden: prints the man page from the CLI definitions.
+void AddManpageCommand(CLI::App& app, RunFunction* run);
 void AddKeygenCommand(CLI::App& app, RunFunction* run);
 void AddDecodeCommand(CLI::App& app, RunFunction* run);
 void AddBenchCommand(CLI::App& app, RunFunction* run);

@@ -3,6 +3,8 @@
 // --bootstrap names others (or none), until a signal or --duration. The configuration it builds
 // is an ordinary py-ipv8 one: --print-config shows it (configs/relay.json is the default one, for
 // `ringv8 run --config`).
+#include <algorithm>
+#include <cctype>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -91,6 +93,19 @@ int Relay(const RelayOptions& options) {
   return RunNode(config, options.run);
 }
 
+// "py-ipv8", "tribler" or 40 hex characters, checked before anything (a key file) is made.
+CLI::Validator CommunityIdValidator() {
+  return CLI::Validator(
+      [](const std::string& text) -> std::string {
+        if (text == "py-ipv8" || text == "tribler") return {};
+        const bool hex = text.size() == 40 && std::ranges::all_of(text, [](char c) {
+                           return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+                         });
+        return hex ? std::string() : "must be py-ipv8, tribler or 40 hex characters";
+      },
+      "py-ipv8|tribler|HEX");
+}
+
 }  // namespace
 
 void AddRelayCommand(CLI::App& app, RunFunction* run) {
@@ -106,6 +121,7 @@ void AddRelayCommand(CLI::App& app, RunFunction* run) {
   cmd->add_option("--community-id", options->community_id,
                   "Tunnel network: py-ipv8 (81ded073...), tribler (a3591a6b..., Tribler's) or "
                   "40 hex characters")
+      ->check(CommunityIdValidator())
       ->capture_default_str();
   cmd->add_option("--bootstrap", options->bootstrap,
                   "Tracker IP:PORT to bootstrap from (repeatable; replaces py-ipv8's public "

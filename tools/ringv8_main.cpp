@@ -57,10 +57,12 @@ int main(int argc, char** argv) {
   AddTrackerCommand(app, &run);
   AddBenchCommand(app, &run);
   AddLogLevel(app, log_level);
+  AddManpageCommand(app, &run);  // After --log-level: the page lists it as a global option.
 
   if (const std::string unknown = UnknownSubcommand(app, argc, argv); !unknown.empty()) {
     std::string known;
     for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+      if (sub->get_group().empty()) continue;  // Hidden.
       known += (known.empty() ? "" : ", ") + sub->get_name();
     }
     fmt::print(stderr, "ringv8: unknown subcommand '{}' (known: {}); see ringv8 --help\n", unknown,
