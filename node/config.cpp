@@ -271,7 +271,10 @@ NodeConfig NodeConfig::Load(const std::string& file) {
   try {
     document = json::parse(text.str());
   } catch (const json::parse_error& e) {
-    throw ConfigError("", fmt::format("{} is not valid JSON: {}", file, e.what()));
+    // "[json.exception.parse_error.101] parse error at line 3, ...": the library's tag is noise.
+    std::string what = e.what();
+    if (what.starts_with("[json.exception.")) what = what.substr(what.find("] ") + 2);
+    throw ConfigError("", fmt::format("{} is not valid JSON: {}", file, what));
   }
   return FromJson(document);
 }

@@ -56,7 +56,7 @@ wire::PrivateKey LoadKey(const KeyConfig& config, const std::string& working_dir
       throw ConfigError(Join(config.path, "file"),
                         fmt::format("cannot load the key in {}: {} (ringv8 never replaces an "
                                     "existing key file; move it away to create a new key)",
-                                    file, key.error().message()));
+                                    file, wire::KeyFileErrorText(file, key.error())));
     }
     return *key;
   }

@@ -31,6 +31,14 @@ struct DecodeOptions {
 
 std::string Str(const Address& a) { return a.ToString(); }
 
+// A concatenation of 20-byte ids (preference lists) as a list of hex strings.
+json Ids(wire::Bytes bytes) {
+  json ids = json::array();
+  for (size_t at = 0; at + 20 <= bytes.size(); at += 20)
+    ids.push_back(wire::ToHex(bytes.subspan(at, 20)));
+  return ids;
+}
+
 json ToJson(const wire::IntroductionRequestPayload& p) {
   return {{"destination_address", Str(p.destination_address)},
           {"source_lan_address", Str(p.source_lan_address)},
@@ -91,11 +99,11 @@ json ToJson(const wire::SimilarityRequestPayload& p) {
   return {{"identifier", p.identifier},
           {"lan_address", Str(p.lan_address)},
           {"wan_address", Str(p.wan_address)},
-          {"preference_list", wire::ToHex(p.preference_list)}};
+          {"preference_list", Ids(p.preference_list)}};
 }
 json ToJson(const wire::SimilarityResponsePayload& p) {
   return {{"identifier", p.identifier},
-          {"preference_list", wire::ToHex(p.preference_list)},
+          {"preference_list", Ids(p.preference_list)},
           {"tb_overlap", wire::ToHex(p.tb_overlap)}};
 }
 json ToJson(const wire::PingPayload& p) { return {{"identifier", p.identifier}}; }
@@ -183,6 +191,13 @@ int Run(const DecodeOptions& options) {
   out["message_id"] = *id;
 
   wire::PacketLayout layout = LayoutFor(*id, discovery);
+  if (options.force_unsigned && layout.is_signed && (*id >= 231 || (discovery && *id <= 2))) {
+    spdlog::error(
+        "message {} is always signed in py-ipv8; --unsigned is for a community's own "
+        "unsigned messages",
+        *id);
+    return kExitUsage;
+  }
   if (options.force_unsigned) layout.is_signed = false;
   auto view = wire::ParsePacket(*datagram, layout);
   if (!view) {

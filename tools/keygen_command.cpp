@@ -44,7 +44,8 @@ int Run(const KeygenOptions& options) {
   if (!options.show.empty()) {
     auto key = wire::LoadKeyFile(options.show);
     if (!key) {
-      spdlog::error("cannot load key file {}: {}", options.show, key.error().message());
+      spdlog::error("cannot load key file {}: {}", options.show,
+                    wire::KeyFileErrorText(options.show, key.error()));
       return kExitRuntime;
     }
     PrintIdentity(options.show, *key, options.json);

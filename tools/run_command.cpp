@@ -31,8 +31,15 @@ spdlog::level::level_enum LevelOf(const std::string& level) {
 }
 
 node::NodeConfig LoadRunConfig(const RunOptions& options) {
+  if (options.config.empty()) {
+    // What a first run does, said before it does it.
+    spdlog::warn(
+        "no --config: running py-ipv8's default configuration ({}): it joins the public "
+        "IPv8 network through py-ipv8's trackers and keeps its key in "
+        "ec_multichain.pem in this directory (created if missing)",
+        access(kDefaultConfig, R_OK) == 0 ? kDefaultConfig : "built in");
+  }
   if (options.config.empty() && access(kDefaultConfig, R_OK) != 0) {
-    spdlog::info("{} not found here: using the built-in default configuration", kDefaultConfig);
     return node::NodeConfig::FromJson(node::DefaultConfigJson());
   }
   return node::NodeConfig::Load(options.config.empty() ? kDefaultConfig : options.config);
@@ -42,7 +49,22 @@ int Run(const RunOptions& options) {
   node::NodeConfig config;
   try {
     config = LoadRunConfig(options);
-    if (options.port >= 0) config.SetPort(static_cast<uint16_t>(options.port));
+    if (options.port >= 0) {
+      // --port is the UDPIPv4 interface's; a configuration without one would get a second
+      // socket on 0.0.0.0 beside what it names.
+      if (config.FindInterface("UDPIPv4") == nullptr) {
+        std::string has;
+        for (const node::InterfaceConfig& i : config.interfaces) {
+          has +=
+              (has.empty() ? "" : ", ") + i.interface + " " + i.ip + ":" + std::to_string(i.port);
+        }
+        throw node::ConfigError("interfaces",
+                                "--port sets the UDPIPv4 interface's port and the "
+                                "configuration has none (it has " +
+                                    has + "): set the port in the file instead");
+      }
+      config.SetPort(static_cast<uint16_t>(options.port));
+    }
     if (!options.log_level_given) spdlog::set_level(LevelOf(config.log_level));
   } catch (const node::ConfigError& e) {
     spdlog::error("configuration: {}", e.what());

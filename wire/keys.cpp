@@ -144,6 +144,21 @@ std::array<uint8_t, kEd25519SignatureSize> PrivateKey::Sign(Bytes message) const
 
 // ---- Key files ----
 
+std::string KeyFileErrorText(const std::string& path, const std::error_code& error) {
+  if (error != WireError::kUnknownKeyType) return error.message();
+  std::array<char, 32> head{};
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  const ssize_t n = fd < 0 ? -1 : ::read(fd, head.data(), head.size());
+  if (fd >= 0) ::close(fd);
+  const std::string_view text(head.data(), n > 0 ? static_cast<size_t>(n) : 0);
+  const bool der = !text.empty() && static_cast<uint8_t>(text[0]) == 0x30;
+  if (der || text.starts_with("-----BEGIN")) {
+    return "it is a legacy EC private key (py-ipv8's M2Crypto keys); ringv8 identities are "
+           "curve25519: make one with `ringv8 keygen` or \"generation\": \"curve25519\"";
+  }
+  return error.message();
+}
+
 Result<PrivateKey> LoadKeyFile(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Unexpected{std::error_code(errno, std::generic_category())};

@@ -108,6 +108,10 @@ class PrivateKey {
 
 // Key files hold the raw private key bin (74 bytes), as py-ipv8 writes them.
 Result<PrivateKey> LoadKeyFile(const std::string& path);
+// Why the key file at `path` did not load (LoadKeyFile's `error`), for a person: a py-ipv8 EC
+// private key (DER or PEM, M2Crypto's "medium"/"high" keys) is named as such, since ringv8
+// identities are curve25519.
+std::string KeyFileErrorText(const std::string& path, const std::error_code& error);
 // Writes `key` with mode 0600. Fails with EEXIST when the file exists and !overwrite.
 [[nodiscard]] std::error_code SaveKeyFile(const std::string& path, const PrivateKey& key,
                                           bool overwrite);

@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include <spdlog/spdlog.h>
+
 #include "ring/internal/udp_offload.h"
 
 namespace ringv8::internal {
@@ -60,6 +62,10 @@ Result<UdpSocket> OpenUdpSocket(const Address& bind, const EndpointOptions& opti
   socklen_t local_len = sizeof(local);
   getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len);
   auto address = Address::FromSockaddr(reinterpret_cast<sockaddr*>(&local), local_len);
+  if (address && bind.port() != 0 && address->port() != bind.port()) {
+    spdlog::warn("{} is taken: bound {} instead (the next free port, as py-ipv8 does)",
+                 bind.ToString(), address->ToString());
+  }
   // UDP_GRO (kernel 5.0+): without it the kernel splits coalesced datagrams itself.
   const bool gro = options.gro && setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0;
   return UdpSocket{fd, address.value_or(bind), gro};

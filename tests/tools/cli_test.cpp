@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdio>
+#include <fstream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -125,6 +126,42 @@ TEST_F(CliTest, KeygenRefusesADirectoryOrNoName) {
 
 TEST_F(CliTest, KeygenShowFailsOnMissingFile) {
   EXPECT_EQ(Ringv8("keygen --show " + dir_ + "/missing.key").exit_code, 1);
+}
+
+// A py-ipv8 EC private key (M2Crypto, PEM or DER) is named as such, not as unknown_key_type.
+TEST_F(CliTest, KeygenShowNamesALegacyEcKey) {
+  const std::string pem = dir_ + "/ec.pem";
+  std::ofstream(pem) << "-----BEGIN EC PRIVATE KEY-----\nMF8CAQEEGADrZ...\n"
+                        "-----END EC PRIVATE KEY-----\n";
+  Output out = Ringv8("keygen --show " + pem, true);
+  EXPECT_EQ(out.exit_code, 1);
+  EXPECT_NE(out.stdout_text.find("legacy EC private key"), std::string::npos) << out.stdout_text;
+  EXPECT_NE(out.stdout_text.find("curve25519"), std::string::npos);
+  const std::string der = dir_ + "/ec.der";
+  std::ofstream(der) << std::string("\x30\x81\x87\x02\x01\x00", 6) << std::string(80, 'x');
+  out = Ringv8("keygen --show " + der, true);
+  EXPECT_NE(out.stdout_text.find("legacy EC private key"), std::string::npos) << out.stdout_text;
+}
+
+// DiscoveryCommunity's similarity-request from the golden vectors.
+const char kSimilarityRequest[] =
+    "00027e313685c1912a141279f8248fc8db5899c5df5a01004a4c69624e61434c504b3af325d23a88ce0f7e9591"
+    "b08baf90624b3161e8aac1eff8beb3eaaff51a3b514ed15b94202360e50acfeab9931587cb63a250a1b5cd84a6b1"
+    "d40ddbe35a8f3a0d00000000000002010201c0a8010a1f9a525e010a1f9a007e313685c1912a141279f8248fc8d"
+    "b5899c5df5a0102030405060708090a0b0c0d0e0f1011121314ef30255254c37b5f07b50578e4b141dad43af26b"
+    "3a82e861efe5090c76bde7b1f2b423c6942b02934722b58f087d37b5d98fd847cab69732adba048facd7070b";
+
+TEST_F(CliTest, DecodeListsPreferencesAndRefusesUnsignedOnSignedMessages) {
+  Output out = Ringv8(std::string("decode ") + kSimilarityRequest);
+  ASSERT_EQ(out.exit_code, 0);
+  const auto j = nlohmann::json::parse(out.stdout_text);
+  ASSERT_TRUE(j["payload"]["preference_list"].is_array());
+  ASSERT_EQ(j["payload"]["preference_list"].size(), 2u);
+  EXPECT_EQ(j["payload"]["preference_list"][0], "7e313685c1912a141279f8248fc8db5899c5df5a");
+  // --unsigned on a message py-ipv8 always signs: a usage error, not a nonsense decode.
+  out = Ringv8(std::string("decode --unsigned ") + kSimilarityRequest, true);
+  EXPECT_EQ(out.exit_code, 2);
+  EXPECT_NE(out.stdout_text.find("always signed"), std::string::npos) << out.stdout_text;
 }
 
 TEST_F(CliTest, DecodeVerifiesAndReportsFields) {

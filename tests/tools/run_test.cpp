@@ -116,6 +116,41 @@ TEST_F(RunTest, ConfigurationErrorsExitWith2AndNameThePath) {
   EXPECT_THAT(out.stdout_text, HasSubstr("interfaces: is empty"));
 }
 
+// --port is the UDPIPv4 interface's: on a configuration without one it is refused, not added.
+TEST_F(RunTest, PortWithoutAnIpv4InterfaceIsRefused) {
+  json v6 = CustomCommunityNode(0, 1, dir_ + "/k.key");
+  v6["interfaces"] = {{{"interface", "UDPIPv6"}, {"ip", "::1"}, {"port", 0}}};
+  Output out = Ringv8("run --config " + Write("v6.json", v6) + " --port 9000 --duration 1", true);
+  EXPECT_EQ(out.exit_code, 2);
+  EXPECT_THAT(out.stdout_text, HasSubstr("has none (it has UDPIPv6 ::1:0)"));
+}
+
+TEST_F(RunTest, JsonErrorsSayWhereWithoutTheLibrarysTag) {
+  std::ofstream(dir_ + "/syntax.json") << "{\n  \"interfaces\": [,]\n}";
+  Output out = Ringv8("run --config " + dir_ + "/syntax.json", true);
+  EXPECT_EQ(out.exit_code, 2);
+  EXPECT_THAT(out.stdout_text, HasSubstr("is not valid JSON: parse error at line 2"));
+  EXPECT_THAT(out.stdout_text, ::testing::Not(HasSubstr("[json.exception")));
+}
+
+// A taken port moves to the next free one, as py-ipv8 does, and says so.
+TEST_F(RunTest, ATakenPortIsAWarningWithBothPorts) {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  const int taken = ntohs(addr.sin_port);
+  const std::string config = Write("a.json", CustomCommunityNode(taken, 1, dir_ + "/a.key"));
+  Output out = Ringv8("run --config " + config + " --duration 0.3 --status-interval 0", true);
+  close(fd);
+  EXPECT_EQ(out.exit_code, 0);
+  EXPECT_THAT(out.stdout_text,
+              HasSubstr("127.0.0.1:" + std::to_string(taken) + " is taken: bound 127.0.0.1:"));
+}
+
 // --duration 0 would run forever (0 is the "until a signal" default): refused, as usage.
 TEST_F(RunTest, DurationZeroIsAUsageError) {
   const std::string config = Write("a.json", CustomCommunityNode(0, 1, dir_ + "/a.key"));
