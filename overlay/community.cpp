@@ -67,19 +67,17 @@ std::error_code Community::SendRaw(const Address& to, wire::Bytes packet) {
 
 // ---- Addresses (spec 3.3) ----
 
-Address Community::my_estimated_lan() const {
-  if (settings_.lan_address) return *settings_.lan_address;
-  return EstimatedLanAddress(endpoint_);
+Address Community::my_estimated_lan(Address::Family family) const {
+  if (settings_.lan_address && settings_.lan_address->family() == family) {
+    return *settings_.lan_address;
+  }
+  return EstimatedLanAddress(endpoint_, family);
 }
 
 Address Community::my_preferred_address() const {
   // py-ipv8 re-guesses on every call: the IPv6 socket if there is one, else (LAN ip, v4 port).
   for (const Address& local : endpoint_.local_addresses()) {
-    if (local.is_v6()) {
-      for (const Address& ip : endpoint_.interface_addresses()) {
-        if (ip.is_v6()) return ip.WithPort(local.port());
-      }
-    }
+    if (local.is_v6()) return EstimatedLanAddress(endpoint_, Address::Family::kIpv6);
   }
   return my_estimated_lan();
 }
@@ -193,7 +191,7 @@ void Community::SendIntroductionRequestTo(const Address& to, bool new_style) {
   if (new_style || to.is_v6()) {
     wire::NewIntroductionRequestPayload request;  // Flags 0x00, as py-ipv8 sends.
     request.destination_address = to;
-    request.source_lan_address = my_estimated_lan();
+    request.source_lan_address = my_estimated_lan(to.family());
     request.source_wan_address = my_preferred_address();
     request.identifier = global_time;
     request.extra_bytes = IntroductionExtraBytes();
@@ -280,7 +278,7 @@ void Community::SendIntroductionResponse(const Address& lan_socket_address,
   if (new_style) {
     wire::NewIntroductionResponsePayload response;
     response.destination_address = socket_address;
-    response.source_lan_address = my_estimated_lan();
+    response.source_lan_address = my_estimated_lan(socket_address.family());
     response.source_wan_address = my_preferred_address();
     response.lan_introduction_address = lan_intro;
     response.wan_introduction_address = wan_intro;

@@ -157,9 +157,12 @@ class Community : public EndpointListener {
     return network_.GetWalkableAddresses(&community_id_);
   }
 
-  Address my_estimated_lan() const;
+  // The LAN address in the family of the path a message takes (IPv4 unless told otherwise):
+  // on the IPv6 path an IPv6 address with the IPv6 socket's port.
+  Address my_estimated_lan(Address::Family family = Address::Family::kIpv4) const;
   Address my_estimated_wan() const { return my_estimated_wan_; }
-  // The source_wan of new-style messages: in practice the LAN guess (spec 3.3).
+  // The source_wan of new-style messages: in practice the LAN guess (spec 3.3); the IPv6
+  // socket's own address when it is bound to one.
   Address my_preferred_address() const;
   bool AddressIsLan(const Address& address) const;
 

@@ -6,19 +6,26 @@
 
 namespace ringv8 {
 
-Address EstimatedLanAddress(const Endpoint& endpoint) {
+Address EstimatedLanAddress(const Endpoint& endpoint, Address::Family family) {
+  const bool v4 = family == Address::Family::kIpv4;
   uint16_t port = 0;
+  bool has_socket = false;
   for (const Address& local : endpoint.local_addresses()) {
-    if (!local.is_v4()) continue;
+    if (local.family() != family) continue;
+    has_socket = true;
     // Bound to one address (127.0.0.1, a LAN IP): that is the only one peers can reach us at.
     // (py-ipv8 guesses an interface address even then; with its default 0.0.0.0 both agree.)
-    if (local.ipv4_host_order() != 0) return local;
+    if (!local.WithPort(0).is_zero() && local.WithPort(0) != Address::Ipv6({}, 0)) return local;
     port = local.port();
   }
+  // No socket of that family: no address to give (and none of the host's to reveal).
+  if (!has_socket) return v4 ? Address() : Address::Ipv6({}, 0);
   for (const Address& ip : endpoint.interface_addresses()) {
-    if (ip.is_v4()) return ip.WithPort(port);
+    if (ip.family() == family) return ip.WithPort(port);
   }
-  return Address::Ipv4(0x7F000001u, port);
+  std::array<uint8_t, 16> loopback6{};
+  loopback6[15] = 1;
+  return v4 ? Address::Ipv4(0x7F000001u, port) : Address::Ipv6(loopback6, port);
 }
 
 void Endpoint::AddListener(const PacketPrefix& prefix, EndpointListener* listener) {

@@ -142,10 +142,13 @@ class Endpoint {
   bool needs_compaction_ = false;  // A listener was removed during Dispatch.
 };
 
-// The LAN address IPv8 estimates for `endpoint` (py-ipv8's my_estimated_lan): its IPv4 socket's
-// address when that is bound to one IP (the only one peers can reach); else this host's first
-// IPv4 interface address with the socket's port; 127.0.0.1 with that port when there is none.
-Address EstimatedLanAddress(const Endpoint& endpoint);
+// The LAN address IPv8 estimates for `endpoint` (py-ipv8's my_estimated_lan) in `family`: its
+// socket's address of that family when that is bound to one IP (the only one peers can reach);
+// else this host's first interface address of that family with the socket's port; the loopback
+// address (127.0.0.1, ::1) with that port when there is none; the unspecified address with port
+// 0 when the endpoint has no socket of that family.
+Address EstimatedLanAddress(const Endpoint& endpoint,
+                            Address::Family family = Address::Family::kIpv4);
 
 }  // namespace ringv8
 

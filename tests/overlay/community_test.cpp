@@ -450,3 +450,43 @@ TEST_F(CommunityTest, SubclassHooksSeeRequestsAndResponses) {
 
 }  // namespace
 }  // namespace ringv8::overlay
+
+namespace ringv8::overlay {
+namespace {
+
+// On the IPv6 path a node sends IPv6 addresses as its LAN and WAN (issue 15 item 1): an
+// IPv6-only node bound to one address says that address, never the host's IPv4 address.
+TEST(CommunityIpv6Test, IntroductionsOverIpv6CarryIpv6Addresses) {
+  testing::Simulation sim{TimePoint(std::chrono::seconds(1000))};
+  auto open = [&](const char* text) {
+    EndpointOptions options;
+    options.ipv6 = Address::Parse(text);
+    return std::move(*sim.net.Open(options));
+  };
+  std::unique_ptr<MemoryEndpoint> a_endpoint = open("[fd00::1]:8090");
+  std::unique_ptr<MemoryEndpoint> b_endpoint = open("[fd00::2]:8090");
+  const Address a_address = *Address::Parse("[fd00::1]:8090");
+  const Address b_address = *Address::Parse("[fd00::2]:8090");
+  WireLog log;
+  Tap tap(&log, b_address);
+  b_endpoint->AddCatchAllListener(&tap);
+  const wire::PrivateKey key = SpecKey(1);
+  Network network;
+  auto peer = std::make_shared<Peer>(key.public_key(), a_address, sim.loop->Now());
+  Community a(kWalkId, peer, key, *a_endpoint, network, *sim.loop);
+  a.WalkTo(b_address);
+  sim.RunFor(milliseconds(10));
+  ASSERT_EQ(log.entries.size(), 1u);
+  const std::vector<uint8_t> bytes = *wire::FromHex(log.entries[0].hex);
+  auto view = wire::ParsePacket(bytes, {.is_signed = true, .has_global_time = true});
+  ASSERT_TRUE(view);
+  ASSERT_EQ(view->message_id, wire::NewIntroductionRequestPayload::kMessageId);
+  auto request = wire::DecodePayload<wire::NewIntroductionRequestPayload>(view->payload);
+  ASSERT_TRUE(request);
+  EXPECT_EQ(request->source_lan_address.ToString(), "[fd00::1]:8090");
+  EXPECT_EQ(request->source_wan_address.ToString(), "[fd00::1]:8090");
+  b_endpoint->RemoveCatchAllListener(&tap);
+}
+
+}  // namespace
+}  // namespace ringv8::overlay

@@ -39,5 +39,21 @@ TEST(EstimatedLanAddress, NoInterfaceIsLoopbackWithThePort) {
   EXPECT_EQ(EstimatedLanAddress(e).ToString(), "127.0.0.1:6421");
 }
 
+// The IPv6 path (issue 15 item 1): an IPv6 address with the IPv6 socket's port, the bound one
+// when it is bound to one; never the host's IPv4 address from an IPv6-only endpoint.
+TEST(EstimatedLanAddress, Ipv6BoundToOneIpIsThatAddress) {
+  AddressesOnly e({*Address::Parse("[::1]:8090")},
+                  {*Address::Parse("192.0.2.2:0"), *Address::Parse("[fd00::2]:0")});
+  EXPECT_EQ(EstimatedLanAddress(e, Address::Family::kIpv6).ToString(), "[::1]:8090");
+  EXPECT_EQ(EstimatedLanAddress(e).ToString(), "0.0.0.0:0");  // No IPv4 socket: nothing.
+}
+
+TEST(EstimatedLanAddress, Ipv6BoundToAllIsTheFirstIpv6InterfaceWithThePort) {
+  AddressesOnly e({*Address::Parse("0.0.0.0:7000"), *Address::Parse("[::]:7001")},
+                  {*Address::Parse("192.0.2.2:0"), *Address::Parse("[fd00::2]:0")});
+  EXPECT_EQ(EstimatedLanAddress(e, Address::Family::kIpv6).ToString(), "[fd00::2]:7001");
+  EXPECT_EQ(EstimatedLanAddress(e).ToString(), "192.0.2.2:7000");
+}
+
 }  // namespace
 }  // namespace ringv8
