@@ -4,6 +4,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "ring/debug_log.h"
+#include "wire/hex.h"
+
 namespace ringv8::overlay {
 
 namespace {
@@ -104,6 +107,8 @@ void Community::OnPacket(const Address& source, std::span<const uint8_t> datagra
   const RawHandler& handler = handlers_[datagram[wire::kPrefixSize]];
   if (!handler) {
     ++stats_.unknown_message;
+    RINGV8_DEBUG("{}: dropped message {} from {}: unknown_message", LogName(),
+                 datagram[wire::kPrefixSize], source.ToString());
     return;
   }
   handler(source, datagram);
@@ -177,7 +182,12 @@ void Community::RegisterBaseHandlers() {
 
 // ---- Introduction requests (spec 3.4, 3.5) ----
 
+std::string Community::LogName() const {
+  return wire::ToHex(wire::Bytes(community_id_).first(4)) + "..";
+}
+
 void Community::WalkTo(const Address& address) {
+  RINGV8_DEBUG("{}: walk to {}", LogName(), address.ToString());
   SendIntroductionRequestTo(address, network_.IsNewStyle(address));
 }
 
@@ -211,8 +221,12 @@ void Community::OnIntroductionRequest(const std::shared_ptr<Peer>& peer, uint64_
                                       const IntroductionRequest& request) {
   if (OverPeerLimit()) {
     ++stats_.peer_limit;
+    RINGV8_DEBUG("{}: introduction-request from {} dropped: over max_peers", LogName(),
+                 peer->address().ToString());
     return;
   }
+  RINGV8_DEBUG("{}: introduction-request from {} (peer {}), answered", LogName(),
+               peer->address().ToString(), wire::ToHex(peer->mid()).substr(0, 8));
   if (request.source_lan_address.is_v4())
     network_.SetPeerLanAddress(*peer, request.source_lan_address);
   AnswerIntroductionRequest(peer, request, peer->address(), peer->new_style_intro);
@@ -309,6 +323,9 @@ void Community::OnIntroductionResponse(const std::shared_ptr<Peer>& peer, uint64
   const Address& destination = response.destination_address;
   const Address& lan_intro = response.lan_introduction_address;
   const Address& wan_intro = response.wan_introduction_address;
+  RINGV8_DEBUG("{}: introduction-response from {} (peer {}): introduces {} / {}", LogName(),
+               peer->address().ToString(), wire::ToHex(peer->mid()).substr(0, 8),
+               lan_intro.ToString(), wan_intro.ToString());
   if (destination.is_v4() && !InPrivateSubnet(destination)) my_estimated_wan_ = destination;
   my_peer_->AddAddress(destination);
   // (py-ipv8's interface switch for nodes on both IPv4 and IPv6 is not reproduced: ringv8 nodes
@@ -361,6 +378,8 @@ void Community::Bootstrap() {
   for (auto& bootstrapper : bootstrappers_) {
     auto addresses = bootstrapper->GetAddresses(*this, std::chrono::seconds(60));
     bootstrapper->Initialize(*this);
+    RINGV8_DEBUG("{}: bootstrapping: {} addresses from a bootstrapper", LogName(),
+                 addresses.size());
     size_t walked = 0;
     for (const Address& a : addresses) {
       if (settings_.max_peers > 0 && walked >= static_cast<size_t>(settings_.max_peers)) break;

@@ -32,6 +32,7 @@
 #include "overlay/bootstrapper.h"
 #include "overlay/network.h"
 #include "overlay/peer.h"
+#include "ring/debug_log.h"
 #include "ring/endpoint.h"
 #include "ring/event_loop.h"
 #include "ring/stats.h"
@@ -141,6 +142,8 @@ class Community : public EndpointListener {
   // A subclass's own counters and gauges, visited after the community's (names must differ).
   virtual void VisitOverlayStats(const std::function<void(const Stat&, double)>& /*fn*/) const {}
   std::mt19937_64& random() { return random_; }
+  // "7e313685..": the community in log lines.
+  std::string LogName() const;
 
   // --- Peer discovery (py-ipv8 names) ---
   void WalkTo(const Address& address);
@@ -252,11 +255,16 @@ void Community::AddHandler(F&& fn) {
                                              .has_global_time = HasGlobalTime<P>()};
   handlers_[P::kMessageId] = [this, fn = std::forward<F>(fn)](const Address& source,
                                                               wire::Bytes datagram) {
+    auto drop = [&](const std::error_code& error) {
+      CountDrop(error);
+      RINGV8_DEBUG("{}: dropped message {} from {}: {}", LogName(), P::kMessageId,
+                   source.ToString(), error.message());
+    };
     auto view = wire::ParsePacket(datagram, layout);
-    if (!view) return CountDrop(view.error());
-    if (std::error_code error = wire::VerifySignature(*view)) return CountDrop(error);
+    if (!view) return drop(view.error());
+    if (std::error_code error = wire::VerifySignature(*view)) return drop(error);
     auto payload = wire::DecodePayload<P>(view->payload);
-    if (!payload) return CountDrop(payload.error());
+    if (!payload) return drop(payload.error());
     ++stats_.handled;
     if constexpr (P::kSigned) {
       std::shared_ptr<Peer> peer = SenderOf(*view, source);

@@ -4,6 +4,8 @@
 #include <mutex>
 #include <random>
 
+#include "ring/debug_log.h"
+
 namespace ringv8::strategies {
 
 void RandomChurn::TakeStep() {
@@ -32,6 +34,7 @@ void RandomChurn::TakeStep() {
     auto pinged = pinged_.find(address);
     if (should_drop && pinged != pinged_.end()) {
       pinged_.erase(pinged);
+      RINGV8_DEBUG("{}: dropping silent peer {}", discovery_->LogName(), address.ToString());
       network.RemovePeer(*peer);
     } else if (is_inactive || peer->ping_count() < 5) {
       if (pinged != pinged_.end() && now > pinged->second + Seconds(options_.ping_interval)) {

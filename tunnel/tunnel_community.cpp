@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "ring/debug_log.h"
 #include "tunnel/address_policy.h"
 #include "tunnel/crypto.h"
 
@@ -339,6 +340,7 @@ void TunnelCommunity::OnCreate(const Address& source, uint32_t circuit_id, wire:
   auto encoded = EncodeCellMessage(created, message);
   terminal_.insert_or_assign(circuit_id, std::move(terminal));
   ++tunnel_stats_.circuits_joined;
+  RINGV8_DEBUG("{}: joined circuit {:08x} from {}", LogName(), circuit_id, source.ToString());
   SendPlaintextCell(source, circuit_id, *encoded);
 }
 
@@ -446,6 +448,9 @@ void TunnelCommunity::OnCreated(const Address& source, uint32_t circuit_id, wire
     return;
   }
   ++tunnel_stats_.circuits_extended;
+  RINGV8_DEBUG("{}: relaying circuit {:08x} <-> {:08x} ({} <-> {})", LogName(),
+               pending.from_circuit_id, circuit_id, installed.previous.address.ToString(),
+               installed.next.address.ToString());
   SendBackward(installed.previous.address, pending.from_circuit_id, installed.keys, *encoded);
 }
 
@@ -504,6 +509,8 @@ void TunnelCommunity::OnDestroy(const std::shared_ptr<overlay::Peer>& signer,
   const wire::Mid& mid = signer->mid();
   // Reason 0 is never sent (py-ipv8 reads it as "do not send"): forwarded as 1 (spec Q10).
   const uint16_t reason = destroy.reason != 0 ? destroy.reason : uint16_t{kDestroyUnknown};
+  RINGV8_DEBUG("{}: DESTROY of circuit {:08x}, reason {}, from {}", LogName(), circuit_id,
+               destroy.reason, signer->address().ToString());
   if (auto it = relays_.find(circuit_id); it != relays_.end() && it->second.previous.mid == mid) {
     ++tunnel_stats_.destroys_received;
     SendDestroy(it->second.next.address, it->second.next_circuit_id, reason);
