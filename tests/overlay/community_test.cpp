@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "ring/memory_endpoint.h"
+#include "ring/open_endpoint.h"
 #include "tests/testing/memory_node.h"
 #include "tests/testing/simulation.h"
 #include "wire/hex.h"
@@ -486,6 +487,97 @@ TEST(CommunityIpv6Test, IntroductionsOverIpv6CarryIpv6Addresses) {
   EXPECT_EQ(request->source_lan_address.ToString(), "[fd00::1]:8090");
   EXPECT_EQ(request->source_wan_address.ToString(), "[fd00::1]:8090");
   b_endpoint->RemoveCatchAllListener(&tap);
+}
+
+}  // namespace
+}  // namespace ringv8::overlay
+
+namespace ringv8::overlay {
+namespace {
+
+// The same on real sockets: a ::1-only node and a dual-stack node (127.0.0.1 and ::1) walk to
+// an IPv6 and an IPv4 listener; the address fields of what they send are checked.
+class Ipv6SocketTest : public ::testing::Test {
+ protected:
+  // The introduction-request `node` sends to a fresh listener at `listen_at`.
+  wire::NewIntroductionRequestPayload RequestOver(const EndpointOptions& node,
+                                                  const char* listen_at, uint8_t* message_id) {
+    auto opened = OpenLoopAndEndpoint(EndpointBackend::kMmsg, node);
+    EXPECT_TRUE(opened) << (opened ? "" : opened.error().message());
+    if (!opened) return {};
+    EndpointOptions listener_options;
+    if (std::string(listen_at).find(':') != std::string::npos) {
+      listener_options.ipv4.reset();
+      listener_options.ipv6 = Address::ParseIp(listen_at, 0);
+    } else {
+      listener_options.ipv4 = Address::ParseIp(listen_at, 0);
+    }
+    auto listener = OpenEndpoint(*opened->loop, listener_options);
+    EXPECT_TRUE(listener);
+    if (!listener) return {};
+    const Address to = (*listener)->local_addresses()[0];
+    local_.assign(opened->endpoint->local_addresses().begin(),
+                  opened->endpoint->local_addresses().end());
+    WireLog log;
+    Tap tap(&log, to);
+    (*listener)->AddCatchAllListener(&tap);
+    const wire::PrivateKey key = SpecKey(1);
+    Network network;
+    auto peer = std::make_shared<Peer>(key.public_key(), opened->endpoint->local_addresses()[0],
+                                       opened->loop->Now());
+    {
+      Community community(kWalkId, peer, key, *opened->endpoint, network, *opened->loop);
+      community.WalkTo(to);
+      for (int i = 0; i < 50 && log.entries.empty(); ++i) opened->loop->RunFor(milliseconds(10));
+    }
+    (*listener)->RemoveCatchAllListener(&tap);
+    EXPECT_EQ(log.entries.size(), 1u);
+    if (log.entries.empty()) return {};
+    const std::vector<uint8_t> bytes = *wire::FromHex(log.entries[0].hex);
+    *message_id = bytes[22];
+    wire::NewIntroductionRequestPayload out;
+    auto view = wire::ParsePacket(bytes, {.is_signed = true, .has_global_time = true});
+    if (*message_id == 234) {
+      out = *wire::DecodePayload<wire::NewIntroductionRequestPayload>(view->payload);
+    } else {
+      auto old = *wire::DecodePayload<wire::IntroductionRequestPayload>(view->payload);
+      out.source_lan_address = old.source_lan_address;
+      out.source_wan_address = old.source_wan_address;
+    }
+    return out;
+  }
+  std::vector<Address> local_;
+};
+
+TEST_F(Ipv6SocketTest, Ipv6OnlyNodeSendsItsBoundIpv6Address) {
+  EndpointOptions node;
+  node.ipv4.reset();
+  node.ipv6 = Address::ParseIp("::1", 0);
+  uint8_t id = 0;
+  auto request = RequestOver(node, "::1", &id);
+  ASSERT_EQ(local_.size(), 1u);
+  EXPECT_EQ(id, 234);
+  EXPECT_EQ(request.source_lan_address, local_[0]);  // [::1]:port, not the host's IPv4.
+  EXPECT_EQ(request.source_wan_address, local_[0]);
+}
+
+TEST_F(Ipv6SocketTest, DualStackNodeSendsIpv6OverIpv6AndIpv4OverIpv4) {
+  EndpointOptions node;
+  node.ipv4 = Address::ParseIp("127.0.0.1", 0);
+  node.ipv6 = Address::ParseIp("::1", 0);
+  uint8_t id = 0;
+  auto over6 = RequestOver(node, "::1", &id);
+  ASSERT_EQ(local_.size(), 2u);
+  const Address v4 = local_[0].is_v4() ? local_[0] : local_[1];
+  const Address v6 = local_[0].is_v6() ? local_[0] : local_[1];
+  EXPECT_EQ(id, 234);
+  EXPECT_EQ(over6.source_lan_address, v6);
+  EXPECT_EQ(over6.source_wan_address, v6);
+  auto over4 = RequestOver(node, "127.0.0.1", &id);
+  const Address v4_again = local_[0].is_v4() ? local_[0] : local_[1];
+  EXPECT_EQ(id, 246);
+  EXPECT_EQ(over4.source_lan_address, v4_again);  // 127.0.0.1:port (this socket's).
+  (void)v4;
 }
 
 }  // namespace
