@@ -42,6 +42,15 @@ bool IsTriblerHttpId(uint8_t id) { return id == 28 || id == 29; }
 
 }  // namespace
 
+std::string_view DroppedIdName(uint8_t id) {
+  static const std::array<std::string, 256> names = [] {
+    std::array<std::string, 256> out;
+    for (size_t i = 0; i < out.size(); ++i) out[i] = "dropped_id_" + std::to_string(i);
+    return out;
+  }();
+  return names[id];
+}
+
 const wire::CommunityId kPyIpv8TunnelCommunityId = MakeId(kPyIpv8Id);
 const wire::CommunityId kTriblerTunnelCommunityId = MakeId(kTriblerId);
 
@@ -64,7 +73,10 @@ TunnelCommunity::TunnelCommunity(const wire::CommunityId& community_id,
   AddHandler<DestroyPayload>([this](const std::shared_ptr<overlay::Peer>& signer,
                                     const DestroyPayload& destroy) { OnDestroy(signer, destroy); });
   for (uint8_t id : kHiddenServicesDatagramIds) {
-    SetRawHandler(id, [this](const Address&, wire::Bytes) { ++tunnel_stats_.hidden_services; });
+    SetRawHandler(id, [this, id](const Address&, wire::Bytes) {
+      ++tunnel_stats_.hidden_services;
+      ++tunnel_stats_.dropped_by_id[id];
+    });
   }
   housekeeping_timer_ =
       loop.CallEvery(Seconds(tunnel_settings_.housekeeping_interval), [this] { Housekeeping(); });
@@ -255,6 +267,7 @@ void TunnelCommunity::OnTerminalCell(const Address& source, wire::Bytes datagram
       } else {
         ++tunnel_stats_.unknown_cell_id;  // Includes CREATE/CREATED inside layers.
       }
+      ++tunnel_stats_.dropped_by_id[cell_id];
   }
 }
 

@@ -79,6 +79,9 @@ struct TunnelSettings {
   bool list_create_sender = false;
 };
 
+// "dropped_id_13": the name of TunnelStats::dropped_by_id[13] (static storage).
+std::string_view DroppedIdName(uint8_t id);
+
 struct TunnelStats {
   // Work done.
   uint64_t circuits_joined = 0;    // CREATE answered (state T).
@@ -121,6 +124,9 @@ struct TunnelStats {
   uint64_t hidden_services = 0;     // Ids 9-18, in cells or as datagrams.
   uint64_t tribler_http = 0;        // Ids 28/29.
   uint64_t unknown_cell_id = 0;
+  // The same drops by message id (cells' inner ids, and 13/17/18 as datagrams): the counter
+  // dropped_id_N, listed once its count is not 0.
+  std::array<uint64_t, 256> dropped_by_id{};
   // Client role.
   uint64_t circuits_created = 0;  // Circuits started.
   uint64_t circuits_ready = 0;
@@ -198,6 +204,13 @@ struct TunnelStats {
        hidden_services);
     fn(Stat{"tribler_http", kReceiveDrop, "Tribler HTTP messages (ids 28/29)."}, tribler_http);
     fn(Stat{"unknown_cell_id", kReceiveDrop, "Cells with an unknown message id."}, unknown_cell_id);
+    for (size_t id = 0; id < dropped_by_id.size(); ++id) {
+      if (dropped_by_id[id] != 0) {
+        fn(Stat{DroppedIdName(static_cast<uint8_t>(id)), kCounter,
+                "Messages of this id dropped (hidden services, HTTP, unknown)."},
+           dropped_by_id[id]);
+      }
+    }
     fn(Stat{"circuits_created", kCounter, "Own circuits started."}, circuits_created);
     fn(Stat{"circuits_ready", kCounter, "Own circuits that reached their hops."}, circuits_ready);
     fn(Stat{"circuits_failed", kCounter, "Own circuits that could not be built."}, circuits_failed);

@@ -164,6 +164,8 @@ TEST_F(RelayAbuseTest, MalformedAndMisdirectedCellsAreCountedAndChangeNothing) {
   DataPayload data{Address::Ipv4({1, 2, 3, 4}, 80), Address(), hidden};
   FromClient(at, Cell(one.circuit_id, false, false, Onion(one.hops, Message(data))));
   EXPECT_EQ(s.data_not_exit, 1u);
+  EXPECT_EQ(s.dropped_by_id[10], 1u);  // Counted by id too.
+  EXPECT_EQ(s.dropped_by_id[99], 1u);
   EXPECT_EQ(Tables(r), tables);
   EXPECT_EQ(r.tunnel->stats().unknown_message, 0u);
 }
