@@ -81,11 +81,15 @@ TunnelCommunity::TunnelCommunity(const wire::CommunityId& community_id,
   housekeeping_timer_ =
       loop.CallEvery(Seconds(tunnel_settings_.housekeeping_interval), [this] { Housekeeping(); });
   ping_timer_ = loop.CallEvery(Seconds(tunnel_settings_.ping_interval), [this] { PingCircuits(); });
+  coarse_now_ = loop.Now();
+  clock_timer_ =
+      loop.CallEvery(std::chrono::seconds(1), [this] { coarse_now_ = this->loop().Now(); });
 }
 
 TunnelCommunity::~TunnelCommunity() {
   loop().Cancel(housekeeping_timer_);
   loop().Cancel(ping_timer_);
+  loop().Cancel(clock_timer_);
 }
 
 std::vector<uint32_t> TunnelCommunity::TerminalCircuitIds() const {
@@ -186,7 +190,7 @@ void TunnelCommunity::RelayForward(const Address& source, wire::Bytes datagram,
   if (relay_early) ++circuit.relay_early_forward;
   std::memcpy(out.data(), datagram.data(), kCellHeaderSize);
   SetCellCircuitId(out.data(), circuit.next_circuit_id);
-  circuit.last_activity = loop().Now();
+  circuit.last_activity = coarse_now_;
   circuit.bytes += datagram.size();
   ++tunnel_stats_.relayed_cells_forward;
   tunnel_stats_.relayed_bytes_forward += datagram.size();
@@ -212,7 +216,7 @@ void TunnelCommunity::RelayBackward(const Address& source, wire::Bytes datagram,
   cipher_.SealNext(circuit.keys.backward, layer, out.data() + kCellHeaderSize);
   std::memcpy(out.data(), datagram.data(), kCellHeaderSize);
   SetCellCircuitId(out.data(), previous_circuit_id);
-  circuit.last_activity = loop().Now();
+  circuit.last_activity = coarse_now_;
   circuit.bytes += datagram.size();
   ++tunnel_stats_.relayed_cells_backward;
   tunnel_stats_.relayed_bytes_backward += datagram.size();
@@ -730,6 +734,9 @@ bool TunnelCommunity::AllowCreate(const Address& source) {
 }
 
 bool TunnelCommunity::TakeBudget(Budget& circuit_budget, size_t bytes) {
+  const double total = tunnel_settings_.max_relay_rate;
+  const double per_circuit = tunnel_settings_.max_circuit_rate;
+  if (total <= 0 && per_circuit <= 0) return true;  // No budget: no clock read per cell.
   const TimePoint now = loop().Now();
   auto refill = [&](Budget& budget, double rate) {
     // A budget holds at most one second of its rate.
@@ -740,8 +747,6 @@ bool TunnelCommunity::TakeBudget(Budget& circuit_budget, size_t bytes) {
     }
     budget.last = now;
   };
-  const double total = tunnel_settings_.max_relay_rate;
-  const double per_circuit = tunnel_settings_.max_circuit_rate;
   if (total > 0) refill(relay_budget_, total);
   if (per_circuit > 0) refill(circuit_budget, per_circuit);
   if ((total > 0 && relay_budget_.tokens < bytes) ||
