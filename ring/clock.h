@@ -46,6 +46,11 @@ inline Duration Seconds(double s) {
   return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(s));
 }
 
+// The seconds from `then` to `now`.
+inline double SecondsSince(TimePoint then, TimePoint now) {
+  return std::chrono::duration<double>(now - then).count();
+}
+
 }  // namespace ringv8
 
 #endif  // RINGV8_RING_CLOCK_H_

@@ -87,15 +87,10 @@ bool Tracker::TakeToken(const Address& source) {
       buckets_.erase(buckets_.begin());  // An arbitrary one: the table stays bounded.
       Count(stats_.bucket_evicted);
     }
-    it = buckets_.emplace(source, Bucket{options_.response_burst, now}).first;
+    it = buckets_.emplace(source, TokenBucket(options_.response_burst, now)).first;
   }
-  Bucket& b = it->second;
-  const double elapsed = std::chrono::duration<double>(now - b.last).count();
-  b.tokens = std::min(options_.response_burst, b.tokens + elapsed * options_.responses_per_second);
-  b.last = now;
-  if (b.tokens < 1.0) return false;
-  b.tokens -= 1.0;
-  return true;
+  it->second.Refill(now, options_.responses_per_second, options_.response_burst);
+  return it->second.Take();
 }
 
 void Tracker::OnPacket(const Address& source, std::span<const uint8_t> datagram) {

@@ -37,6 +37,7 @@
 #include "ring/endpoint.h"
 #include "ring/event_loop.h"
 #include "ring/stats.h"
+#include "ring/token_bucket.h"
 #include "tracker/tracker_table.h"
 #include "wire/keys.h"
 #include "wire/packet.h"
@@ -187,11 +188,7 @@ class Tracker final : public EndpointListener {
     }
   };
   std::unordered_map<wire::Mid, LocalPeer, MidHash> local_;
-  struct Bucket {
-    double tokens;
-    TimePoint last;
-  };
-  std::unordered_map<Address, Bucket> buckets_;
+  std::unordered_map<Address, TokenBucket> buckets_;
   uint64_t global_time_ = 0;
   std::mt19937_64 random_;
   EventLoop::TimerId ticker_ = 0;

@@ -9,14 +9,6 @@
 namespace ringv8::tunnel {
 namespace {
 
-Duration Seconds(double s) {
-  return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(s));
-}
-
-double SecondsSince(TimePoint then, TimePoint now) {
-  return std::chrono::duration<double>(now - then).count();
-}
-
 // The X25519 public half of a LibNaCL key bin ("LibNaCLPK:" || X25519 || Ed25519).
 Key32 CryptPublicOf(const KeyBin& bin) {
   Key32 key;
@@ -54,21 +46,15 @@ uint32_t TunnelCommunity::CreateCircuit(size_t hops, std::optional<RequiredHop> 
   circuit.goal_hops = hops;
   circuit.required_exit = required_exit;
   circuit.created = circuit.last_activity = loop().Now();
-  Circuit::Pending pending;
   if (hops == 1 && required_exit) {
-    pending.key_bin = required_exit->key_bin;
-    pending.address = required_exit->address;
+    circuit.pending = Circuit::Pending{required_exit->key_bin, required_exit->address};
   } else {
-    std::optional<KeyBin> first = PickFirstHop(circuit);
-    const overlay::Peer* peer = first ? network().GetVerifiedByPublicKeyBin(*first) : nullptr;
-    if (peer == nullptr) {
+    circuit.pending = PickFirstHop(circuit);
+    if (!circuit.pending) {
       ++tunnel_stats_.circuits_failed;
       return 0;
     }
-    pending.key_bin = *first;
-    pending.address = peer->address();
   }
-  circuit.pending = pending;
   ++tunnel_stats_.circuits_created;
   Circuit& stored = circuits_.emplace(circuit.circuit_id, std::move(circuit)).first->second;
   SendCreate(stored);
@@ -80,7 +66,7 @@ const Circuit* TunnelCommunity::GetCircuit(uint32_t circuit_id) const {
   return it != circuits_.end() ? &it->second : nullptr;
 }
 
-std::optional<KeyBin> TunnelCommunity::PickFirstHop(const Circuit& circuit) {
+std::optional<Circuit::Pending> TunnelCommunity::PickFirstHop(const Circuit& circuit) {
   // One hop: an exit. More: a relay that is not an exit if there is one (spec 5.8 lets ringv8
   // choose; exits as first hops are disfavoured), least used as a first hop, ties at random.
   std::vector<const Candidate*> options = circuit.goal_hops == 1
@@ -99,7 +85,9 @@ std::optional<KeyBin> TunnelCommunity::PickFirstHop(const Circuit& circuit) {
     });
   };
   std::ranges::shuffle(options, random());
-  return (*std::ranges::min_element(options, {}, uses))->key_bin;
+  const Candidate* pick = *std::ranges::min_element(options, {}, uses);
+  return Circuit::Pending{pick->key_bin,
+                          network().GetVerifiedByPublicKeyBin(pick->key_bin)->address()};
 }
 
 void TunnelCommunity::SendCreate(Circuit& circuit) {
@@ -123,8 +111,12 @@ void TunnelCommunity::SendCreate(Circuit& circuit) {
   WriteCellHeader(prefix(), CellHeader{circuit.circuit_id, true, relay_early}, out.data());
   std::memcpy(out.data() + kCellHeaderSize, encoded->data(), encoded->size());
   SendDatagram(pending.address, out.first(kCellHeaderSize + encoded->size()));
+  ArmHopTimeout(circuit);
+}
+
+void TunnelCommunity::ArmHopTimeout(const Circuit& circuit) {
   const uint32_t circuit_id = circuit.circuit_id;
-  const uint16_t identifier = pending.identifier;
+  const uint16_t identifier = circuit.pending->identifier;
   loop().CallLater(Seconds(tunnel_settings_.next_hop_timeout), [this, circuit_id, identifier] {
     auto it = circuits_.find(circuit_id);
     if (it != circuits_.end() && it->second.pending && it->second.pending->identifier == identifier)
@@ -187,13 +179,7 @@ void TunnelCommunity::ExtendCircuit(Circuit& circuit) {
   std::array<uint8_t, 512> message;
   auto encoded = EncodeCellMessage(extend, message);
   SendForward(circuit, *encoded, /*force_relay_early=*/true);
-  const uint32_t circuit_id = circuit.circuit_id;
-  const uint16_t identifier = pending.identifier;
-  loop().CallLater(Seconds(tunnel_settings_.next_hop_timeout), [this, circuit_id, identifier] {
-    auto it = circuits_.find(circuit_id);
-    if (it != circuits_.end() && it->second.pending && it->second.pending->identifier == identifier)
-      RetryHop(it->second);
-  });
+  ArmHopTimeout(circuit);
 }
 
 void TunnelCommunity::RetryHop(Circuit& circuit) {
@@ -203,11 +189,9 @@ void TunnelCommunity::RetryHop(Circuit& circuit) {
   }
   if (!circuit.hops.empty()) return ExtendCircuit(circuit);
   if (circuit.goal_hops == 1 && circuit.required_exit) return FailCircuit(circuit.circuit_id);
-  std::optional<KeyBin> first = PickFirstHop(circuit);
-  const overlay::Peer* peer = first ? network().GetVerifiedByPublicKeyBin(*first) : nullptr;
-  if (peer == nullptr) return FailCircuit(circuit.circuit_id);
-  circuit.pending->key_bin = *first;
-  circuit.pending->address = peer->address();
+  std::optional<Circuit::Pending> first = PickFirstHop(circuit);
+  if (!first) return FailCircuit(circuit.circuit_id);
+  circuit.pending = first;
   SendCreate(circuit);  // Same circuit id, new key and identifier.
 }
 

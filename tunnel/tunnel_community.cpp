@@ -29,14 +29,6 @@ constexpr size_t kMaxDatagram = 65507;
 // A datagram of hidden-services ids 13/17/18 sent outside cells.
 constexpr uint8_t kHiddenServicesDatagramIds[] = {13, 17, 18};
 
-Duration Seconds(double s) {
-  return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(s));
-}
-
-double SecondsSince(TimePoint then, TimePoint now) {
-  return std::chrono::duration<double>(now - then).count();
-}
-
 bool IsHiddenServicesId(uint8_t id) { return id >= 9 && id <= 18; }
 bool IsTriblerHttpId(uint8_t id) { return id == 28 || id == 29; }
 
@@ -82,6 +74,7 @@ TunnelCommunity::TunnelCommunity(const wire::CommunityId& community_id,
       loop.CallEvery(Seconds(tunnel_settings_.housekeeping_interval), [this] { Housekeeping(); });
   ping_timer_ = loop.CallEvery(Seconds(tunnel_settings_.ping_interval), [this] { PingCircuits(); });
   coarse_now_ = loop.Now();
+  relay_budget_ = TokenBucket(tunnel_settings_.max_relay_rate, coarse_now_);  // Starts full.
   clock_timer_ =
       loop.CallEvery(std::chrono::seconds(1), [this] { coarse_now_ = this->loop().Now(); });
 }
@@ -447,6 +440,7 @@ void TunnelCommunity::OnCreated(const Address& source, uint32_t circuit_id, wire
   relayed.next = pending.next;
   relayed.next_circuit_id = circuit_id;
   relayed.last_activity = loop().Now();
+  relayed.budget = TokenBucket(tunnel_settings_.max_circuit_rate, relayed.last_activity);  // Full.
   relayed.bytes = terminal->second.bytes;
   terminal_.erase(terminal);
   RelayedCircuit& installed =
@@ -617,7 +611,7 @@ void TunnelCommunity::Housekeeping() {
     return network().GetVerifiedByPublicKeyBin(c.key_bin) == nullptr;
   });
   std::erase_if(create_budgets_, [&](const auto& entry) {
-    return SecondsSince(entry.second.last, now) * tunnel_settings_.create_rate >=
+    return SecondsSince(entry.second.last(), now) * tunnel_settings_.create_rate >=
            tunnel_settings_.create_burst;
   });
 }
@@ -718,43 +712,27 @@ bool TunnelCommunity::AllowCreate(const Address& source) {
   if (tunnel_settings_.create_rate <= 0) return true;
   if (create_budgets_.size() >= tunnel_settings_.max_create_sources) create_budgets_.clear();
   const TimePoint now = loop().Now();
-  auto [it, inserted] = create_budgets_.try_emplace(source.WithPort(0));
-  Budget& budget = it->second;
-  if (inserted) {
-    budget.tokens = tunnel_settings_.create_burst;
-  } else {
-    budget.tokens =
-        std::min(tunnel_settings_.create_burst,
-                 budget.tokens + SecondsSince(budget.last, now) * tunnel_settings_.create_rate);
-  }
-  budget.last = now;
-  if (budget.tokens < 1) return false;
-  budget.tokens -= 1;
-  return true;
+  auto it =
+      create_budgets_.try_emplace(source.WithPort(0), tunnel_settings_.create_burst, now).first;
+  it->second.Refill(now, tunnel_settings_.create_rate, tunnel_settings_.create_burst);
+  return it->second.Take();
 }
 
-bool TunnelCommunity::TakeBudget(Budget& circuit_budget, size_t bytes) {
+bool TunnelCommunity::TakeBudget(TokenBucket& circuit_budget, size_t bytes) {
   const double total = tunnel_settings_.max_relay_rate;
   const double per_circuit = tunnel_settings_.max_circuit_rate;
   if (total <= 0 && per_circuit <= 0) return true;  // No budget: no clock read per cell.
+  // A budget holds at most one second of its rate; both must have the bytes before either pays.
   const TimePoint now = loop().Now();
-  auto refill = [&](Budget& budget, double rate) {
-    // A budget holds at most one second of its rate.
-    if (budget.last == TimePoint{}) {
-      budget.tokens = rate;
-    } else {
-      budget.tokens = std::min(rate, budget.tokens + SecondsSince(budget.last, now) * rate);
-    }
-    budget.last = now;
-  };
-  if (total > 0) refill(relay_budget_, total);
-  if (per_circuit > 0) refill(circuit_budget, per_circuit);
-  if ((total > 0 && relay_budget_.tokens < bytes) ||
-      (per_circuit > 0 && circuit_budget.tokens < bytes)) {
+  const double cost = static_cast<double>(bytes);
+  if (total > 0) relay_budget_.Refill(now, total, total);
+  if (per_circuit > 0) circuit_budget.Refill(now, per_circuit, per_circuit);
+  if ((total > 0 && relay_budget_.tokens() < cost) ||
+      (per_circuit > 0 && circuit_budget.tokens() < cost)) {
     return false;
   }
-  if (total > 0) relay_budget_.tokens -= static_cast<double>(bytes);
-  if (per_circuit > 0) circuit_budget.tokens -= static_cast<double>(bytes);
+  if (total > 0) relay_budget_.Take(cost);
+  if (per_circuit > 0) circuit_budget.Take(cost);
   return true;
 }
 

@@ -31,6 +31,7 @@
 
 #include "overlay/community.h"
 #include "ring/stats.h"
+#include "ring/token_bucket.h"
 #include "tunnel/circuit.h"
 #include "tunnel/layer_cipher.h"
 #include "tunnel/payloads.h"
@@ -303,10 +304,6 @@ class TunnelCommunity : public overlay::Community {
     Address address;
     wire::Mid mid{};
   };
-  struct Budget {
-    double tokens = 0;
-    TimePoint last{};
-  };
   struct Offered {
     wire::Mid mid{};
     Address address;  // Where it was when offered (used if it is no longer verified).
@@ -332,7 +329,7 @@ class TunnelCommunity : public overlay::Community {
     uint8_t relay_early_forward = 0;
     TimePoint last_activity{};
     uint64_t bytes = 0;
-    Budget budget;
+    TokenBucket budget;  // Relayed bytes (max_circuit_rate).
   };
   // py-ipv8's CreateRequestCache, keyed by the circuit id of our CREATE to the next hop.
   struct PendingExtend {
@@ -378,7 +375,10 @@ class TunnelCommunity : public overlay::Community {
   void RetryHop(Circuit& circuit);
   void FailCircuit(uint32_t circuit_id);
   void ClientHousekeeping(TimePoint now);
-  std::optional<KeyBin> PickFirstHop(const Circuit& circuit);
+  // The first hop's key and address for `circuit`, or nullopt (spec 5.8 step 1).
+  std::optional<Circuit::Pending> PickFirstHop(const Circuit& circuit);
+  // Retries the pending hop if it has not answered `identifier` in next_hop_timeout.
+  void ArmHopTimeout(const Circuit& circuit);
 
   // Sends `message` (cell id || body) in a plaintext cell.
   void SendPlaintextCell(const Address& to, uint32_t circuit_id, wire::Bytes message);
@@ -391,7 +391,7 @@ class TunnelCommunity : public overlay::Community {
   uint32_t NewCircuitId();
   bool AllowCreate(const Address& source);
   bool ExtendTargetAllowed(const Address& target);
-  bool TakeBudget(Budget& circuit_budget, size_t bytes);
+  bool TakeBudget(TokenBucket& circuit_budget, size_t bytes);
   // Candidates with all of `flags`, curve25519 keys, in insertion order, leaving out `exclude`.
   std::vector<const Candidate*> CandidatesWith(PeerFlags flags, PeerFlags without,
                                                const wire::Mid* exclude) const;
@@ -419,9 +419,9 @@ class TunnelCommunity : public overlay::Community {
   CircuitHandler circuit_handler_;
   DataHandler data_handler_;
   EventLoop::TimerId ping_timer_ = 0;
-  std::vector<Candidate> candidates_;                   // py-ipv8's `candidates`, in order.
-  std::unordered_map<Address, Budget> create_budgets_;  // By source IP (port 0).
-  Budget relay_budget_;
+  std::vector<Candidate> candidates_;                        // py-ipv8's `candidates`, in order.
+  std::unordered_map<Address, TokenBucket> create_budgets_;  // By source IP (port 0).
+  TokenBucket relay_budget_;                                 // Relayed bytes (max_relay_rate).
   EventLoop::TimerId housekeeping_timer_ = 0;
   // The loop's time, read once a second: relayed cells record their circuit's activity with it
   // (a clock read per cell cost 3% of a relay's CPU; idle limits are tens of seconds).
