@@ -29,7 +29,9 @@ const std::vector<std::string>& TunnelSettingsKeys() {
       "max_circuits", "max_joined_circuits", "max_time", "max_time_inactive", "max_traffic",
       "max_relay_early", "peer_flags", "unstable_timeout", "next_hop_timeout",
       // ringv8's limits.
-      "max_relay_rate", "max_circuit_rate", "create_rate", "create_burst", "aead"};
+      "max_relay_rate", "max_circuit_rate", "create_rate", "create_burst", "aead",
+      "max_exit_sockets", "max_exit_rate", "max_exit_circuit_rate", "max_exit_destination_rate",
+      "exit_allow_loopback_destinations"};
   return keys;
 }
 
@@ -51,11 +53,17 @@ tunnel::PeerFlags ReadPeerFlags(const json& value, std::string_view path) {
   } else {
     throw ConfigError(std::string(path), kWhat);
   }
-  if (flags & (tunnel::kFlagExitBt | tunnel::kFlagExitIpv8 | tunnel::kFlagExitHttp |
-               tunnel::kFlagExitBackup)) {
+  if (flags & (tunnel::kFlagExitHttp | tunnel::kFlagExitBackup)) {
     throw ConfigError(std::string(path),
-                      "exit flags (2, 4, 16384, 32768) need the exit role, which ringv8 does not "
-                      "have yet; a relay advertises 1 (RELAY) and 8 (SPEED_TEST)");
+                      "Tribler's EXIT_HTTP (32768) and EXIT_BACKUP (16384) are not implemented; "
+                      "an exit advertises 1 (RELAY), 2 (EXIT_BT) and/or 4 (EXIT_IPV8), 8 "
+                      "(SPEED_TEST)");
+  }
+  if ((flags & (tunnel::kFlagExitBt | tunnel::kFlagExitIpv8)) != 0 &&
+      (flags & tunnel::kFlagRelay) == 0) {
+    throw ConfigError(std::string(path),
+                      "an exit (2 EXIT_BT, 4 EXIT_IPV8) must also be a relay (1 RELAY): py-ipv8 "
+                      "clients pick exits among RELAY peers");
   }
   return static_cast<tunnel::PeerFlags>(flags);
 }
@@ -95,6 +103,19 @@ tunnel::TunnelSettings ReadTunnelSettings(const json& settings) {
   s.max_circuit_rate = ReadNumber(settings, "max_circuit_rate", s.max_circuit_rate, 0);
   s.create_rate = ReadNumber(settings, "create_rate", s.create_rate, 0);
   s.create_burst = ReadNumber(settings, "create_burst", s.create_burst, 1);
+  s.max_exit_sockets =
+      static_cast<size_t>(ReadNumber(settings, "max_exit_sockets", s.max_exit_sockets, 0));
+  s.max_exit_rate = ReadNumber(settings, "max_exit_rate", s.max_exit_rate, 0);
+  s.max_exit_circuit_rate =
+      ReadNumber(settings, "max_exit_circuit_rate", s.max_exit_circuit_rate, 0);
+  s.max_exit_destination_rate =
+      ReadNumber(settings, "max_exit_destination_rate", s.max_exit_destination_rate, 0);
+  if (auto it = settings.find("exit_allow_loopback_destinations"); it != settings.end()) {
+    if (!it->is_boolean()) {
+      throw ConfigError("settings.exit_allow_loopback_destinations", "must be true or false");
+    }
+    s.exit_allow_loopback = it->get<bool>();
+  }
   if (auto it = settings.find("peer_flags"); it != settings.end()) {
     s.peer_flags = ReadPeerFlags(*it, "settings.peer_flags");
   }

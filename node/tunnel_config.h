@@ -6,6 +6,10 @@
 //      "community_id": "tribler",           (or 40 hex characters, or "py-ipv8"; ringv8's own)
 //      "settings": {"max_joined_circuits": 10000, "peer_flags": [1, 8], "max_relay_rate": 0, ...}}}
 //
+// An exit: "peer_flags": [1, 2, 8] (EXIT_BT) or [1, 2, 4, 8], with "max_exit_sockets",
+// "max_exit_rate", "max_exit_circuit_rate", "max_exit_destination_rate" and, for tests only,
+// "exit_allow_loopback_destinations": true.
+//
 // Thread-compatible; throws ConfigError with the path of a bad value.
 #ifndef RINGV8_NODE_TUNNEL_CONFIG_H_
 #define RINGV8_NODE_TUNNEL_CONFIG_H_

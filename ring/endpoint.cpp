@@ -1,6 +1,7 @@
 #include "ring/endpoint.h"
 
 #include <algorithm>
+#include <cerrno>
 
 #include <ifaddrs.h>
 
@@ -59,6 +60,10 @@ std::span<const Address> Endpoint::interface_addresses() const {
   return addresses;
 }
 
+Result<std::unique_ptr<Endpoint>> Endpoint::OpenAnother(const EndpointOptions&) {
+  return Unexpected{Errno(EOPNOTSUPP)};
+}
+
 void Endpoint::Unlist(std::vector<EndpointListener*>& listeners, EndpointListener* listener) {
   if (dispatching_ > 0) {
     // Keep the vector stable for the Dispatch that is iterating it; Compact() erases later.
@@ -93,6 +98,14 @@ void Endpoint::Compact() {
 void Endpoint::Dispatch(const Address& source, std::span<const uint8_t> datagram) {
   stats_.packets_in.Add();
   stats_.bytes_in.Add(datagram.size());
+  if (raw_) {
+    ++dispatching_;
+    for (size_t i = 0; i < catch_all_.size(); ++i) {
+      if (catch_all_[i] != nullptr) catch_all_[i]->OnPacket(source, datagram);
+    }
+    if (--dispatching_ == 0 && needs_compaction_) Compact();
+    return;
+  }
   if (datagram.size() <= kPacketPrefixSize) {
     stats_.too_short.Add();
     return;

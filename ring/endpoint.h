@@ -13,6 +13,7 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <span>
 #include <system_error>
@@ -21,6 +22,7 @@
 
 #include "ring/address.h"
 #include "ring/endpoint_stats.h"
+#include "ring/result.h"
 
 namespace ringv8 {
 
@@ -32,8 +34,9 @@ inline constexpr size_t kMaxUdpPayload = 65507;
 class EndpointListener {
  public:
   // `datagram` is valid only during the call and is longer than kPacketPrefixSize (it holds a
-  // prefix and a message id: Endpoint::Dispatch drops and counts anything shorter). Called on
-  // the loop thread.
+  // prefix and a message id: Endpoint::Dispatch drops and counts anything shorter), except on a
+  // raw endpoint, which hands every datagram (even an empty one) to its catch-all listeners.
+  // Called on the loop thread.
   virtual void OnPacket(const Address& source, std::span<const uint8_t> datagram) = 0;
 
  protected:
@@ -75,6 +78,9 @@ struct EndpointOptions {
   bool gro = true;
   uint32_t gro_buffers = 128;
   uint32_t gro_buffer_size = 65536 + 512;
+  // Raw: not an IPv8 socket. Every received datagram, whatever its length or prefix, goes to the
+  // catch-all listeners (an exit socket carries any UDP payload).
+  bool raw = false;
 };
 
 class Endpoint {
@@ -99,6 +105,9 @@ class Endpoint {
   // 127.0.0.1, 127.0.1.1, 0.0.0.0, 255.255.255.255 and ::1). Real endpoints ask the kernel once per
   // process; MemoryEndpoint returns its own addresses.
   virtual std::span<const Address> interface_addresses() const;
+  // Opens another endpoint of the same backend on the same loop (MemoryEndpoint: on the same
+  // network), e.g. an exit socket beside the node's socket. EOPNOTSUPP where a backend cannot.
+  virtual Result<std::unique_ptr<Endpoint>> OpenAnother(const EndpointOptions& options);
 
   // Listeners are not owned and must be removed before they are destroyed. Adding and removing
   // inside OnPacket is allowed. Lookup by prefix is O(1).
@@ -118,6 +127,7 @@ class Endpoint {
   void CountSent(std::span<const uint8_t> datagram);
 
   EndpointStats stats_;
+  bool raw_ = false;  // EndpointOptions::raw; set by the backend when it opens.
 
  private:
   struct PrefixHash {

@@ -61,6 +61,13 @@ Result<std::unique_ptr<MemoryEndpoint>> MemoryNetwork::Open(const EndpointOption
   return endpoint;
 }
 
+Result<std::unique_ptr<Endpoint>> MemoryEndpoint::OpenAnother(const EndpointOptions& options) {
+  if (network_ == nullptr) return Unexpected{Errno(ENOTCONN)};
+  auto endpoint = network_->Open(options);
+  if (!endpoint) return Unexpected{endpoint.error()};
+  return std::unique_ptr<Endpoint>(std::move(*endpoint));
+}
+
 void MemoryNetwork::Transmit(MemoryEndpoint* from, const Address& source, const Address& to,
                              std::span<const uint8_t> datagram) {
   if (auto nat = nat_open_.find(source); nat != nat_open_.end()) nat->second.insert(to);

@@ -87,11 +87,15 @@ class MemoryEndpoint final : public Endpoint {
   [[nodiscard]] std::error_code Send(const Address& to, std::span<const uint8_t> datagram) override;
   std::span<const Address> local_addresses() const override { return addresses_; }
   std::span<const Address> interface_addresses() const override { return interface_addresses_; }
+  // Another endpoint on the same network; fails with ENOTCONN once closed.
+  Result<std::unique_ptr<Endpoint>> OpenAnother(const EndpointOptions& options) override;
 
  private:
   friend class MemoryNetwork;
   MemoryEndpoint(MemoryNetwork* network, const EndpointOptions& options)
-      : network_(network), options_(options) {}
+      : network_(network), options_(options) {
+    raw_ = options.raw;
+  }
   void Deliver(const Address& source, std::span<const uint8_t> datagram);
 
   MemoryNetwork* network_;  // Not owned; null once closed.

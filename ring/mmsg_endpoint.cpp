@@ -14,7 +14,15 @@ constexpr int kMaxBatchesPerWakeup = 16;
 }  // namespace
 
 MmsgEndpoint::MmsgEndpoint(EventLoop& loop, const EndpointOptions& options)
-    : loop_(loop), options_(options), pool_(options.send_queue_capacity) {}
+    : loop_(loop), options_(options), pool_(options.send_queue_capacity) {
+  raw_ = options.raw;
+}
+
+Result<std::unique_ptr<Endpoint>> MmsgEndpoint::OpenAnother(const EndpointOptions& options) {
+  auto endpoint = Open(loop_, options);
+  if (!endpoint) return Unexpected{endpoint.error()};
+  return std::unique_ptr<Endpoint>(std::move(*endpoint));
+}
 
 Result<std::unique_ptr<MmsgEndpoint>> MmsgEndpoint::Open(EventLoop& loop,
                                                          const EndpointOptions& options) {

@@ -38,6 +38,7 @@ class MmsgEndpoint final : public Endpoint {
   void Close() override;
   [[nodiscard]] std::error_code Send(const Address& to, std::span<const uint8_t> datagram) override;
   std::span<const Address> local_addresses() const override { return sockets_.local_addresses(); }
+  Result<std::unique_ptr<Endpoint>> OpenAnother(const EndpointOptions& options) override;
 
  private:
   MmsgEndpoint(EventLoop& loop, const EndpointOptions& options);

@@ -35,6 +35,20 @@ class TokenBucket {
   TimePoint last_{};
 };
 
+// Spends `cost` from a total and a per-item bucket only if both have it (nothing from either
+// otherwise). A rate <= 0 is no limit; each bucket holds at most one second of its rate.
+inline bool TakeFromBoth(TimePoint now, TokenBucket& total, double total_rate, TokenBucket& item,
+                         double item_rate, double cost) {
+  if (total_rate > 0) total.Refill(now, total_rate, total_rate);
+  if (item_rate > 0) item.Refill(now, item_rate, item_rate);
+  if ((total_rate > 0 && total.tokens() < cost) || (item_rate > 0 && item.tokens() < cost)) {
+    return false;
+  }
+  if (total_rate > 0) total.Take(cost);
+  if (item_rate > 0) item.Take(cost);
+  return true;
+}
+
 }  // namespace ringv8
 
 #endif  // RINGV8_RING_TOKEN_BUCKET_H_

@@ -3,10 +3,11 @@
 #include <liburing.h>
 #include <sys/mman.h>
 
-#include <atomic>
+#include <bitset>
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <mutex>
 
 #include <spdlog/spdlog.h>
 
@@ -19,10 +20,37 @@ namespace ringv8 {
 
 namespace {
 
-// Buffer group ids are per ring; a process-wide counter keeps them distinct.
-uint16_t NextBufferGroup() {
-  static std::atomic<uint16_t> next{1};
-  return next.fetch_add(1, std::memory_order_relaxed);  // Uniqueness only.
+// Buffer group ids are per ring; a process-wide table keeps them distinct among the groups in
+// use, so an exit that opens and closes sockets for days never reuses a registered id.
+class BufferGroups {
+ public:
+  // A free id (1..65535), or 0 when all are taken.
+  uint16_t Acquire() {
+    std::lock_guard lock(mutex_);
+    for (uint32_t i = 0; i < 65535; ++i) {
+      const uint16_t id = static_cast<uint16_t>(next_ + i == 0 ? 1 : next_ + i);
+      if (!used_[id]) {
+        used_[id] = true;
+        next_ = static_cast<uint16_t>(id + 1);
+        return id;
+      }
+    }
+    return 0;
+  }
+  void Release(uint16_t id) {
+    std::lock_guard lock(mutex_);
+    used_[id] = false;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::bitset<65536> used_;
+  uint16_t next_ = 1;
+};
+
+BufferGroups& Groups() {
+  static BufferGroups groups;
+  return groups;
 }
 
 }  // namespace
@@ -134,7 +162,8 @@ std::error_code UringEndpoint::State::SetUpBufferRing(BufferRing* br) {
   madvise(br->memory, br->memory_size, MADV_NOHUGEPAGE);  // Resident only where reads wrote.
   br->ring = static_cast<io_uring_buf_ring*>(br->memory);
   br->buffers = static_cast<uint8_t*>(br->memory) + ring_bytes;
-  br->group = NextBufferGroup();
+  br->group = Groups().Acquire();
+  if (br->group == 0) return Errno(ENOSPC);
   io_uring_buf_ring_init(br->ring);
   io_uring_buf_reg reg{};
   reg.ring_addr = reinterpret_cast<uint64_t>(br->ring);
@@ -158,6 +187,7 @@ void UringEndpoint::State::ReleaseBufferRings() {
     if (br.registered && loop_.uring() != nullptr) {
       io_uring_unregister_buf_ring(loop_.uring(), br.group);
     }
+    if (br.group != 0) Groups().Release(br.group);
     if (br.memory != nullptr) munmap(br.memory, br.memory_size);
   }
   buffer_rings_.clear();
@@ -462,9 +492,16 @@ Result<std::unique_ptr<UringEndpoint>> UringEndpoint::Open(EventLoop& loop,
   if (loop.backend() != EventLoop::Backend::kUring) return Unexpected{Errno(EINVAL)};
   std::unique_ptr<UringEndpoint> endpoint(new UringEndpoint());
   endpoint->loop_ = &loop;
+  endpoint->raw_ = options.raw;
   endpoint->state_ = new State(endpoint.get(), loop, options);
   if (std::error_code error = endpoint->state_->Open()) return Unexpected{error};
   return endpoint;
+}
+
+Result<std::unique_ptr<Endpoint>> UringEndpoint::OpenAnother(const EndpointOptions& options) {
+  auto endpoint = Open(*loop_, options);
+  if (!endpoint) return Unexpected{endpoint.error()};
+  return std::unique_ptr<Endpoint>(std::move(*endpoint));
 }
 
 UringEndpoint::~UringEndpoint() {

@@ -36,6 +36,7 @@ class UringEndpoint final : public Endpoint {
   void Close() override;
   [[nodiscard]] std::error_code Send(const Address& to, std::span<const uint8_t> datagram) override;
   std::span<const Address> local_addresses() const override;
+  Result<std::unique_ptr<Endpoint>> OpenAnother(const EndpointOptions& options) override;
 
   class State;  // Public only for the implementation's handlers.
 

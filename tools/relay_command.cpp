@@ -1,14 +1,16 @@
 // ringv8 relay: a Tribler/py-ipv8 tunnel relay with sensible defaults: DiscoveryCommunity and
-// TunnelCommunity (relay role) on one UDP port, walking from py-ipv8's public trackers unless
-// --bootstrap names others (or none), until a signal or --duration. The configuration it builds
-// is an ordinary py-ipv8 one: --print-config shows it (configs/relay.json is the default one, for
-// `ringv8 run --config`).
+// TunnelCommunity (relay role, and with --exit the exit role) on one UDP port, walking from
+// py-ipv8's public trackers unless --bootstrap names others (or none), until a signal or
+// --duration. The configuration it builds is an ordinary py-ipv8 one: --print-config shows it
+// (configs/relay.json and configs/exit.json are the default ones, for `ringv8 run --config`).
 #include <algorithm>
 #include <cctype>
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -32,6 +34,11 @@ struct RelayOptions {
   double circuit_rate = 0;
   std::string key = "ringv8-relay.key";
   bool no_speed_test = false;
+  std::vector<std::string> exit;  // "bt", "ipv8".
+  double exit_rate = 0;
+  double exit_circuit_rate = 0;
+  size_t max_exit_sockets = 1000;
+  bool allow_loopback_destinations = false;
   bool print_config = false;
   NodeRunOptions run;
 };
@@ -56,10 +63,19 @@ json RelayConfigJson(const RelayOptions& options) {
   discovery["key"] = "relay";
   discovery["bootstrappers"] = bootstrappers;
   json flags = json::array({1});
+  if (std::ranges::find(options.exit, "bt") != options.exit.end()) flags.push_back(2);
+  if (std::ranges::find(options.exit, "ipv8") != options.exit.end()) flags.push_back(4);
   if (!options.no_speed_test) flags.push_back(8);
   json settings = {{"max_joined_circuits", options.max_circuits}, {"peer_flags", flags}};
   if (options.rate > 0) settings["max_relay_rate"] = options.rate;
   if (options.circuit_rate > 0) settings["max_circuit_rate"] = options.circuit_rate;
+  if (!options.exit.empty()) {
+    settings["max_exit_sockets"] = options.max_exit_sockets;
+    if (options.exit_rate > 0) settings["max_exit_rate"] = options.exit_rate;
+    if (options.exit_circuit_rate > 0)
+      settings["max_exit_circuit_rate"] = options.exit_circuit_rate;
+    if (options.allow_loopback_destinations) settings["exit_allow_loopback_destinations"] = true;
+  }
   json tunnel = {
       {"class", "TunnelCommunity"},
       {"key", "relay"},
@@ -89,6 +105,12 @@ int Relay(const RelayOptions& options) {
   }
   if (options.bootstrap.empty()) {
     spdlog::info("bootstrapping from py-ipv8's public trackers (--bootstrap to choose others)");
+  }
+  if (!options.exit.empty()) {
+    spdlog::warn(
+        "this node is an EXIT: it sends other people's anonymous UDP traffic ({}) to the "
+        "Internet from this host's address; see docs/operations.md, 'Running an exit'",
+        fmt::format("{}", fmt::join(options.exit, ", ")));
   }
   return RunNode(config, options.run);
 }
@@ -141,6 +163,24 @@ void AddRelayCommand(CLI::App& app, RunFunction* run) {
       ->capture_default_str();
   cmd->add_flag("--no-speed-test", options->no_speed_test,
                 "Do not answer speed tests (advertise RELAY only, flags 0001)");
+  cmd->add_option("--exit", options->exit,
+                  "Also be an exit for these kinds of traffic: bt (BitTorrent: uTP, DHT, UDP "
+                  "trackers; EXIT_BT), ipv8 (IPv8 packets; EXIT_IPV8); comma-separated")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"bt", "ipv8"}));
+  cmd->add_option("--exit-rate", options->exit_rate,
+                  "Exit bytes per second, out and back, in total (0: unlimited)")
+      ->check(kNonNegativeNumber);
+  cmd->add_option("--exit-circuit-rate", options->exit_circuit_rate,
+                  "Exit bytes per second per circuit (0: unlimited)")
+      ->check(kNonNegativeNumber);
+  cmd->add_option("--max-exit-sockets", options->max_exit_sockets,
+                  "Circuits with exit sockets open at most (each has an IPv4 and an IPv6 socket)")
+      ->check(CLI::Range(size_t{1}, size_t{1000000}))
+      ->capture_default_str();
+  cmd->add_flag("--allow-loopback-destinations", options->allow_loopback_destinations,
+                "Let the exit send to 127.0.0.0/8 and ::1 (for tests on one machine; never on a "
+                "server)");
   cmd->add_flag("--print-config", options->print_config,
                 "Print the py-ipv8 configuration this relay runs (for `ringv8 run --config`) and "
                 "exit");
@@ -149,6 +189,11 @@ void AddRelayCommand(CLI::App& app, RunFunction* run) {
     if (options->bootstrap.size() > 1 &&
         std::ranges::find(options->bootstrap, "none") != options->bootstrap.end()) {
       throw CLI::ValidationError("--bootstrap", "'none' cannot be combined with addresses");
+    }
+    if (options->exit.empty() && (options->exit_rate > 0 || options->exit_circuit_rate > 0 ||
+                                  options->allow_loopback_destinations)) {
+      throw CLI::ValidationError("--exit-rate/--exit-circuit-rate/--allow-loopback-destinations",
+                                 "only apply with --exit bt,ipv8");
     }
     *run = [options] { return Relay(*options); };
   });

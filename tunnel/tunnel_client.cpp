@@ -339,6 +339,9 @@ void TunnelCommunity::OnCircuitCell(const Address& source, wire::Bytes datagram,
         return;
       }
       ++tunnel_stats_.data_received;
+      for (auto& forward : udp_forwards_) {
+        if (forward->OnData(data->org_address, data->data)) return;
+      }
       if (data_handler_) data_handler_(circuit.circuit_id, data->org_address, data->data);
       return;
     }
@@ -444,6 +447,52 @@ void TunnelCommunity::ClientHousekeeping(TimePoint now) {
   });
   std::erase_if(test_requests_,
                 [&](const auto& entry) { return SecondsSince(entry.second.sent, now) > timeout; });
+  DoCircuits();
+}
+
+void TunnelCommunity::BuildTunnels(size_t hops) {
+  if (hops == 0) return;
+  size_t& needed = circuits_needed_[hops];
+  needed = std::clamp(needed + 1, tunnel_settings_.min_circuits, tunnel_settings_.max_circuits);
+  DoCircuits();
+}
+
+void TunnelCommunity::DoCircuits() {
+  for (const auto& [hops, needed] : circuits_needed_) {
+    size_t have = 0;
+    for (const auto& [id, circuit] : circuits_) have += circuit.goal_hops == hops ? 1 : 0;
+    // One new circuit per pass and hop count once one fails (no first hop yet): the next
+    // housekeeping tries again.
+    for (; have < needed; ++have) {
+      if (CreateCircuit(hops) == 0) break;
+    }
+  }
+}
+
+std::error_code TunnelCommunity::AddUdpForward(const Address& listen, const Address& destination,
+                                               size_t hops) {
+  auto send = [this, hops](const Address& to, wire::Bytes data) {
+    const uint32_t circuit_id = ReadyCircuit(hops);
+    if (circuit_id == 0 || !SendData(circuit_id, to, data)) {
+      ++tunnel_stats_.udp_forward_no_circuit;
+      return false;
+    }
+    ++tunnel_stats_.udp_forwarded_out;
+    return true;
+  };
+  auto forward = UdpForward::Open(endpoint(), listen, destination, std::move(send),
+                                  [this] { ++tunnel_stats_.udp_forwarded_back; });
+  if (!forward) return forward.error();
+  udp_forwards_.push_back(std::move(*forward));
+  BuildTunnels(hops);
+  return {};
+}
+
+uint32_t TunnelCommunity::ReadyCircuit(size_t hops) const {
+  for (const auto& [id, circuit] : circuits_) {
+    if (circuit.state == CircuitState::kReady && circuit.goal_hops == hops) return id;
+  }
+  return 0;
 }
 
 }  // namespace ringv8::tunnel

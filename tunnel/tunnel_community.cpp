@@ -75,6 +75,10 @@ TunnelCommunity::TunnelCommunity(const wire::CommunityId& community_id,
   ping_timer_ = loop.CallEvery(Seconds(tunnel_settings_.ping_interval), [this] { PingCircuits(); });
   coarse_now_ = loop.Now();
   relay_budget_ = TokenBucket(tunnel_settings_.max_relay_rate, coarse_now_);  // Starts full.
+  exit_budget_ = TokenBucket(tunnel_settings_.max_exit_rate, coarse_now_);
+  exit_reply_handler_ = [this](uint32_t circuit_id, const Address& source, wire::Bytes data) {
+    OnExitReply(circuit_id, source, data);
+  };
   clock_timer_ =
       loop.CallEvery(std::chrono::seconds(1), [this] { coarse_now_ = this->loop().Now(); });
 }
@@ -254,8 +258,7 @@ void TunnelCommunity::OnTerminalCell(const Address& source, wire::Bytes datagram
     case kCellRustTestRequest:
       return OnTestRequest(circuit_id, terminal, cell_id, body);
     case kCellData:
-      ++tunnel_stats_.data_not_exit;
-      return;
+      return OnExitData(circuit_id, body);
     default:
       if (IsHiddenServicesId(cell_id)) {
         ++tunnel_stats_.hidden_services;
@@ -443,6 +446,7 @@ void TunnelCommunity::OnCreated(const Address& source, uint32_t circuit_id, wire
   relayed.budget = TokenBucket(tunnel_settings_.max_circuit_rate, relayed.last_activity);  // Full.
   relayed.bytes = terminal->second.bytes;
   terminal_.erase(terminal);
+  CloseExitSocket(pending.from_circuit_id);  // Extended: no longer its last hop.
   RelayedCircuit& installed =
       relays_.insert_or_assign(pending.from_circuit_id, relayed).first->second;
   backward_[circuit_id] = pending.from_circuit_id;
@@ -542,6 +546,7 @@ void TunnelCommunity::OnDestroy(const std::shared_ptr<overlay::Peer>& signer,
       it != terminal_.end() && it->second.previous.mid == mid) {
     ++tunnel_stats_.destroys_received;
     terminal_.erase(it);
+    CloseExitSocket(circuit_id);
     return;
   }
   if (auto it = circuits_.find(circuit_id);
@@ -560,6 +565,15 @@ void TunnelCommunity::RemoveRelay(uint32_t previous_circuit_id) {
   if (it == relays_.end()) return;
   backward_.erase(it->second.next_circuit_id);
   relays_.erase(it);
+}
+
+bool TunnelCommunity::DestroyTerminalCircuit(uint32_t circuit_id, uint16_t reason) {
+  auto it = terminal_.find(circuit_id);
+  if (it == terminal_.end()) return false;
+  if (reason != 0) SendDestroy(it->second.previous.address, circuit_id, reason);
+  terminal_.erase(it);
+  CloseExitSocket(circuit_id);
+  return true;
 }
 
 // ---- Housekeeping (spec 5.9) ----
@@ -599,6 +613,7 @@ void TunnelCommunity::Housekeeping() {
       ++it;
       continue;
     }
+    CloseExitSocket(it->first);
     it = terminal_.erase(it);
   }
   ClientHousekeeping(now);
@@ -722,18 +737,8 @@ bool TunnelCommunity::TakeBudget(TokenBucket& circuit_budget, size_t bytes) {
   const double total = tunnel_settings_.max_relay_rate;
   const double per_circuit = tunnel_settings_.max_circuit_rate;
   if (total <= 0 && per_circuit <= 0) return true;  // No budget: no clock read per cell.
-  // A budget holds at most one second of its rate; both must have the bytes before either pays.
-  const TimePoint now = loop().Now();
-  const double cost = static_cast<double>(bytes);
-  if (total > 0) relay_budget_.Refill(now, total, total);
-  if (per_circuit > 0) circuit_budget.Refill(now, per_circuit, per_circuit);
-  if ((total > 0 && relay_budget_.tokens() < cost) ||
-      (per_circuit > 0 && circuit_budget.tokens() < cost)) {
-    return false;
-  }
-  if (total > 0) relay_budget_.Take(cost);
-  if (per_circuit > 0) circuit_budget.Take(cost);
-  return true;
+  return TakeFromBoth(loop().Now(), relay_budget_, total, circuit_budget, per_circuit,
+                      static_cast<double>(bytes));
 }
 
 bool TunnelCommunity::ExtendTargetAllowed(const Address& target) {

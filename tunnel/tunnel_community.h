@@ -3,7 +3,8 @@
 // A peer of the tunnel overlay that advertises its flags in every introduction, answers CREATE
 // (state T: terminal hop of a circuit), extends circuits on EXTEND (T -> R) and then relays cells:
 // forward it removes its layer, backward it adds one, swapping the circuit id. As a terminal hop
-// it answers PING and speed tests; DATA waits for the exit role. DESTROY is verified by its
+// it answers PING and speed tests, and with EXIT_BT / EXIT_IPV8 it is an exit (spec 5.7): DATA
+// leaves through the circuit's ExitSocket, replies come back as DATA. DESTROY is verified by its
 // signer's key, acted on and propagated. Every dropped cell or message is counted by reason.
 //
 // Where py-ipv8 is weak, this class does better without anything a py-ipv8 peer can see (spec 6):
@@ -15,7 +16,10 @@
 //
 // Bounds an operator sets: joined circuits, relayed bytes per second in total and per circuit
 // (token buckets; cells over the budget are dropped and counted), traffic per circuit, CREATEs
-// per source, the candidate table.
+// per source, the candidate table; as an exit, exit sockets open, exit bytes per second in total
+// and per circuit, new destinations per circuit per second. An exit refuses (and counts) what
+// its flags do not allow (Q4: before opening anything) and destinations that are not public
+// unicast or are this host's own.
 //
 // Thread-affine: call only on the loop's thread.
 #ifndef RINGV8_TUNNEL_TUNNEL_COMMUNITY_H_
@@ -24,6 +28,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string_view>
 #include <unordered_map>
@@ -33,10 +38,14 @@
 #include "ring/stats.h"
 #include "ring/token_bucket.h"
 #include "tunnel/circuit.h"
+#include "tunnel/exit_socket.h"
+#include "tunnel/exit_traffic.h"
+#include "tunnel/host_resolver.h"
 #include "tunnel/layer_cipher.h"
 #include "tunnel/payloads.h"
 #include "tunnel/session_keys.h"
 #include "tunnel/tunnel_random.h"
+#include "tunnel/udp_forward.h"
 
 namespace ringv8::tunnel {
 
@@ -70,6 +79,7 @@ struct TunnelSettings {
   // Client role: own circuits at most, the ping interval, the attempts per circuit
   // (py-ipv8: circuit_timeout / next_hop_timeout = 6).
   size_t max_circuits = 1000;
+  size_t min_circuits = 1;  // py-ipv8's: circuits kept per hop count asked for (BuildTunnels).
   double ping_interval = 7.5;
   int max_circuit_attempts = 6;
   // A client's first forward cell through a hop uses counter 3: py-ipv8 hops sealed their
@@ -78,6 +88,17 @@ struct TunnelSettings {
   // py-ipv8 lists a CREATE's own sender among the candidates in CREATED; ringv8 leaves it out
   // (spec 3.2; clients skip it anyway). True reproduces py-ipv8's list byte for byte.
   bool list_create_sender = false;
+  // Exit role (EXIT_BT / EXIT_IPV8 in peer_flags): circuits with exit sockets at once, exit
+  // bytes per second (out and back) in total and per circuit, new destinations per circuit per
+  // second (burst: two seconds of it); 0: unlimited.
+  size_t max_exit_sockets = 1000;
+  double max_exit_rate = 0;
+  double max_exit_circuit_rate = 0;
+  double max_exit_destination_rate = 100;
+  // Destinations an exit refuses unless allowed here: loopback (tests: 127.0.0.0/8, ::1), and
+  // any non-public IP listed (tests: the vectors' TEST-NET destination).
+  bool exit_allow_loopback = false;
+  std::vector<Address> exit_allowed_ips;
 };
 
 // "dropped_id_13": the name of TunnelStats::dropped_by_id[13] (static storage).
@@ -120,7 +141,32 @@ struct TunnelStats {
   uint64_t extend_refused = 0;        // Target unknown, IPv6, or not global (Q13).
   uint64_t created_unmatched = 0;     // CREATED for no pending CREATE of ours (Q2).
   uint64_t unauthorized_destroy = 0;
-  uint64_t data_not_exit = 0;       // DATA at a terminal hop that is not an exit.
+  uint64_t data_not_exit = 0;  // DATA at a terminal hop that is not an exit.
+  // Exit role: work, per class of traffic (BitTorrent, IPv8), and refusals.
+  uint64_t exit_sockets_opened = 0;
+  uint64_t exit_datagrams_out_bt = 0;
+  uint64_t exit_bytes_out_bt = 0;
+  uint64_t exit_datagrams_out_ipv8 = 0;
+  uint64_t exit_bytes_out_ipv8 = 0;
+  uint64_t exit_datagrams_back_bt = 0;
+  uint64_t exit_bytes_back_bt = 0;
+  uint64_t exit_datagrams_back_ipv8 = 0;
+  uint64_t exit_bytes_back_ipv8 = 0;
+  uint64_t exit_not_allowed = 0;          // Payload of a class the flags do not allow.
+  uint64_t exit_own_tunnel = 0;           // IPv8 to the tunnel overlay (hidden services).
+  uint64_t exit_no_destination = 0;       // Destination 0.0.0.0:0 or port 0.
+  uint64_t exit_refused_loopback = 0;     // Destination 127/8 or ::1.
+  uint64_t exit_refused_not_public = 0;   // Private, link-local, multicast, reserved ...
+  uint64_t exit_refused_own_address = 0;  // This host's own addresses.
+  uint64_t exit_no_ipv6 = 0;              // IPv6 destination, no IPv6 socket.
+  uint64_t exit_hostname_unresolved = 0;
+  uint64_t exit_socket_limit = 0;       // At max_exit_sockets.
+  uint64_t exit_socket_failed = 0;      // The kernel refused a socket.
+  uint64_t exit_over_budget = 0;        // Over max_exit_rate / max_exit_circuit_rate, out.
+  uint64_t exit_destination_rate = 0;   // Over max_exit_destination_rate.
+  uint64_t exit_send_failed = 0;        // The exit socket refused the datagram.
+  uint64_t exit_reply_not_allowed = 0;  // A reply the flags do not allow.
+  uint64_t exit_reply_over_budget = 0;
   uint64_t speed_test_refused = 0;  // Not advertising SPEED_TEST, or too large.
   uint64_t hidden_services = 0;     // Ids 9-18, in cells or as datagrams.
   uint64_t tribler_http = 0;        // Ids 28/29.
@@ -135,7 +181,10 @@ struct TunnelStats {
   uint64_t hop_timeouts = 0;     // CREATE/EXTEND without an answer in next_hop_timeout.
   uint64_t pongs_received = 0;
   uint64_t pings_timed_out = 0;
-  uint64_t data_received = 0;    // DATA cells handed to the data handler.
+  uint64_t data_received = 0;       // DATA cells handed to the data handler.
+  uint64_t udp_forwarded_out = 0;   // Local datagrams sent into a circuit (AddUdpForward).
+  uint64_t udp_forwarded_back = 0;  // Replies handed to the local sender.
+  uint64_t udp_forward_no_circuit = 0;
   uint64_t bad_auth = 0;         // CREATED/EXTENDED whose auth did not verify.
   uint64_t unexpected_cell = 0;  // A cell on an own circuit that answers nothing pending.
 
@@ -200,6 +249,54 @@ struct TunnelStats {
        unauthorized_destroy);
     fn(Stat{"data_not_exit", kReceiveDrop, "DATA at a terminal hop that is not an exit."},
        data_not_exit);
+    fn(Stat{"exit_sockets_opened", kCounter, "Circuits that opened exit sockets."},
+       exit_sockets_opened);
+    fn(Stat{"exit_datagrams_out_bt", kCounter, "BitTorrent datagrams sent out of the exit."},
+       exit_datagrams_out_bt);
+    fn(Stat{"exit_bytes_out_bt", kCounter, "BitTorrent bytes sent out of the exit."},
+       exit_bytes_out_bt);
+    fn(Stat{"exit_datagrams_out_ipv8", kCounter, "IPv8 datagrams sent out of the exit."},
+       exit_datagrams_out_ipv8);
+    fn(Stat{"exit_bytes_out_ipv8", kCounter, "IPv8 bytes sent out of the exit."},
+       exit_bytes_out_ipv8);
+    fn(Stat{"exit_datagrams_back_bt", kCounter, "BitTorrent replies tunnelled back."},
+       exit_datagrams_back_bt);
+    fn(Stat{"exit_bytes_back_bt", kCounter, "BitTorrent reply bytes tunnelled back."},
+       exit_bytes_back_bt);
+    fn(Stat{"exit_datagrams_back_ipv8", kCounter, "IPv8 replies tunnelled back."},
+       exit_datagrams_back_ipv8);
+    fn(Stat{"exit_bytes_back_ipv8", kCounter, "IPv8 reply bytes tunnelled back."},
+       exit_bytes_back_ipv8);
+    fn(Stat{"exit_not_allowed", kReceiveDrop, "DATA of a class the exit flags do not allow."},
+       exit_not_allowed);
+    fn(Stat{"exit_own_tunnel", kReceiveDrop, "DATA to the tunnel overlay (hidden services)."},
+       exit_own_tunnel);
+    fn(Stat{"exit_no_destination", kReceiveDrop, "DATA without a destination."},
+       exit_no_destination);
+    fn(Stat{"exit_refused_loopback", kReceiveDrop, "DATA to a loopback address."},
+       exit_refused_loopback);
+    fn(Stat{"exit_refused_not_public", kReceiveDrop,
+            "DATA to a private, link-local, multicast or reserved address."},
+       exit_refused_not_public);
+    fn(Stat{"exit_refused_own_address", kReceiveDrop, "DATA to this host's own address."},
+       exit_refused_own_address);
+    fn(Stat{"exit_no_ipv6", kReceiveDrop, "DATA to IPv6 without an IPv6 exit socket."},
+       exit_no_ipv6);
+    fn(Stat{"exit_hostname_unresolved", kReceiveDrop, "DATA to a host name that did not resolve."},
+       exit_hostname_unresolved);
+    fn(Stat{"exit_socket_limit", kReceiveDrop, "DATA that needed an exit socket over the limit."},
+       exit_socket_limit);
+    fn(Stat{"exit_socket_failed", kReceiveDrop, "DATA whose exit socket could not be opened."},
+       exit_socket_failed);
+    fn(Stat{"exit_over_budget", kReceiveDrop, "DATA over the exit bandwidth budget."},
+       exit_over_budget);
+    fn(Stat{"exit_destination_rate", kReceiveDrop, "DATA to new destinations over the rate."},
+       exit_destination_rate);
+    fn(Stat{"exit_send_failed", kSendDrop, "Datagrams the exit socket refused."}, exit_send_failed);
+    fn(Stat{"exit_reply_not_allowed", kReceiveDrop, "Replies the exit flags do not allow."},
+       exit_reply_not_allowed);
+    fn(Stat{"exit_reply_over_budget", kReceiveDrop, "Replies over the exit bandwidth budget."},
+       exit_reply_over_budget);
     fn(Stat{"speed_test_refused", kReceiveDrop, "Speed tests not answered."}, speed_test_refused);
     fn(Stat{"hidden_services", kReceiveDrop, "Hidden-services messages (ids 9-18)."},
        hidden_services);
@@ -221,6 +318,12 @@ struct TunnelStats {
     fn(Stat{"pings_timed_out", kCounter, "PINGs on own circuits not answered in time."},
        pings_timed_out);
     fn(Stat{"data_received", kCounter, "DATA cells received on own circuits."}, data_received);
+    fn(Stat{"udp_forwarded_out", kCounter, "Local datagrams forwarded into a circuit."},
+       udp_forwarded_out);
+    fn(Stat{"udp_forwarded_back", kCounter, "Replies forwarded to the local sender."},
+       udp_forwarded_back);
+    fn(Stat{"udp_forward_no_circuit", kReceiveDrop, "Local datagrams with no ready circuit."},
+       udp_forward_no_circuit);
     fn(Stat{"bad_auth", kReceiveDrop, "CREATED/EXTENDED whose auth did not verify."}, bad_auth);
     fn(Stat{"unexpected_cell", kReceiveDrop, "Cells on own circuits answering nothing."},
        unexpected_cell);
@@ -250,6 +353,11 @@ class TunnelCommunity : public overlay::Community {
        pending_extends_.size());
     fn(Stat{"candidates", StatKind::kGauge, "Peers whose flags are known."}, candidates_.size());
     fn(Stat{"circuits", StatKind::kGauge, "Own circuits (client role)."}, circuits_.size());
+    fn(Stat{"exit_sockets", StatKind::kGauge, "Circuits with exit sockets open."},
+       exit_sockets_.size());
+    fn(Stat{"exit_receive_buffer_bytes", StatKind::kGauge,
+            "Receive buffers of the exit sockets (mapped; resident as far as used)."},
+       ExitReceiveMemoryBytes());
   }
 
   // ---- Client role (spec 5.8) ----
@@ -269,6 +377,15 @@ class TunnelCommunity : public overlay::Community {
   size_t circuit_count() const { return circuits_.size(); }
   // DATA(destination, origin 0.0.0.0:0, payload) through a ready circuit; false if it is not.
   bool SendData(uint32_t circuit_id, const wire::AnyAddress& destination, wire::Bytes payload);
+  // py-ipv8's build_tunnels: keep one more circuit of `hops` hops (at least min_circuits, at
+  // most max_circuits), built now and rebuilt by housekeeping when one goes.
+  void BuildTunnels(size_t hops);
+  // A ready circuit of `hops` hops, or 0.
+  uint32_t ReadyCircuit(size_t hops) const;
+  // Datagrams to `listen` go through a ready circuit of `hops` hops to `destination`; what comes
+  // back from it is sent to the last local sender (ringv8's; py-ipv8 has Tribler's SOCKS5 server
+  // for this). Opens the local socket on the node's loop; fails with the kernel's error.
+  std::error_code AddUdpForward(const Address& listen, const Address& destination, size_t hops);
   // PING to the last verified hop of every circuit with one (also every ping_interval).
   void PingCircuits();
   // py-ipv8's send_test_request: request_size random bytes, asking for response_size back.
@@ -287,6 +404,16 @@ class TunnelCommunity : public overlay::Community {
   // Heap bytes the circuit tables hold now: every entry (keys, counters, neighbours) with its
   // allocation, and the bucket arrays.
   size_t TableBytes() const;
+  // Exit role: circuits with exit sockets, their sockets (null if none), their receive buffers.
+  size_t exit_socket_count() const { return exit_sockets_.size(); }
+  const ExitSocket* GetExitSocket(uint32_t circuit_id) const;
+  size_t ExitReceiveMemoryBytes() const;
+  // Resolves the host names of DATA cells (default: getaddrinfo on a worker thread).
+  void SetHostResolver(std::unique_ptr<HostResolver> resolver);
+
+  // Ends a circuit that ends here (py-ipv8's remove_exit_socket): DESTROY(reason) to its
+  // previous hop unless reason is 0, then its state and exit sockets go. False if unknown.
+  bool DestroyTerminalCircuit(uint32_t circuit_id, uint16_t reason);
 
   // Runs py-ipv8's do_circuits now (also every housekeeping_interval).
   void Housekeeping();
@@ -359,6 +486,15 @@ class TunnelCommunity : public overlay::Community {
   void OnTestRequest(uint32_t circuit_id, TerminalCircuit& terminal, uint8_t cell_id,
                      wire::Bytes body);
   void OnDestroy(const std::shared_ptr<overlay::Peer>& signer, const DestroyPayload& destroy);
+
+  // Exit role (tunnel_exit.cpp).
+  void OnExitData(uint32_t circuit_id, wire::Bytes body);
+  void SendOut(uint32_t circuit_id, ExitClass traffic, const Address& to, wire::Bytes data);
+  void OnExitReply(uint32_t circuit_id, const Address& source, wire::Bytes data);
+  // Counts and returns false for a destination the exit must not send to.
+  bool ExitDestinationAllowed(const Address& to);
+  ExitSocket* ExitSocketFor(uint32_t circuit_id);
+  void CloseExitSocket(uint32_t circuit_id) { exit_sockets_.erase(circuit_id); }
   void OnCandidateFlags(overlay::Peer& peer, wire::Bytes extra_bytes);
 
   // Client role (tunnel_client.cpp).
@@ -375,6 +511,8 @@ class TunnelCommunity : public overlay::Community {
   void RetryHop(Circuit& circuit);
   void FailCircuit(uint32_t circuit_id);
   void ClientHousekeeping(TimePoint now);
+  // Starts the circuits circuits_needed_ asks for.
+  void DoCircuits();
   // The first hop's key and address for `circuit`, or nullopt (spec 5.8 step 1).
   std::optional<Circuit::Pending> PickFirstHop(const Circuit& circuit);
   // Retries the pending hop if it has not answered `identifier` in next_hop_timeout.
@@ -418,10 +556,18 @@ class TunnelCommunity : public overlay::Community {
   std::unordered_map<uint16_t, PendingRequest> test_requests_;
   CircuitHandler circuit_handler_;
   DataHandler data_handler_;
+  std::map<size_t, size_t> circuits_needed_;  // Hops -> circuits (py-ipv8's circuits_needed).
+  std::vector<std::unique_ptr<UdpForward>> udp_forwards_;
   EventLoop::TimerId ping_timer_ = 0;
   std::vector<Candidate> candidates_;                        // py-ipv8's `candidates`, in order.
   std::unordered_map<Address, TokenBucket> create_budgets_;  // By source IP (port 0).
   TokenBucket relay_budget_;                                 // Relayed bytes (max_relay_rate).
+  // Exit sockets by terminal circuit id; closed with their circuit. They call the handler.
+  ExitSocket::ReplyHandler exit_reply_handler_;
+  std::unordered_map<uint32_t, std::unique_ptr<ExitSocket>> exit_sockets_;
+  TokenBucket exit_budget_;                 // Exit bytes (max_exit_rate).
+  std::unique_ptr<HostResolver> resolver_;  // Made on the first host name unless injected.
+  size_t resolving_ = 0;                    // DATA waiting for a name.
   EventLoop::TimerId housekeeping_timer_ = 0;
   // The loop's time, read once a second: relayed cells record their circuit's activity with it
   // (a clock read per cell cost 3% of a relay's CPU; idle limits are tens of seconds).

@@ -408,6 +408,30 @@ TEST_F(ConfigTest, TunnelCommunityLoadsWithPyIpv8Settings) {
   EXPECT_EQ(tunnels[1]->tunnel_settings().peer_flags, tunnel::kFlagRelay | tunnel::kFlagSpeedTest);
 }
 
+TEST_F(ConfigTest, AnExitTakesItsFlagsAndLimits) {
+  json document = Minimal();
+  json tunnel = document["overlays"][0];
+  tunnel["class"] = "TunnelCommunity";
+  tunnel["initialize"] = json::object();
+  tunnel["initialize"]["settings"] = {{"peer_flags", {1, 2, 4, 8}},
+                                      {"max_exit_sockets", 50},
+                                      {"max_exit_rate", 2e6},
+                                      {"max_exit_circuit_rate", 1e5},
+                                      {"max_exit_destination_rate", 10},
+                                      {"exit_allow_loopback_destinations", true}};
+  document["overlays"].push_back(tunnel);
+  std::unique_ptr<Node> node = Build(NodeConfig::FromJson(document));
+  const tunnel::TunnelSettings& s =
+      node->GetOverlays<tunnel::TunnelCommunity>().front()->tunnel_settings();
+  EXPECT_EQ(s.peer_flags, tunnel::kFlagRelay | tunnel::kFlagExitBt | tunnel::kFlagExitIpv8 |
+                              tunnel::kFlagSpeedTest);
+  EXPECT_EQ(s.max_exit_sockets, 50u);
+  EXPECT_EQ(s.max_exit_rate, 2e6);
+  EXPECT_EQ(s.max_exit_circuit_rate, 1e5);
+  EXPECT_EQ(s.max_exit_destination_rate, 10);
+  EXPECT_TRUE(s.exit_allow_loopback);
+}
+
 TEST_F(ConfigTest, TunnelCommunityErrorsNameTheSetting) {
   struct Case {
     json initialize;
@@ -418,9 +442,15 @@ TEST_F(ConfigTest, TunnelCommunityErrorsNameTheSetting) {
       {{{"settings", {{"max_hops", 3}}}},
        "overlays[0].initialize.settings.max_hops",
        "does not take 'max_hops'"},
-      {{{"settings", {{"peer_flags", {1, 2}}}}},
+      {{{"settings", {{"peer_flags", {2, 8}}}}},
        "overlays[0].initialize.settings.peer_flags",
-       "need the exit role"},
+       "must also be a relay"},
+      {{{"settings", {{"peer_flags", {1, 32768}}}}},
+       "overlays[0].initialize.settings.peer_flags",
+       "EXIT_HTTP (32768)"},
+      {{{"settings", {{"exit_allow_loopback_destinations", 1}}}},
+       "overlays[0].initialize.settings.exit_allow_loopback_destinations",
+       "true or false"},
       {{{"settings", {{"peer_flags", "relay"}}}},
        "overlays[0].initialize.settings.peer_flags",
        "must be a list of flags"},

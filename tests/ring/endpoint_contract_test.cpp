@@ -218,6 +218,32 @@ TEST_P(EndpointContract, CatchAllListenersSeeEveryPrefixAndDropsAreCounted) {
   b->RemoveCatchAllListener(&all);
 }
 
+// An exit socket: another endpoint opened beside the first (same backend, same loop) in raw
+// mode, which hands every datagram to the catch-all listeners, short and empty ones too.
+TEST_P(EndpointContract, ARawEndpointOpenedBesideAnotherSeesEveryDatagram) {
+  Endpoint* a = Open(Loopback4());
+  ASSERT_TRUE(a);
+  EndpointOptions raw = Loopback4();
+  raw.raw = true;
+  auto opened = a->OpenAnother(raw);
+  ASSERT_TRUE(opened) << opened.error().message();
+  endpoints_.push_back(std::move(*opened));
+  Endpoint* b = endpoints_.back().get();
+  EXPECT_STREQ(b->backend_name(), a->backend_name());
+  Recorder all;
+  b->AddCatchAllListener(&all);
+  const Address to = b->local_addresses()[0];
+  ASSERT_FALSE(a->Send(to, std::vector<uint8_t>{'d', 'e'}));
+  ASSERT_FALSE(a->Send(to, std::vector<uint8_t>{}));
+  ASSERT_FALSE(a->Send(to, Datagram(Prefix(7), 1)));
+  RunUntil([&] { return all.packets.size() == 3; });
+  ASSERT_EQ(all.packets.size(), 3u);
+  EXPECT_EQ(all.packets[0].data, (std::vector<uint8_t>{'d', 'e'}));
+  EXPECT_TRUE(all.packets[1].data.empty());
+  EXPECT_EQ(b->stats().too_short.value() + b->stats().unknown_prefix.value(), 0u);
+  b->RemoveCatchAllListener(&all);
+}
+
 TEST_P(EndpointContract, ListenersMayRemoveThemselvesWhileDispatching) {
   Endpoint* a = Open(Loopback4());
   Endpoint* b = Open(Loopback4());

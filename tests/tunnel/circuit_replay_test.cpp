@@ -85,6 +85,7 @@ std::string ExpectedHex(const json& d) {
 
 struct ReplayResult {
   TunnelStats stats;
+  std::vector<std::pair<Address, std::string>> to_internet;  // What left the exit sockets.
   size_t relayed_circuits = 0;
   size_t terminal_circuits = 0;
   size_t circuits = 0;
@@ -113,6 +114,10 @@ void MakeCall(const json& t, const json& call, TunnelCommunity& community, uint3
     const Address destination = testing::JsonAddress(payload.at("dest_address"));
     EXPECT_TRUE(
         community.SendData(*circuit_id, destination, Hex(payload.at("data").get<std::string>())));
+  } else if (text.starts_with("exit.remove_exit_socket(circuit id, destroy=")) {
+    const uint32_t id = t.at("exit_received").at(0).at("circuit_id").get<uint32_t>();
+    EXPECT_TRUE(
+        community.DestroyTerminalCircuit(id, static_cast<uint16_t>(text[text.size() - 2] - '0')));
   } else if (text.starts_with("client.remove_circuit")) {
     community.RemoveCircuit(*circuit_id, static_cast<uint16_t>(text[text.size() - 2] - '0'));
   } else {
@@ -148,6 +153,8 @@ ReplayResult Replay(const std::string& transcript_name, const std::string& node_
   std::copy(id_bytes.begin(), id_bytes.end(), id.begin());
   TunnelSettings settings;
   settings.peer_flags = me.at("peer_flags_value").get<PeerFlags>();
+  // The recorded destination is a documentation address (TEST-NET-2), refused by default.
+  settings.exit_allowed_ips.push_back(*Address::Parse("198.51.100.7:0"));
   settings.list_create_sender = true;  // As py-ipv8 does.
   settings.skip_reused_counter = false;
   TunnelCommunity community(id, my_peer, key, *endpoint, network, *sim.loop, {}, settings,
@@ -177,14 +184,28 @@ ReplayResult Replay(const std::string& transcript_name, const std::string& node_
     others[name]->AddCatchAllListener(captures.back().get());
   }
 
+  // The Internet behind an exit: the recorded destinations, capturing what the exit sends.
+  std::vector<std::pair<Address, std::string>> to_internet;
+  std::map<Address, std::unique_ptr<MemoryEndpoint>> internet;
+  for (const json& received : t.at("exit_received")) {
+    EndpointOptions host;
+    host.ipv4 = *Address::Parse(received.at("destination").get<std::string>());
+    if (internet.contains(*host.ipv4)) continue;
+    internet[*host.ipv4] = std::move(*sim.net.Open(host));
+    captures.push_back(std::make_unique<Capture>(&to_internet, *host.ipv4));
+    internet[*host.ipv4]->AddCatchAllListener(captures.back().get());
+  }
+  const bool exit = (settings.peer_flags & kFlagExitBt) != 0;
+
   std::vector<std::pair<Address, std::string>> expected;
   const json& datagrams = t.at("datagrams");
   const json& replay = me.at("replay");
   const bool client = node_name == "client";
   std::vector<int> api_sends = replay.at("sends_on_api_call").get<std::vector<int>>();
   for (int index : replay.at("sends").get<std::vector<int>>()) {
-    // Other nodes' API calls (an exit socket's reply, the exit's teardown) are not replayed.
-    if (!client && std::ranges::find(api_sends, index) != api_sends.end()) continue;
+    // Other nodes' API calls are not replayed; the exit's (a reply on its exit socket, its
+    // teardown) are.
+    if (!client && !exit && std::ranges::find(api_sends, index) != api_sends.end()) continue;
     const json& d = datagrams.at(index);
     expected.push_back({*Address::Parse(d.at("to_address").get<std::string>()), ExpectedHex(d)});
   }
@@ -196,8 +217,26 @@ ReplayResult Replay(const std::string& transcript_name, const std::string& node_
     const int first = calls[c].at("first_datagram").get<int>();
     const int end = c + 1 < calls.size() ? calls[c + 1].at("first_datagram").get<int>()
                                          : static_cast<int>(datagrams.size());
-    if (client && calls[c].at("call").get<std::string>().starts_with("client.")) {
+    const std::string call = calls[c].at("call").get<std::string>();
+    if (client && call.starts_with("client.")) {
       MakeCall(t, calls[c], community, &circuit_id);
+      sim.RunFor(std::chrono::milliseconds(1));
+    }
+    if (exit && call.starts_with("exit.")) {
+      MakeCall(t, calls[c], community, &circuit_id);
+      sim.RunFor(std::chrono::milliseconds(1));
+    }
+    if (exit && call.starts_with("exit: exit_socket.tunnel_data")) {
+      // The destination answers the exit socket the DATA left from.
+      const json& payload = datagrams.at(first).at("inner").at("payload");
+      const Address source = testing::JsonAddress(payload.at("org_address"));
+      const ExitSocket* socket =
+          community.GetExitSocket(t.at("exit_received").at(0).at("circuit_id").get<uint32_t>());
+      EXPECT_NE(socket, nullptr);
+      if (socket != nullptr) {
+        EXPECT_FALSE(internet.at(source)->Send(socket->local_addresses().front(),
+                                               Hex(payload.at("data").get<std::string>())));
+      }
       sim.RunFor(std::chrono::milliseconds(1));
     }
     for (int index : receives) {
@@ -215,9 +254,10 @@ ReplayResult Replay(const std::string& transcript_name, const std::string& node_
     EXPECT_EQ(sent[i].second, expected[i].second);
   }
   EXPECT_EQ(replay_random->remaining(), 0u) << "draws left unused";
-  ReplayResult result{community.tunnel_stats(), community.relayed_circuits(),
+  ReplayResult result{community.tunnel_stats(), to_internet, community.relayed_circuits(),
                       community.terminal_circuits(), community.circuit_count()};
   for (auto& [name, other] : others) other->Close();
+  for (auto& [address, host] : internet) host->Close();
   endpoint->Close();
   return result;
 }
@@ -238,13 +278,21 @@ TEST_F(CircuitReplayTest, TwoHopRelay) {
   EXPECT_EQ(r.relayed_circuits, 0u);
 }
 
-TEST_F(CircuitReplayTest, TwoHopLastHopAnswersPingAndSpeedTest) {
-  // The exit's DATA (exit role) is not answered here; its replies are API calls in the record.
+// The exit: PING, speed test, the DATA that leaves for the Internet (exit_received), the reply
+// that comes back on its exit socket as DATA (datagram 16) and its DESTROY (18), byte for byte.
+TEST_F(CircuitReplayTest, TwoHopExit) {
   ReplayResult r = Replay("two_hop", "exit");
   EXPECT_EQ(r.stats.pings_answered, 1u);
   EXPECT_EQ(r.stats.speed_tests_answered, 1u);
-  EXPECT_EQ(r.stats.data_not_exit, 1u);
-  EXPECT_EQ(r.terminal_circuits, 1u);
+  const json& received = TunnelVectors()->at("transcripts").at("two_hop").at("exit_received");
+  ASSERT_EQ(r.to_internet.size(), received.size());
+  EXPECT_EQ(r.to_internet[0].first.ToString(), received[0].at("destination"));
+  EXPECT_EQ(r.to_internet[0].second, received[0].at("data"));
+  EXPECT_EQ(r.stats.exit_sockets_opened, 1u);
+  EXPECT_EQ(r.stats.exit_datagrams_out_bt, 1u);
+  EXPECT_EQ(r.stats.exit_datagrams_back_bt, 1u);
+  EXPECT_EQ(r.stats.destroys_sent, 1u);
+  EXPECT_EQ(r.terminal_circuits, 0u);
 }
 
 TEST_F(CircuitReplayTest, ThreeHopFirstRelay) {
@@ -262,10 +310,15 @@ TEST_F(CircuitReplayTest, ThreeHopSecondRelay) {
   EXPECT_EQ(r.relayed_circuits, 0u);
 }
 
-TEST_F(CircuitReplayTest, ThreeHopLastHopAndClientDestroy) {
+TEST_F(CircuitReplayTest, ThreeHopExitAndClientDestroy) {
   ReplayResult r = Replay("three_hop", "exit");
+  ASSERT_EQ(r.to_internet.size(), 1u);
+  EXPECT_EQ(
+      r.to_internet[0].second,
+      TunnelVectors()->at("transcripts").at("three_hop").at("exit_received").at(0).at("data"));
   EXPECT_EQ(r.stats.destroys_received, 1u);
   EXPECT_EQ(r.terminal_circuits, 0u);
+  EXPECT_EQ(r.stats.exit_sockets_opened, 1u);
 }
 
 TEST_F(CircuitReplayTest, OneHopRelayIsLastHop) {

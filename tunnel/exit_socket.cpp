@@ -1,0 +1,65 @@
+#include "tunnel/exit_socket.h"
+
+namespace ringv8::tunnel {
+namespace {
+
+constexpr uint32_t kReceiveBuffers = 16;
+constexpr uint32_t kReceiveBufferSize = 2048;
+
+}  // namespace
+
+EndpointOptions ExitSocket::EndpointOptionsFor(bool ipv6) {
+  EndpointOptions options;
+  options.ipv4 = Address();
+  if (ipv6) options.ipv6 = Address::Ipv6({}, 0);
+  options.raw = true;
+  options.gro = false;
+  options.gso = true;
+  options.receive_buffers = kReceiveBuffers;
+  options.receive_buffer_size = kReceiveBufferSize;
+  options.send_queue_capacity = 256;
+  options.socket_buffer_bytes = 256 << 10;
+  return options;
+}
+
+Result<std::unique_ptr<ExitSocket>> ExitSocket::Open(Endpoint& node_endpoint, uint32_t circuit_id,
+                                                     const ReplyHandler* on_reply, TimePoint now,
+                                                     double budget_burst,
+                                                     double destination_burst) {
+  // Both families as py-ipv8 opens them; a host without IPv6 gets the IPv4 socket alone.
+  auto endpoint = node_endpoint.OpenAnother(EndpointOptionsFor(true));
+  if (!endpoint) endpoint = node_endpoint.OpenAnother(EndpointOptionsFor(false));
+  if (!endpoint) return Unexpected{endpoint.error()};
+  return std::unique_ptr<ExitSocket>(new ExitSocket(circuit_id, std::move(*endpoint), on_reply, now,
+                                                    budget_burst, destination_burst));
+}
+
+ExitSocket::ExitSocket(uint32_t circuit_id, std::unique_ptr<Endpoint> endpoint,
+                       const ReplyHandler* on_reply, TimePoint now, double budget_burst,
+                       double destination_burst)
+    : circuit_id_(circuit_id),
+      endpoint_(std::move(endpoint)),
+      on_reply_(on_reply),
+      budget_(budget_burst, now),
+      destinations_(destination_burst, now) {
+  endpoint_->AddCatchAllListener(this);
+}
+
+ExitSocket::~ExitSocket() { endpoint_->RemoveCatchAllListener(this); }
+
+bool ExitSocket::has_ipv6() const {
+  for (const Address& local : endpoint_->local_addresses()) {
+    if (!local.is_v4()) return true;
+  }
+  return false;
+}
+
+size_t ExitSocket::ReceiveMemoryBytes() const {
+  return endpoint_->local_addresses().size() * size_t{kReceiveBuffers} * kReceiveBufferSize;
+}
+
+void ExitSocket::OnPacket(const Address& source, std::span<const uint8_t> datagram) {
+  (*on_reply_)(circuit_id_, source, datagram);
+}
+
+}  // namespace ringv8::tunnel

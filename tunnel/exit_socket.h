@@ -1,0 +1,82 @@
+// ExitSocket: one circuit's sockets to the Internet at an exit (py-ipv8's TunnelExitSocket, tunnel
+// spec 5.7). Every destination sees one source address per circuit, and what comes back on it is
+// the circuit's. The sockets are an Endpoint of the node's own backend on the node's loop
+// (io_uring or mmsg; sends batched and GSO'd like the node's), opened raw: any UDP payload.
+//
+// It keeps the circuit's exit budget (bytes per second), the rate at which the circuit may reach
+// new destinations, and its counters; the TunnelCommunity decides what may pass.
+//
+// Thread-affine to the loop. The reply handler is called from the loop, never re-entrantly from
+// Send(); it may destroy this socket only by scheduling it (the endpoint is dispatching).
+#ifndef RINGV8_TUNNEL_EXIT_SOCKET_H_
+#define RINGV8_TUNNEL_EXIT_SOCKET_H_
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <system_error>
+
+#include "ring/clock.h"
+#include "ring/endpoint.h"
+#include "ring/token_bucket.h"
+#include "wire/packet.h"
+
+namespace ringv8::tunnel {
+
+class ExitSocket final : public EndpointListener {
+ public:
+  using ReplyHandler =
+      std::function<void(uint32_t circuit_id, const Address& source, wire::Bytes data)>;
+
+  // Options for the endpoint under an exit socket: both families on any port, raw, small
+  // receive rings (replies are single datagrams; GRO would need 64 KiB buffers per socket).
+  static EndpointOptions EndpointOptionsFor(bool ipv6);
+
+  // Opens the sockets on `node_endpoint`'s loop: IPv4 and, if the host has it, IPv6.
+  static Result<std::unique_ptr<ExitSocket>> Open(Endpoint& node_endpoint, uint32_t circuit_id,
+                                                  const ReplyHandler* on_reply, TimePoint now,
+                                                  double budget_burst, double destination_burst);
+  ~ExitSocket();
+  ExitSocket(const ExitSocket&) = delete;
+  ExitSocket& operator=(const ExitSocket&) = delete;
+
+  [[nodiscard]] std::error_code Send(const Address& to, wire::Bytes data) {
+    return endpoint_->Send(to, data);
+  }
+  bool has_ipv6() const;
+  std::span<const Address> local_addresses() const { return endpoint_->local_addresses(); }
+  const EndpointStats& endpoint_stats() const { return endpoint_->stats(); }
+  // Receive buffer memory of the sockets in user space (mapped; resident as far as used).
+  size_t ReceiveMemoryBytes() const;
+
+  // True if `to` is one of the recent destinations (a small cache: a new destination spends the
+  // destination budget); RememberDestination adds it, evicting the one in its slot.
+  bool KnownDestination(const Address& to) const {
+    return recent_[to.Hash() % kRecentDestinations] == to;
+  }
+  void RememberDestination(const Address& to) { recent_[to.Hash() % kRecentDestinations] = to; }
+
+  TokenBucket& budget() { return budget_; }
+  TokenBucket& destinations() { return destinations_; }
+  uint64_t bytes_out = 0;
+  uint64_t bytes_back = 0;
+
+  void OnPacket(const Address& source, std::span<const uint8_t> datagram) override;
+
+ private:
+  ExitSocket(uint32_t circuit_id, std::unique_ptr<Endpoint> endpoint, const ReplyHandler* on_reply,
+             TimePoint now, double budget_burst, double destination_burst);
+
+  static constexpr size_t kRecentDestinations = 16;
+  uint32_t circuit_id_;
+  std::unique_ptr<Endpoint> endpoint_;
+  const ReplyHandler* on_reply_;  // The community's; outlives its sockets.
+  TokenBucket budget_;            // Exit bytes (max_exit_circuit_rate).
+  TokenBucket destinations_;      // New destinations (max_exit_destination_rate).
+  std::array<Address, kRecentDestinations> recent_{};
+};
+
+}  // namespace ringv8::tunnel
+
+#endif  // RINGV8_TUNNEL_EXIT_SOCKET_H_
