@@ -1,6 +1,7 @@
 #include "node/registry.h"
 
 #include <stdexcept>
+#include <system_error>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -55,6 +56,31 @@ bool IsPort(const json& value) {
 }
 
 // "ip:port", "[v6]:port" or py-ipv8's ["ip", port].
+Address ReadAddress(const json& value, const std::string& path);
+
+// ringv8's "udp_forward": [{"listen": ["127.0.0.1", 7000], "destination": ["1.2.3.4", 6881],
+// "hops": 2}, ...]: local ports whose datagrams go through a circuit (tunnel/udp_forward.h).
+void AddUdpForwards(tunnel::TunnelCommunity& community, const json& forwards) {
+  if (!forwards.is_array()) throw ConfigError("udp_forward", "must be a list of forwards");
+  for (size_t i = 0; i < forwards.size(); ++i) {
+    const std::string path = fmt::format("udp_forward[{}]", i);
+    const json& f = forwards[i];
+    RequireOnlyKeys("udp_forward", f, {"listen", "destination", "hops"});
+    if (!f.contains("listen") || !f.contains("destination")) {
+      throw ConfigError(path, "needs \"listen\" and \"destination\" ([\"ip\", port])");
+    }
+    const Address listen = ReadAddress(f["listen"], path + ".listen");
+    const Address destination = ReadAddress(f["destination"], path + ".destination");
+    const json hops = f.value("hops", json(1));
+    if (!hops.is_number_integer() || hops.get<int>() < 1 || hops.get<int>() > 3) {
+      throw ConfigError(path + ".hops", "must be 1, 2 or 3");
+    }
+    if (std::error_code error = community.AddUdpForward(listen, destination, hops.get<size_t>())) {
+      throw std::system_error(error, "udp_forward " + listen.ToString());
+    }
+  }
+}
+
 Address ReadAddress(const json& value, const std::string& path) {
   std::optional<Address> address;
   if (value.is_string()) {
@@ -168,8 +194,9 @@ Registry Registry::Builtin() {
         std::pair{"TriblerTunnelCommunity", tunnel::kTriblerTunnelCommunityId}}) {
     const char* name = entry.first;
     const wire::CommunityId default_id = entry.second;
-    registry.AddOverlay(name, [name, default_id](const OverlayContext& c) {
-      RequireOnlyKeys(name, c.initialize, With(kSettingsKeys, {"community_id", "settings"}));
+    OverlayEntry& tunnel = registry.AddOverlay(name, [name, default_id](const OverlayContext& c) {
+      RequireOnlyKeys(name, c.initialize,
+                      With(kSettingsKeys, {"community_id", "settings", "udp_forward"}));
       wire::CommunityId id = default_id;
       if (auto it = c.initialize.find("community_id"); it != c.initialize.end()) {
         id = ReadTunnelCommunityId(*it, "community_id");
@@ -177,9 +204,21 @@ Registry Registry::Builtin() {
       auto settings = c.initialize.find("settings");
       const tunnel::TunnelSettings tunnel_settings =
           ReadTunnelSettings(settings != c.initialize.end() ? *settings : json::object());
-      return std::unique_ptr<overlay::Community>(std::make_unique<tunnel::TunnelCommunity>(
-          id, c.my_peer, c.key, c.endpoint, c.network, c.loop, c.settings, tunnel_settings));
+      auto community = std::make_unique<tunnel::TunnelCommunity>(
+          id, c.my_peer, c.key, c.endpoint, c.network, c.loop, c.settings, tunnel_settings);
+      if (auto it = c.initialize.find("udp_forward"); it != c.initialize.end()) {
+        AddUdpForwards(*community, *it);
+      }
+      return std::unique_ptr<overlay::Community>(std::move(community));
     });
+    // py-ipv8's build_tunnels(hops): keep a circuit of that many hops.
+    tunnel.on_start["build_tunnels"] = [](overlay::Community& overlay, const json& args) {
+      if (args.size() != 1 || !args[0].is_number_integer() || args[0].get<int>() < 1 ||
+          args[0].get<int>() > 3) {
+        throw ConfigError("", "build_tunnels takes the number of hops: 1, 2 or 3");
+      }
+      static_cast<tunnel::TunnelCommunity&>(overlay).BuildTunnels(args[0].get<size_t>());
+    };
   }
   registry.AddStrategy("RandomWalk", BuiltinStrategy("RandomWalk"));
   registry.AddStrategy("EdgeWalk", BuiltinStrategy("EdgeWalk"));

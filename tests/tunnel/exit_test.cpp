@@ -13,6 +13,7 @@
 
 #include "tests/testing/memory_node.h"
 #include "tests/testing/simulation.h"
+#include "tests/testing/udp_echo.h"
 #include "tunnel/exit_traffic.h"
 #include "tunnel/tunnel_community.h"
 
@@ -31,35 +32,6 @@ std::vector<uint8_t> Bytes(std::string_view text) { return {text.begin(), text.e
 // A BEP 5 ping query: a DHT datagram, allowed by EXIT_BT.
 const std::vector<uint8_t> kDhtPing =
     Bytes("d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa1:y1:qe");
-
-// A UDP host that answers every datagram with its own bytes (or with `reply`, if set), and
-// remembers where they came from.
-class Echo final : public EndpointListener {
- public:
-  Echo(MemoryNetwork& net, const Address& address) {
-    EndpointOptions options;
-    options.ipv4.reset();
-    if (address.is_v4()) options.ipv4 = address;
-    if (!address.is_v4()) options.ipv6 = address;
-    options.raw = true;
-    endpoint = std::move(*net.Open(options));
-    endpoint->AddCatchAllListener(this);
-  }
-  ~Echo() { endpoint->RemoveCatchAllListener(this); }
-  void OnPacket(const Address& source, std::span<const uint8_t> datagram) override {
-    sources.push_back(source);
-    received.emplace_back(datagram.begin(), datagram.end());
-    if (answer) {
-      const std::vector<uint8_t>& out = reply.empty() ? received.back() : reply;
-      EXPECT_FALSE(endpoint->Send(source, out));
-    }
-  }
-  std::unique_ptr<MemoryEndpoint> endpoint;
-  std::vector<Address> sources;
-  std::vector<std::vector<uint8_t>> received;
-  std::vector<uint8_t> reply;
-  bool answer = true;
-};
 
 class FakeResolver final : public HostResolver {
  public:
@@ -148,8 +120,8 @@ class ExitTest : public ::testing::Test {
   const TunnelStats& exit_stats() { return exit_.tunnel->tunnel_stats(); }
 
   testing::Simulation sim_{TimePoint(seconds(1000))};
-  Echo echo4_{sim_.net, kEcho4};
-  Echo echo6_{sim_.net, kEcho6};
+  testing::UdpEcho echo4_{sim_.net, kEcho4};
+  testing::UdpEcho echo6_{sim_.net, kEcho6};
   Node relay_, exit_, client_;
   std::vector<Received> received_;
 };
@@ -205,7 +177,7 @@ TEST_F(ExitTest, UnsolicitedRepliesComeBackAndForbiddenOnesAreDropped) {
   const Address exit_socket = echo4_.sources.at(0);
   received_.clear();
   // Another host (incoming uTP, a DHT query) may write to the socket; only allowed payloads pass.
-  Echo stranger(sim_.net, *Address::Parse("203.0.113.9:4000"));
+  testing::UdpEcho stranger(sim_.net, *Address::Parse("203.0.113.9:4000"));
   std::vector<uint8_t> utp(20, 0);
   utp[0] = 0x11;  // ST_FIN, version 1.
   EXPECT_FALSE(stranger.endpoint->Send(exit_socket, utp));

@@ -1,6 +1,7 @@
 // Circuits between ringv8 nodes on the in-memory network with virtual time: a client builds 1-,
-// 2- and 3-hop circuits through relays that learned each other's flags from introductions, pings
-// and speed-tests through them and tears them down; idle circuits expire; a middle relay that
+// 2- and 3-hop circuits through relays that learned each other's flags from introductions, pings,
+// speed-tests and exchanges data through them (with a UDP echo behind the last hop, an exit) and
+// tears them down; idle circuits expire; a middle relay that
 // restarts breaks its circuits and the client builds new ones; 1,000 circuits through one relay.
 #include <memory>
 #include <vector>
@@ -9,6 +10,7 @@
 
 #include "tests/testing/memory_node.h"
 #include "tests/testing/simulation.h"
+#include "tests/testing/udp_echo.h"
 #include "tunnel/tunnel_community.h"
 
 namespace ringv8::tunnel {
@@ -95,8 +97,19 @@ class TunnelNetworkTest : public ::testing::Test {
   Node client_;
 };
 
-TEST_F(TunnelNetworkTest, OneTwoAndThreeHopCircuitsCarryPingsAndSpeedTests) {
-  Build(4);
+TEST_F(TunnelNetworkTest, OneTwoAndThreeHopCircuitsCarryPingsSpeedTestsAndData) {
+  const Address echo_address = *Address::Parse("198.51.100.7:6881");  // Allowed below.
+  testing::UdpEcho echo(sim_.net, echo_address);
+  TunnelSettings relays;
+  relays.peer_flags = kFlagRelay | kFlagExitBt | kFlagSpeedTest;
+  relays.exit_allowed_ips = {echo_address.WithPort(0)};
+  Build(4, relays);
+  std::vector<std::vector<uint8_t>> replies;
+  client_.tunnel->SetDataHandler([&](uint32_t, const wire::AnyAddress& origin, wire::Bytes data) {
+    EXPECT_EQ(std::get<Address>(origin), echo_address);
+    replies.emplace_back(data.begin(), data.end());
+  });
+  const std::string dht = "d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa1:y1:qe";
   for (size_t hops = 1; hops <= 3; ++hops) {
     SCOPED_TRACE(std::to_string(hops) + " hops");
     const uint32_t id = BuildCircuit(hops, 3);
@@ -113,6 +126,14 @@ TEST_F(TunnelNetworkTest, OneTwoAndThreeHopCircuitsCarryPingsAndSpeedTests) {
     EXPECT_EQ(circuit->pongs, 1u);
     EXPECT_EQ(circuit->test_responses, 1u);
     EXPECT_GT(circuit->bytes_down, 1000u);
+
+    // Data both ways: out of the last hop (an exit) to the echo, and its answer back.
+    replies.clear();
+    ASSERT_TRUE(client_.tunnel->SendData(
+        id, echo_address, std::span(reinterpret_cast<const uint8_t*>(dht.data()), dht.size())));
+    sim_.RunFor(milliseconds(100));
+    ASSERT_EQ(replies.size(), 1u);
+    EXPECT_EQ(std::string(replies[0].begin(), replies[0].end()), dht);
 
     client_.tunnel->RemoveCircuit(id, kDestroyShutdown);
     sim_.RunFor(milliseconds(100));
