@@ -27,7 +27,7 @@ if(TARGET ringv8)
 
   # The units name the installed binary.
   set(RINGV8_BINARY_PATH ${CMAKE_INSTALL_FULL_BINDIR}/ringv8)
-  foreach(unit ringv8@.service ringv8-tracker@.service ringv8-relay@.service)
+  foreach(unit ringv8@.service ringv8-tracker@.service ringv8-relay@.service ringv8-exit@.service)
     configure_file(packaging/${unit}.in ${PROJECT_BINARY_DIR}/packaging/${unit} @ONLY)
     install(FILES ${PROJECT_BINARY_DIR}/packaging/${unit} DESTINATION ${RINGV8_SYSTEMD_UNITDIR}
             COMPONENT runtime)
@@ -44,7 +44,8 @@ if(TARGET ringv8)
   install(FILES packaging/ringv8.json.5 DESTINATION ${CMAKE_INSTALL_MANDIR}/man5
           COMPONENT runtime)
 
-  install(FILES configs/default.json configs/relay.json configs/community.json configs/lan.json
+  install(FILES configs/default.json configs/relay.json configs/exit.json configs/community.json
+                configs/lan.json
           DESTINATION ${RINGV8_INSTALL_SYSCONFDIR}/ringv8 COMPONENT runtime)
   install(FILES packaging/60-ringv8.conf DESTINATION ${RINGV8_SYSCTLDIR} COMPONENT runtime)
   install(FILES README.md docs/operations.md packaging/copyright

@@ -1,15 +1,20 @@
-// Fuzz target: a TunnelCommunity relay (Tribler's id, RELAY|SPEED_TEST) on the in-memory network.
-// The first input byte picks what the rest is:
-//   even: a datagram from 10.9.9.9:7000, as from the internet (cells, CREATE/CREATED, DESTROY
-//         with the fuzz-only signature, introductions);
-//   odd:  the message inside a cell of a circuit that ends at the relay (cell id and body),
-//         sealed with that circuit's keys, relay_early from the next bit, so that EXTEND, PING,
-//         speed tests, DATA and every other id are parsed behind the layer.
+// Fuzz target: a TunnelCommunity relay and exit (Tribler's id, RELAY|EXIT_BT|EXIT_IPV8|
+// SPEED_TEST) on the in-memory network. The low two bits of the first input byte pick what the
+// rest is:
+//   0: a datagram from 10.9.9.9:7000, as from the internet (cells, CREATE/CREATED, DESTROY
+//      with the fuzz-only signature, introductions);
+//   1, 3: the message inside a cell of a circuit that ends at the relay (cell id and body),
+//      sealed with that circuit's keys, relay_early with 3, so that EXTEND, PING,
+//      speed tests, DATA (the exit path: payload classes, destinations, host names) and every
+//      other id are parsed behind the layer;
+//   2: a UDP datagram from an Internet host (10.8.8.8:6881, which the exit may reach) to the
+//      circuit's exit socket: the reply path.
 // The circuit is set up (a real CREATE -> CREATED handshake) before the first input and again
-// whenever an input ended it; all tables are bounded.
+// whenever an input ended it; all tables are bounded. Host names never reach a real resolver.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "tests/testing/memory_node.h"
@@ -21,6 +26,13 @@
 namespace {
 
 using namespace ringv8;
+
+const Address kInternet = *Address::Parse("10.8.8.8:6881");
+
+// Host names in DATA resolve to nothing (a fuzzer must not query DNS).
+struct NoResolver final : tunnel::HostResolver {
+  void Resolve(const std::string&, Callback done) override { done(std::nullopt); }
+};
 
 struct Capture final : EndpointListener {
   void OnPacket(const Address&, std::span<const uint8_t> datagram) override {
@@ -34,9 +46,18 @@ class Harness {
   Harness()
       : relay_(sim_.net, *Address::Parse("10.1.1.1:8090"), testing::SpecKey(1)),
         prefix_(wire::MakePrefix(tunnel::kTriblerTunnelCommunityId)) {
+    tunnel::TunnelSettings settings;
+    settings.peer_flags =
+        tunnel::kFlagRelay | tunnel::kFlagExitBt | tunnel::kFlagExitIpv8 | tunnel::kFlagSpeedTest;
+    settings.exit_allowed_ips = {kInternet.WithPort(0)};
     community_ = std::make_unique<tunnel::TunnelCommunity>(
         tunnel::kTriblerTunnelCommunityId, relay_.my_peer, relay_.key, *relay_.endpoint,
-        relay_.network, *sim_.loop);
+        relay_.network, *sim_.loop, overlay::CommunitySettings{}, settings);
+    community_->SetHostResolver(std::make_unique<NoResolver>());
+    EndpointOptions internet;
+    internet.ipv4 = kInternet;
+    internet.raw = true;
+    internet_ = std::move(*sim_.net.Open(internet));
     EndpointOptions options;
     options.ipv4 = *Address::Parse("10.9.9.9:7000");
     sender_ = std::move(*sim_.net.Open(options));
@@ -44,6 +65,26 @@ class Harness {
   }
 
   void Raw(std::span<const uint8_t> datagram) { Send(datagram); }
+
+  // A datagram from the Internet host to the circuit's exit socket (opened first if needed).
+  void Reply(std::span<const uint8_t> datagram) {
+    if (!EnsureCircuit()) return;
+    const tunnel::ExitSocket* socket = community_->GetExitSocket(circuit_id_);
+    if (socket == nullptr) {
+      static const std::string kDhtPing =
+          "d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa1:y1:qe";
+      tunnel::DataPayload data{
+          kInternet, Address(),
+          std::span(reinterpret_cast<const uint8_t*>(kDhtPing.data()), kDhtPing.size())};
+      std::vector<uint8_t> message(512);
+      auto encoded = tunnel::EncodeCellMessage(data, message);
+      Inner(*encoded, false);
+      socket = community_->GetExitSocket(circuit_id_);
+      if (socket == nullptr) return;
+    }
+    (void)internet_->Send(socket->local_addresses().front(), datagram);
+    sim_.loop->RunFor(std::chrono::milliseconds(10));
+  }
 
   void Inner(std::span<const uint8_t> message, bool relay_early) {
     if (!EnsureCircuit()) return;
@@ -91,6 +132,7 @@ class Harness {
   wire::Prefix prefix_;
   std::unique_ptr<tunnel::TunnelCommunity> community_;
   std::unique_ptr<MemoryEndpoint> sender_;
+  std::unique_ptr<MemoryEndpoint> internet_;
   Capture capture_;
   wire::PrivateKey client_key_ = testing::SpecKey(2);
   tunnel::LayerCipher cipher_;
@@ -104,10 +146,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static Harness* harness = new Harness();  // One relay for the whole run, as a server sees it.
   if (size == 0) return 0;
   const std::span<const uint8_t> rest(data + 1, size - 1);
-  if ((data[0] & 1) == 0) {
-    harness->Raw(rest);
-  } else {
-    harness->Inner(rest, (data[0] & 2) != 0);
+  switch (data[0] & 3) {
+    case 0:
+      harness->Raw(rest);
+      break;
+    case 2:
+      harness->Reply(rest);
+      break;
+    default:
+      harness->Inner(rest, (data[0] & 2) != 0);
   }
   return 0;
 }

@@ -4,7 +4,8 @@
 // for signed ones, the same packet carrying the fuzz-only signature (so mutations start past
 // the signature check). The tracker corpus gets the introduction-requests and -responses only.
 // OUT_DIR/tunnel gets every datagram of the recorded circuits (first byte 0: a raw datagram, as
-// fuzz_tunnel reads it) and every inner cell message (first byte 3: sealed by the harness).
+// fuzz_tunnel reads it), every inner cell message (first byte 3: sealed by the harness) and the
+// UDP payload of every DATA (first byte 2: sent to the exit socket from the Internet).
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -82,6 +83,15 @@ int main(int argc, char** argv) {
           if (inner) {
             inner->insert(inner->begin(), 3);
             Write(out / "tunnel" / (name + "-" + index + "-inner"), *inner);
+            ++written;
+          }
+          // The UDP payload of DATA, as an Internet host's datagram to an exit socket.
+          const auto& payload = d.at("inner").value("payload", nlohmann::json::object());
+          if (!payload.contains("data")) continue;
+          auto data = ringv8::wire::FromHex(payload.at("data").get<std::string>());
+          if (data) {
+            data->insert(data->begin(), 2);
+            Write(out / "tunnel" / (name + "-" + index + "-reply"), *data);
             ++written;
           }
         }

@@ -220,16 +220,10 @@ std::error_code UringEndpoint::State::Open() {
   }
   queues_.resize(count);
   gso_.assign(count, options_.gso);
-  for (size_t i = 0; i < kGsoInFlight; ++i) {
-    gso_sends_.push_back(std::make_unique<GsoSend>());
-    gso_sends_.back()->state = this;
-    free_gso_.push_back(gso_sends_.back().get());
-  }
-  send_handlers_.resize(options_.send_queue_capacity + internal::SendPool::kLargeSlots);
-  for (uint32_t i = 0; i < send_handlers_.size(); ++i) {
-    send_handlers_[i].state = this;
-    send_handlers_[i].slot = i;
-  }
+  // Handlers and GSO messages are made as the queue first reaches them (the vector is reserved,
+  // so they never move): an endpoint with a deep bound and little traffic stays small.
+  send_handlers_.reserve(options_.send_queue_capacity + internal::SendPool::kLargeSlots);
+  gso_sends_.reserve(kGsoInFlight);
   hook_ = loop_.AddBeforeWait([this] { BeforeWait(); });
   loop_entries_seen_ = loop_.kernel_entries();
   return {};
@@ -341,6 +335,11 @@ bool UringEndpoint::State::SubmitSingle(size_t socket, internal::SendSlot* slot)
   } else {
     io_uring_prep_sendmsg(sqe, sockets_.sockets()[socket].udp.fd, &slot->msg, 0);
   }
+  while (send_handlers_.size() <= slot->index) {
+    SendHandler& made = send_handlers_.emplace_back();
+    made.state = this;
+    made.slot = static_cast<uint32_t>(send_handlers_.size() - 1);
+  }
   EventLoop::SetCompletion(sqe, &send_handlers_[slot->index]);
   ++outstanding_;
   ++sent_this_iteration_;
@@ -349,6 +348,11 @@ bool UringEndpoint::State::SubmitSingle(size_t socket, internal::SendSlot* slot)
 
 bool UringEndpoint::State::SubmitGso(size_t socket, std::deque<internal::SendSlot*>& queue,
                                      size_t count) {
+  if (free_gso_.empty() && gso_sends_.size() < kGsoInFlight) {
+    gso_sends_.push_back(std::make_unique<GsoSend>());
+    gso_sends_.back()->state = this;
+    free_gso_.push_back(gso_sends_.back().get());
+  }
   if (free_gso_.empty()) return false;
   io_uring_sqe* sqe = loop_.GetSqe();
   if (sqe == nullptr) return false;

@@ -30,7 +30,8 @@ echo "== cmake --install into a prefix"
 cmake --install "$build" --prefix "$work/prefix" >/dev/null
 for f in bin/ringv8 lib/cmake/ringv8/ringv8Config.cmake include/ringv8/node/node.h \
   include/ringv8/tunnel/tunnel_community.h share/man/man1/ringv8.1 etc/ringv8/relay.json \
-  lib/systemd/system/ringv8-relay@.service lib/sysctl.d/60-ringv8.conf; do
+  lib/systemd/system/ringv8-relay@.service lib/systemd/system/ringv8-exit@.service \
+  etc/ringv8/exit.json lib/sysctl.d/60-ringv8.conf; do
   [ -e "$work/prefix/$f" ] || fail "cmake --install did not install $f"
 done
 consumer "$work/prefix"
@@ -43,8 +44,9 @@ contents() { dpkg-deb --contents "$1" | awk '{print $6}' | sed 's|^\./|/|' | gre
 version=$(sed -n 's/^project(ringv8 VERSION \([0-9.]*\).*/\1/p' "$root/CMakeLists.txt")
 expected_runtime=$(printf '%s\n' /usr/bin/ringv8 \
   /lib/systemd/system/ringv8@.service /lib/systemd/system/ringv8-tracker@.service \
-  /lib/systemd/system/ringv8-relay@.service \
-  /etc/ringv8/default.json /etc/ringv8/relay.json /etc/ringv8/community.json /etc/ringv8/lan.json \
+  /lib/systemd/system/ringv8-relay@.service /lib/systemd/system/ringv8-exit@.service \
+  /etc/ringv8/default.json /etc/ringv8/relay.json /etc/ringv8/exit.json \
+  /etc/ringv8/community.json /etc/ringv8/lan.json \
   /usr/lib/sysctl.d/60-ringv8.conf \
   /usr/share/man/man1/ringv8.1.gz /usr/share/man/man5/ringv8.json.5.gz \
   /usr/share/doc/ringv8/README.md.gz /usr/share/doc/ringv8/operations.md.gz \
@@ -80,7 +82,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "== install, use, purge"
 dpkg -i "$runtime" "$dev" >/dev/null || fail "dpkg -i failed"
-for unit in ringv8@.service ringv8-tracker@.service ringv8-relay@.service; do
+for unit in ringv8@.service ringv8-tracker@.service ringv8-relay@.service ringv8-exit@.service; do
   out=$(systemd-analyze verify "/lib/systemd/system/$unit" 2>&1) ||
     { echo "$out" >&2; fail "systemd-analyze rejects $unit"; }
   [ -z "$out" ] || { echo "$out" >&2; fail "systemd-analyze complains about $unit"; }

@@ -123,9 +123,9 @@ void SetUdpSegment(msghdr& msg, uint8_t* control, size_t control_size, uint16_t 
 
 void Pace(std::chrono::steady_clock::time_point start, uint64_t count, double rate) {
   if (rate <= 0) return;
-  std::this_thread::sleep_until(
-      start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                  std::chrono::duration<double>(count / rate)));
+  std::this_thread::sleep_until(start +
+                                std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                    std::chrono::duration<double>(count / rate)));
 }
 
 double ThreadCpuSeconds(pthread_t thread) {

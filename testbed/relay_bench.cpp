@@ -24,6 +24,7 @@
 #include "overlay/network.h"
 #include "ring/open_endpoint.h"
 #include "testbed/bench_util.h"
+#include "testbed/tunnel_bench_util.h"
 #include "tunnel/crypto.h"
 #include "tunnel/layer_cipher.h"
 #include "tunnel/tunnel_community.h"
@@ -31,7 +32,7 @@
 namespace ringv8::testbed {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using Clock = BenchClock;
 using nlohmann::json;
 using tunnel::TunnelCommunity;
 using tunnel::TunnelSettings;
@@ -39,76 +40,7 @@ using tunnel::TunnelSettings;
 constexpr uint64_t kProbeMagic = 0x72696e6776387072;  // "ringv8pr"
 constexpr size_t kMaxSampledCircuits = 16384;         // Distinct pre-built cells per direction.
 
-double SecondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// Settings under which nothing expires or is refused during a run.
-TunnelSettings BenchSettings(size_t circuits, tunnel::PeerFlags flags) {
-  TunnelSettings s;
-  s.peer_flags = flags;
-  s.create_rate = 0;
-  s.max_joined_circuits = circuits + 16;
-  s.max_circuits = circuits + 16;
-  s.max_time_inactive = 1e9;
-  s.max_time = 1e9;
-  s.ping_interval = 1e9;
-  s.next_hop_timeout = 30;
-  return s;
-}
-
 // ---- The crypto ceiling and the handshake's crypto ----
-
-// One layer per operation, the key set once and only the nonce changing: the most a core can do.
-double OpensslLayersPerSecond(size_t size, double seconds) {
-  std::vector<uint8_t> in(size, 0x5a), out(size + 16);
-  uint8_t key[32] = {1}, nonce[12] = {2}, tag[16];
-  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
-  EVP_EncryptInit_ex(ctx, EVP_chacha20_poly1305(), nullptr, key, nonce);
-  uint64_t n = 0;
-  const auto start = Clock::now();
-  do {
-    for (int i = 0; i < 256; ++i, ++n) {
-      std::memcpy(nonce + 4, &n, 8);
-      int len = 0;
-      EVP_EncryptInit_ex(ctx, nullptr, nullptr, nullptr, nonce);
-      EVP_EncryptUpdate(ctx, out.data(), &len, in.data(), static_cast<int>(size));
-      EVP_EncryptFinal_ex(ctx, out.data() + len, &len);
-      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, tag);
-    }
-  } while (SecondsSince(start) < seconds);
-  EVP_CIPHER_CTX_free(ctx);
-  return n / SecondsSince(start);
-}
-
-double SodiumLayersPerSecond(size_t size, double seconds) {
-  std::vector<uint8_t> in(size, 0x5a), out(size);
-  uint8_t key[32] = {1}, nonce[12] = {2}, tag[16];
-  uint64_t n = 0;
-  const auto start = Clock::now();
-  do {
-    for (int i = 0; i < 256; ++i, ++n) {
-      std::memcpy(nonce + 4, &n, 8);
-      crypto_aead_chacha20poly1305_ietf_encrypt_detached(out.data(), tag, nullptr, in.data(), size,
-                                                         nullptr, 0, nullptr, nonce, key);
-    }
-  } while (SecondsSince(start) < seconds);
-  return n / SecondsSince(start);
-}
-
-// What the relay's LayerCipher does per cell (the key set with every nonce).
-double LayerCipherPerSecond(tunnel::AeadImpl impl, size_t size, double seconds) {
-  tunnel::LayerCipher cipher(impl);
-  tunnel::DirectionKey key;
-  key.key[0] = 1;
-  std::vector<uint8_t> in(size, 0x5a), out(size + tunnel::kLayerOverhead);
-  uint64_t n = 0;
-  const auto start = Clock::now();
-  do {
-    for (int i = 0; i < 256; ++i, ++n) cipher.SealNext(key, in, out.data());
-  } while (SecondsSince(start) < seconds);
-  return n / SecondsSince(start);
-}
 
 // The crypto of one CREATE -> CREATED at a hop: a tmp key pair, two DH, auth and session keys.
 double HandshakeCryptoPerSecond(double seconds) {
@@ -124,80 +56,6 @@ double HandshakeCryptoPerSecond(double seconds) {
   } while (SecondsSince(start) < seconds);
   return n / SecondsSince(start);
 }
-
-// ---- The relay on its own thread ----
-
-struct RelayResult {
-  tunnel::TunnelStats stats;
-  size_t table_bytes = 0;
-  size_t relayed_circuits = 0;
-  uint64_t kernel_drops = 0;
-  uint64_t send_queue_full = 0;
-};
-
-class RelayThread {
- public:
-  RelayThread(EndpointBackend backend, size_t circuits) {
-    std::promise<void> started;
-    thread_ = std::thread([this, backend, circuits, &started] {
-      PinToCpu(1);
-      pthread_setname_np(pthread_self(), "relay");
-      try {
-        EndpointOptions options;
-        options.ipv4 = Address::Ipv4(0x7F000001u, 0);
-        options.send_queue_capacity = 16384;
-        auto opened = OpenLoopAndEndpoint(backend, options);
-        if (!opened) throw std::runtime_error("relay endpoint: " + opened.error().message());
-        opened_ = std::move(*opened);
-        auto peer = std::make_shared<overlay::Peer>(
-            key_.public_key(), opened_.endpoint->local_addresses()[0], opened_.loop->Now());
-        community_ = std::make_unique<TunnelCommunity>(
-            tunnel::kPyIpv8TunnelCommunityId, peer, key_, *opened_.endpoint, network_,
-            *opened_.loop, overlay::CommunitySettings{},
-            BenchSettings(circuits, tunnel::kFlagRelay | tunnel::kFlagSpeedTest));
-        address_ = opened_.endpoint->local_addresses()[0];
-      } catch (...) {
-        started.set_exception(std::current_exception());
-        return;
-      }
-      started.set_value();
-      opened_.loop->Run();
-      result_.stats = community_->tunnel_stats();
-      result_.table_bytes = community_->TableBytes();
-      result_.relayed_circuits = community_->relayed_circuits();
-      result_.kernel_drops = opened_.endpoint->stats().kernel_drops.value();
-      result_.send_queue_full = opened_.endpoint->stats().send_queue_full.value();
-      community_.reset();
-      opened_.endpoint.reset();
-      opened_.loop.reset();
-    });
-    try {
-      started.get_future().get();
-    } catch (...) {
-      thread_.join();
-      throw;
-    }
-  }
-  ~RelayThread() {
-    if (thread_.joinable()) Stop();
-  }
-  const Address& address() const { return address_; }
-  double CpuSeconds() { return ThreadCpuSeconds(thread_.native_handle()); }
-  RelayResult Stop() {
-    opened_.loop->Stop();
-    thread_.join();
-    return result_;
-  }
-
- private:
-  wire::PrivateKey key_ = wire::PrivateKey::Generate();
-  overlay::Network network_;
-  LoopAndEndpoint opened_;
-  std::unique_ptr<TunnelCommunity> community_;
-  Address address_;
-  std::thread thread_;
-  RelayResult result_;
-};
 
 // ---- Building circuits: a client and a last hop on this thread ----
 
@@ -215,7 +73,7 @@ struct Built {
   double relay_cpu_seconds = 0;
 };
 
-Built BuildCircuits(RelayThread& relay, size_t n) {
+Built BuildCircuits(TunnelThread& relay, size_t n) {
   EndpointOptions options;
   options.ipv4 = Address::Ipv4(0x7F000001u, 0);
   auto opened = OpenLoopAndEndpoint(EndpointBackend::kMmsg, options);
@@ -281,13 +139,6 @@ Built BuildCircuits(RelayThread& relay, size_t n) {
 
 // ---- Cells and the generator ----
 
-std::vector<uint8_t> CellHeader(uint32_t circuit_id) {
-  std::vector<uint8_t> cell(tunnel::kCellHeaderSize);
-  tunnel::WriteCellHeader(wire::MakePrefix(tunnel::kPyIpv8TunnelCommunityId),
-                          tunnel::CellHeader{circuit_id, false, false}, cell.data());
-  return cell;
-}
-
 // Forward cells of `size` bytes: one layer of the relay's forward key around filler.
 std::vector<std::vector<uint8_t>> ForwardCells(const Built& built, int size) {
   tunnel::LayerCipher cipher;
@@ -316,80 +167,20 @@ std::vector<std::vector<uint8_t>> BackwardCells(const Built& built, int size) {
   return cells;
 }
 
-// Sends `cells` round-robin from `from` to `to` until `stop`: 64 per sendmmsg, or as UDP_SEGMENT
-// sends of 64 (a bulk transfer). `rate` > 0 paces it. Every `probe_every` (if > 0) one probe:
-// `probe(buffer)` fills a cell that is sent alone. Returns what the kernel took.
-uint64_t Generate(const Address& from, const Address& to,
-                  const std::vector<std::vector<uint8_t>>& cells, bool gso, double rate,
-                  const std::atomic<bool>& stop, std::chrono::microseconds probe_every = {},
-                  const std::function<void(std::vector<uint8_t>&)>& probe = {}) {
-  PinToCpu(0);
-  pthread_setname_np(pthread_self(), "generator");
-  Address bound;
-  int fd = LoopbackSocket(&bound, false, from);
-  sockaddr_storage addr;
-  socklen_t len = to.ToSockaddr(&addr);
-  const size_t size = cells[0].size();
-  iovec iov[kBatch];
-  mmsghdr headers[kBatch];
-  alignas(cmsghdr) uint8_t control[CMSG_SPACE(sizeof(uint16_t))] = {};
-  for (auto& h : headers) {
-    h.msg_hdr = msghdr{};
-    h.msg_hdr.msg_name = &addr;
-    h.msg_hdr.msg_namelen = len;
-  }
-  // A UDP_SEGMENT send carries at most 64 KiB: 46 cells of 1,400 bytes.
-  const int per_send = gso ? std::min<int>(kBatch, static_cast<int>(65507 / size)) : kBatch;
-  std::vector<uint8_t> probe_cell;
-  size_t next = 0;
-  uint64_t count = 0;
-  const auto start = Clock::now();
-  auto next_probe = start;
-  while (!stop.load(std::memory_order_relaxed)) {
-    for (int i = 0; i < per_send; ++i) {
-      const std::vector<uint8_t>& cell = cells[next];
-      next = next + 1 == cells.size() ? 0 : next + 1;
-      iov[i] = {const_cast<uint8_t*>(cell.data()), size};
-    }
-    if (gso) {
-      msghdr& msg = headers[0].msg_hdr;
-      msg.msg_iov = iov;
-      msg.msg_iovlen = static_cast<size_t>(per_send);
-      SetUdpSegment(msg, control, sizeof(control), static_cast<uint16_t>(size));
-      if (sendmsg(fd, &msg, 0) > 0) count += static_cast<uint64_t>(per_send);
-    } else {
-      for (int i = 0; i < kBatch; ++i) {
-        headers[i].msg_hdr.msg_iov = &iov[i];
-        headers[i].msg_hdr.msg_iovlen = 1;
-      }
-      const int n = sendmmsg(fd, headers, kBatch, 0);
-      if (n > 0) count += static_cast<uint64_t>(n);
-    }
-    if (probe && Clock::now() >= next_probe) {
-      next_probe += probe_every;
-      probe(probe_cell);
-      (void)sendto(fd, probe_cell.data(), probe_cell.size(), 0, reinterpret_cast<sockaddr*>(&addr),
-                   len);
-    }
-    Pace(start, count, rate);
-  }
-  close(fd);
-  return count;
-}
-
 struct Flow {
   uint64_t sent = 0;
   uint64_t arrived = 0;
   double relay_cpu_seconds = 0;
 };
 
-Flow Measure(RelayThread& relay, const Address& from, const Address& sink_at,
+Flow Measure(TunnelThread& relay, const Address& from, const Address& sink_at,
              const std::vector<std::vector<uint8_t>>& cells, bool gso, double seconds) {
   Sink sink(sink_at);
   std::atomic<bool> stop{false};
   const double cpu_start = relay.CpuSeconds();
-  auto generator = std::async(std::launch::async,
-                              [&] { return Generate(from, relay.address(), cells, gso, 0, stop); });
+  auto generator = std::async(std::launch::async, [&] {
+    return GenerateCells(from, relay.address(), cells, gso, 0, stop);
+  });
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
   stop = true;
   Flow flow;
@@ -401,7 +192,7 @@ Flow Measure(RelayThread& relay, const Address& from, const Address& sink_at,
 }
 
 // One-way latency of probes, p50/p99 in microseconds, with the bulk flow at `rate`.
-json Latency(RelayThread* relay, const Address& from, const Address& sink_at,
+json Latency(TunnelThread* relay, const Address& from, const Address& sink_at,
              const std::vector<std::vector<uint8_t>>& cells, double rate, double seconds,
              const CircuitKeys* keys) {
   std::mutex mutex;
@@ -435,7 +226,7 @@ json Latency(RelayThread* relay, const Address& from, const Address& sink_at,
   std::atomic<bool> stop{false};
   const Address to = relay != nullptr ? relay->address() : sink.address();
   auto generator = std::async(std::launch::async, [&] {
-    return Generate(from, to, cells, false, rate, stop, std::chrono::microseconds(500), probe);
+    return GenerateCells(from, to, cells, false, rate, stop, std::chrono::microseconds(500), probe);
   });
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
   stop = true;
@@ -483,7 +274,7 @@ json RunRelayBench(const RelayBenchOptions& options) {
   json memory = json::array();
   json latency;
   for (size_t n : options.circuits) {
-    RelayThread relay(backend, n);
+    TunnelThread relay(backend, BenchSettings(n, tunnel::kFlagRelay | tunnel::kFlagSpeedTest));
     Built built = BuildCircuits(relay, n);
     const double built_per_cpu =
         built.relay_cpu_seconds > 0 ? built.ready / built.relay_cpu_seconds : 0;
@@ -560,7 +351,7 @@ json RunRelayBench(const RelayBenchOptions& options) {
           rate, through["p50_us"].get<double>(), through["p99_us"].get<double>(),
           direct["p50_us"].get<double>(), direct["p99_us"].get<double>());
     }
-    const RelayResult r = relay.Stop();
+    const TunnelThreadResult r = relay.Stop();
     memory.push_back(
         {{"circuits", r.relayed_circuits},
          {"table_bytes", r.table_bytes},

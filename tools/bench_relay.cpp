@@ -1,11 +1,13 @@
 // ringv8 bench relay: a TunnelCommunity relay on its own thread, loaded with cells of real
-// circuits over loopback (testbed/relay_bench.h).
+// circuits over loopback (testbed/relay_bench.h); with --exit, an exit and the datagrams through
+// its exit sockets both ways (testbed/exit_bench.h).
 #include <iostream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "testbed/exit_bench.h"
 #include "testbed/relay_bench.h"
 #include "tools/command.h"
 
@@ -16,8 +18,37 @@ using nlohmann::json;
 
 struct BenchRelayOptions {
   testbed::RelayBenchOptions bench;
+  bool exit = false;
   bool json = false;
 };
+
+void PrintExitTable(const json& r) {
+  for (const auto& [payload, c] : r["crypto"].items()) {
+    std::cout << fmt::format(
+        "crypto, one core, {} B payloads ({} B cells): OpenSSL {:.0f} layers/s, libsodium "
+        "{:.0f}/s\n",
+        payload, c["cell_size"].get<int>(), c["openssl_layers_per_second"].get<double>(),
+        c["libsodium_layers_per_second"].get<double>());
+  }
+  std::cout << "circuits  payload  direction  generator  datagrams/s  per exit CPU-s  MB per "
+               "exit CPU-s  share of ceiling\n";
+  for (const json& run : r["runs"]) {
+    std::cout << fmt::format(
+        "{:>8}  {:>7}  {:<9}  {:<9}  {:>11.0f}  {:>14.0f}  {:>17.1f}  {:>16.2f}\n",
+        run["circuits"].get<size_t>(), run["payload"].get<int>(),
+        run["direction"].get<std::string>(), run["generator_gso"].get<bool>() ? "GSO" : "plain",
+        run["datagrams_per_second"].get<double>(), run["per_cpu_second"].get<double>(),
+        run["bytes_per_cpu_second"].get<double>() / 1e6, run["share_of_ceiling"].get<double>());
+  }
+  for (const json& m : r["memory"]) {
+    std::cout << fmt::format(
+        "memory: {} exit sockets, receive buffers {} bytes each (mapped); the process grew by {} "
+        "bytes per socket when they opened, {} after the load (both with the exit's tables)\n",
+        m["exit_sockets"].get<size_t>(), m["receive_buffer_bytes_per_socket"].get<size_t>(),
+        m["resident_bytes_per_socket"].get<size_t>(),
+        m["resident_after_load_bytes_per_socket"].get<size_t>());
+  }
+}
 
 void PrintTable(const json& r) {
   for (const auto& [size, c] : r["crypto"].items()) {
@@ -63,7 +94,38 @@ void PrintTable(const json& r) {
   }
 }
 
+int RunBenchExit(const BenchRelayOptions& options) {
+  testbed::ExitBenchOptions bench;
+  bench.circuits = options.bench.circuits;
+  bench.payload_sizes = options.bench.payload_sizes;
+  bench.seconds = options.bench.seconds;
+  bench.backend = options.bench.backend;
+  for (int size : bench.payload_sizes) {
+    if (size < 20 || testbed::ExitCellSize(size) > 1472) {
+      spdlog::error(
+          "--payload {} is out of range with --exit (20..{}: a UDP payload, whose cell "
+          "is {} bytes longer, 1472 max)",
+          size, 1472 - testbed::ExitCellSize(0), testbed::ExitCellSize(0));
+      return kExitUsage;
+    }
+  }
+  json r;
+  try {
+    r = testbed::RunExitBench(bench);
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return kExitRuntime;
+  }
+  if (options.json) {
+    std::cout << r.dump() << "\n";
+  } else {
+    PrintExitTable(r);
+  }
+  return kExitOk;
+}
+
 int RunBenchRelay(const BenchRelayOptions& options) {
+  if (options.exit) return RunBenchExit(options);
   for (int size : options.bench.payload_sizes) {
     if (size < 53 || size > 1472) {
       spdlog::error("--payload {} is out of range (53..1472: a cell header, a layer, 1472 max)",
@@ -99,7 +161,8 @@ void AddBenchRelayCommand(CLI::App& bench, RunFunction* run) {
                   "Relayed circuits, one relay per value (e.g. 1 1000 100000)")
       ->check(CLI::Range(size_t{1}, size_t{1000000}))
       ->capture_default_str();
-  cmd->add_option("--payload", options.bench.payload_sizes, "Cell sizes in bytes (53..1472)")
+  cmd->add_option("--payload", options.bench.payload_sizes,
+                  "Cell sizes in bytes (53..1472); with --exit, UDP payload sizes (20..1404)")
       ->capture_default_str();
   cmd->add_option("--seconds", options.bench.seconds, "Seconds per measurement")
       ->check(kPositiveNumber)
@@ -110,6 +173,9 @@ void AddBenchRelayCommand(CLI::App& bench, RunFunction* run) {
   cmd->add_flag(
       "--no-latency", [](int64_t) { options.bench.latency = false; },
       "Skip the latency measurement");
+  cmd->add_flag("--exit", options.exit,
+                "Benchmark an exit instead: DATA through N 1-hop circuits out of its exit sockets "
+                "to a sink, and payloads back into the circuits, per exit CPU-second");
   cmd->add_flag("--json", options.json, "Print the result as one JSON object");
   cmd->callback([run] { *run = [] { return RunBenchRelay(options); }; });
 }

@@ -17,7 +17,9 @@ EndpointOptions ExitSocket::EndpointOptionsFor(bool ipv6) {
   options.gso = true;
   options.receive_buffers = kReceiveBuffers;
   options.receive_buffer_size = kReceiveBufferSize;
-  options.send_queue_capacity = 256;
+  // Deep enough for a GRO read of cells that all leave by this socket; touched only as far as
+  // used (SendPool), like the receive buffers.
+  options.send_queue_capacity = 4096;
   options.socket_buffer_bytes = 256 << 10;
   return options;
 }

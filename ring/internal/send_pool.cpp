@@ -1,29 +1,41 @@
 #include "ring/internal/send_pool.h"
 
 #include <cstring>
+#include <new>
+#include <type_traits>
 
 namespace ringv8::internal {
 
+static_assert(std::is_trivially_copyable_v<SendSlot> && std::is_trivially_destructible_v<SendSlot>);
+
 SendPool::SendPool(uint32_t capacity) : regular_count_(capacity) {
+  // new[] without an initialiser: the allocator maps large blocks lazily, so untouched slots and
+  // buffers cost address space, not memory.
   const size_t bytes = size_t{capacity} * kSlotSize + size_t{kLargeSlots} * kLargeSlotSize;
   memory_.reset(new uint8_t[bytes]);
-  slots_.resize(capacity + kLargeSlots);
-  uint8_t* next = memory_.get();
-  for (uint32_t i = 0; i < slots_.size(); ++i) {
-    SendSlot& slot = slots_[i];
-    slot.index = i;
-    slot.data = next;
-    slot.capacity = i < capacity ? kSlotSize : kLargeSlotSize;
-    next += slot.capacity;
-  }
-  // Pop from the back: lowest indices first, which keeps the touched memory small.
-  for (uint32_t i = capacity; i > 0; --i) free_.push_back(i - 1);
-  for (uint32_t i = capacity + kLargeSlots; i > capacity; --i) free_large_.push_back(i - 1);
+  static_assert(alignof(SendSlot) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__);
+  slot_memory_.reset(new uint8_t[sizeof(SendSlot) * (capacity + kLargeSlots)]);
+  slots_ = reinterpret_cast<SendSlot*>(slot_memory_.get());
 }
 
 SendSlot* SendPool::Acquire(const Address& to, std::span<const uint8_t> datagram) {
-  std::vector<uint32_t>& list = datagram.size() <= kSlotSize ? free_ : free_large_;
-  if (list.empty() || datagram.size() > kLargeSlotSize) return nullptr;
+  if (datagram.size() > kLargeSlotSize) return nullptr;
+  const bool large = datagram.size() > kSlotSize;
+  std::vector<uint32_t>& list = large ? free_large_ : free_;
+  if (list.empty()) {
+    // Make the next slot: the lowest unmade index, so the touched memory grows from the start.
+    uint32_t& made = large ? large_made_ : regular_made_;
+    if (made == (large ? kLargeSlots : regular_count_)) return nullptr;
+    const uint32_t index = large ? regular_count_ + made : made;
+    SendSlot& fresh = *new (&slots_[index]) SendSlot{};
+    fresh.index = index;
+    fresh.data =
+        memory_.get() + (large ? size_t{regular_count_} * kSlotSize + size_t{made} * kLargeSlotSize
+                               : size_t{made} * kSlotSize);
+    fresh.capacity = large ? kLargeSlotSize : kSlotSize;
+    ++made;
+    list.push_back(index);
+  }
   SendSlot& slot = slots_[list.back()];
   list.pop_back();
   std::memcpy(slot.data, datagram.data(), datagram.size());

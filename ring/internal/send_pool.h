@@ -3,7 +3,9 @@
 //
 // `capacity` regular slots of `slot_size` bytes, plus a few slots for datagrams up to 64 KiB.
 // Each slot carries the msghdr, iovec and destination address the kernel reads while the send is
-// in flight. Thread-affine.
+// in flight. Memory is reserved up front and touched only as far as the queue has ever reached
+// (slots are made on first use and reused lowest first), so an endpoint with a deep queue bound
+// and little traffic (an exit socket) stays small. Thread-affine.
 #ifndef RINGV8_RING_INTERNAL_SEND_POOL_H_
 #define RINGV8_RING_INTERNAL_SEND_POOL_H_
 
@@ -44,15 +46,19 @@ class SendPool {
   // A free slot holding a copy of `datagram` addressed to `to`, or nullptr when none is free.
   SendSlot* Acquire(const Address& to, std::span<const uint8_t> datagram);
   void Release(SendSlot* slot);
-  size_t in_use() const { return slots_.size() - free_.size() - free_large_.size(); }
+  size_t in_use() const { return regular_made_ + large_made_ - free_.size() - free_large_.size(); }
+  // An acquired slot by its index.
   SendSlot* slot(uint32_t index) { return &slots_[index]; }
 
  private:
   std::unique_ptr<uint8_t[]> memory_;
-  std::vector<SendSlot> slots_;
-  std::vector<uint32_t> free_;        // Regular slots.
-  std::vector<uint32_t> free_large_;  // Large slots.
+  std::unique_ptr<uint8_t[]> slot_memory_;  // Raw: a slot is constructed when first made.
+  SendSlot* slots_ = nullptr;
+  std::vector<uint32_t> free_;        // Made regular slots not in use.
+  std::vector<uint32_t> free_large_;  // Made large slots not in use.
   uint32_t regular_count_;
+  uint32_t regular_made_ = 0;
+  uint32_t large_made_ = 0;
 };
 
 }  // namespace ringv8::internal

@@ -1,0 +1,85 @@
+// Pieces the tunnel benchmarks share (testbed/relay_bench, testbed/exit_bench): the one-core
+// ChaCha20-Poly1305 ceiling (OpenSSL EVP and libsodium, one layer per operation, key set once),
+// settings under which nothing expires during a run, cell headers, and a TunnelCommunity on its
+// own thread, loop and loopback endpoint (pinned to CPU 1) with its CPU time.
+// Thread-compatible unless a class says otherwise.
+#ifndef RINGV8_TESTBED_TUNNEL_BENCH_UTIL_H_
+#define RINGV8_TESTBED_TUNNEL_BENCH_UTIL_H_
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "overlay/network.h"
+#include "ring/open_endpoint.h"
+#include "tunnel/tunnel_community.h"
+
+namespace ringv8::testbed {
+
+using BenchClock = std::chrono::steady_clock;
+double SecondsSince(BenchClock::time_point start);
+
+// One layer of `size` bytes per operation, for `seconds`: layers per second on this core.
+double OpensslLayersPerSecond(size_t size, double seconds);
+double SodiumLayersPerSecond(size_t size, double seconds);
+// What the relay's LayerCipher does per cell (the key set with every nonce).
+double LayerCipherPerSecond(tunnel::AeadImpl impl, size_t size, double seconds);
+
+// Settings under which nothing expires or is refused during a run.
+tunnel::TunnelSettings BenchSettings(size_t circuits, tunnel::PeerFlags flags);
+// A cell header (py-ipv8's tunnel prefix) for `circuit_id`, encrypted, relay_early 0.
+std::vector<uint8_t> CellHeader(uint32_t circuit_id);
+
+// Sends `cells` (all of one size) round-robin from `from` to `to` until `stop`, on CPU 0: 64 per
+// sendmmsg, or as UDP_SEGMENT sends of up to 64 (a bulk transfer). `rate` > 0 paces it. Every
+// `probe_every` (if > 0) one probe: `probe(buffer)` fills a cell that is sent alone. Returns what
+// the kernel took.
+uint64_t GenerateCells(const Address& from, const Address& to,
+                       const std::vector<std::vector<uint8_t>>& cells, bool gso, double rate,
+                       const std::atomic<bool>& stop, std::chrono::microseconds probe_every = {},
+                       const std::function<void(std::vector<uint8_t>&)>& probe = {});
+
+// What a TunnelThread's community did, read on its thread when it stops.
+struct TunnelThreadResult {
+  tunnel::TunnelStats stats;
+  size_t table_bytes = 0;
+  size_t relayed_circuits = 0;
+  size_t exit_sockets = 0;
+  size_t exit_receive_buffer_bytes = 0;
+  uint64_t kernel_drops = 0;
+  uint64_t send_queue_full = 0;
+};
+
+// A TunnelCommunity with `settings` on its own thread, loop and 127.0.0.1 endpoint, pinned to
+// CPU 1. Thread-safe: address(), CpuSeconds(), Call() and Stop() from the owner's thread.
+class TunnelThread {
+ public:
+  TunnelThread(EndpointBackend backend, const tunnel::TunnelSettings& settings);
+  ~TunnelThread();
+  TunnelThread(const TunnelThread&) = delete;
+  TunnelThread& operator=(const TunnelThread&) = delete;
+
+  const Address& address() const { return address_; }
+  const wire::PrivateKey& key() const { return key_; }
+  double CpuSeconds();
+  // Runs `fn` on the community's thread and waits for it.
+  void Call(const std::function<void(tunnel::TunnelCommunity&)>& fn);
+  TunnelThreadResult Stop();
+
+ private:
+  wire::PrivateKey key_ = wire::PrivateKey::Generate();
+  overlay::Network network_;
+  LoopAndEndpoint opened_;
+  std::unique_ptr<tunnel::TunnelCommunity> community_;
+  Address address_;
+  std::thread thread_;
+  TunnelThreadResult result_;
+};
+
+}  // namespace ringv8::testbed
+
+#endif  // RINGV8_TESTBED_TUNNEL_BENCH_UTIL_H_
