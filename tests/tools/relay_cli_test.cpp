@@ -67,6 +67,24 @@ TEST(RelayCliTest, BenchRelayReportsEveryFigure) {
   EXPECT_EQ(Ringv8("bench relay --payload 20").exit_code, 2);
 }
 
+TEST(RelayCliTest, BenchRelayExitReportsEveryFigure) {
+  Output out = Ringv8("bench relay --exit --circuits 2 --payload 100 --seconds 0.2 --json");
+  ASSERT_EQ(out.exit_code, 0);
+  const json r = json::parse(out.stdout_text);
+  EXPECT_GT(r["crypto"]["100"]["ceiling"].get<double>(), 0);
+  ASSERT_EQ(r["runs"].size(), 4u);  // Out and back, GSO and plain generator.
+  for (const json& run : r["runs"]) {
+    EXPECT_EQ(run["circuits"], 2);
+    EXPECT_GT(run["arrived"].get<uint64_t>(), 0u) << run.dump();
+    EXPECT_GT(run["per_cpu_second"].get<double>(), 0) << run.dump();
+  }
+  ASSERT_EQ(r["memory"].size(), 1u);
+  EXPECT_EQ(r["memory"][0]["exit_sockets"], 2);
+  EXPECT_EQ(r["memory"][0]["exit_not_allowed"], 0);
+  EXPECT_EQ(r["memory"][0]["bad_tag"], 0);
+  EXPECT_EQ(Ringv8("bench relay --exit --payload 1405").exit_code, 2);
+}
+
 TEST(RelayCliTest, ClientBuildsTwoHopCircuitThroughTwoRelayProcesses) {
   const std::filesystem::path dir =
       std::filesystem::temp_directory_path() / ("ringv8-relay-test-" + std::to_string(getpid()));
