@@ -38,7 +38,7 @@ SendSlot* SendPool::Acquire(const Address& to, std::span<const uint8_t> datagram
   }
   SendSlot& slot = slots_[list.back()];
   list.pop_back();
-  std::memcpy(slot.data, datagram.data(), datagram.size());
+  if (!datagram.empty()) std::memcpy(slot.data, datagram.data(), datagram.size());  // UDP allows 0.
   slot.length = static_cast<uint32_t>(datagram.size());
   slot.ipv6 = to.is_v6();
   slot.iov = {slot.data, slot.length};
