@@ -79,7 +79,10 @@ void Endpoint::RemoveListener(const PacketPrefix& prefix, EndpointListener* list
   auto it = routes_.find(prefix);
   if (it == routes_.end()) return;
   Unlist(it->second.listeners, listener);
-  if (it->second.listeners.empty()) routes_.erase(it);  // Statistics for the prefix stay.
+  if (it->second.listeners.empty()) {
+    last_route_ = nullptr;
+    routes_.erase(it);  // Statistics for the prefix stay.
+  }
 }
 
 void Endpoint::AddCatchAllListener(EndpointListener* listener) { catch_all_.push_back(listener); }
@@ -89,6 +92,7 @@ void Endpoint::RemoveCatchAllListener(EndpointListener* listener) { Unlist(catch
 void Endpoint::Compact() {
   needs_compaction_ = false;
   std::erase(catch_all_, nullptr);
+  last_route_ = nullptr;
   for (auto it = routes_.begin(); it != routes_.end();) {
     std::erase(it->second.listeners, nullptr);
     it = it->second.listeners.empty() ? routes_.erase(it) : std::next(it);
@@ -110,20 +114,31 @@ void Endpoint::Dispatch(const Address& source, std::span<const uint8_t> datagram
     stats_.too_short.Add();
     return;
   }
-  PacketPrefix prefix;
-  std::memcpy(prefix.data(), datagram.data(), kPacketPrefixSize);
-  auto it = routes_.find(prefix);
-  if (it == routes_.end() && catch_all_.empty()) {
+  Route* route = nullptr;
+  if (last_route_ != nullptr &&
+      std::memcmp(last_prefix_->data(), datagram.data(), kPacketPrefixSize) == 0) {
+    route = last_route_;
+  } else {
+    PacketPrefix prefix;
+    std::memcpy(prefix.data(), datagram.data(), kPacketPrefixSize);
+    auto it = routes_.find(prefix);
+    if (it != routes_.end()) {
+      route = &it->second;
+      last_prefix_ = &it->first;
+      last_route_ = route;
+    }
+  }
+  if (route == nullptr && catch_all_.empty()) {
     stats_.unknown_prefix.Add();
     return;
   }
   ++dispatching_;
-  if (it != routes_.end()) {
-    MessageStats& m = it->second.stats->by_message_id[datagram[kPacketPrefixSize]];
+  if (route != nullptr) {
+    MessageStats& m = route->stats->by_message_id[datagram[kPacketPrefixSize]];
     m.packets_in.Add();
     m.bytes_in.Add(datagram.size());
     // Index-based: a listener may add listeners (which can grow the vector) while we iterate.
-    auto& listeners = it->second.listeners;
+    auto& listeners = route->listeners;
     for (size_t i = 0; i < listeners.size(); ++i) {
       if (listeners[i] != nullptr) listeners[i]->OnPacket(source, datagram);
     }

@@ -147,6 +147,11 @@ class Endpoint {
   void Compact();
 
   std::unordered_map<PacketPrefix, Route, PrefixHash> routes_;
+  // The route of the last datagram dispatched (a relay's cells are mostly of one prefix): its
+  // prefix compared first saves the hash lookup. Pointers to map elements survive inserts; it is
+  // reset whenever a route is erased.
+  const PacketPrefix* last_prefix_ = nullptr;
+  Route* last_route_ = nullptr;
   std::vector<EndpointListener*> catch_all_;
   int dispatching_ = 0;            // Nesting depth of Dispatch.
   bool needs_compaction_ = false;  // A listener was removed during Dispatch.

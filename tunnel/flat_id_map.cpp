@@ -16,7 +16,8 @@ bool FlatIdMap::Insert(uint32_t id, uint32_t value) {
   if (value > kMaxValue) return false;
   if ((size_ + tombstones_ + 1) * 2 > slots_.size()) {
     // Grow when live entries fill a quarter, else only clean the tombstones out.
-    Rehash(std::max<size_t>(16, (size_ + 1) * 4 > slots_.size() ? slots_.size() * 2 : slots_.size()));
+    Rehash(
+        std::max<size_t>(16, (size_ + 1) * 4 > slots_.size() ? slots_.size() * 2 : slots_.size()));
   }
   size_t reuse = slots_.size();
   for (size_t i = Home(id);; i = (i + 1) & mask_) {

@@ -109,8 +109,8 @@ size_t MapBytes(const Map& map) {
 }  // namespace
 
 size_t TunnelCommunity::TableBytes() const {
-  size_t bytes = MapBytes(relays_) + MapBytes(backward_) + MapBytes(terminal_) +
-                 MapBytes(pending_extends_) + MapBytes(circuits_);
+  size_t bytes = relays_.MemoryBytes() + MapBytes(terminal_) + MapBytes(pending_extends_) +
+                 MapBytes(circuits_);
   for (const auto& entry : terminal_) bytes += entry.second.offered.capacity() * sizeof(Offered);
   return bytes;
 }
@@ -124,19 +124,13 @@ void TunnelCommunity::OnCell(const Address& source, wire::Bytes datagram) {
     return;
   }
   const uint32_t circuit_id = header->circuit_id;
-  if (auto it = relays_.find(circuit_id); it != relays_.end()) {
+  if (std::optional<RelayTable::Route> route = relays_.Find(circuit_id)) {
     if (header->plaintext) {
       ++tunnel_stats_.plaintext_not_allowed;
       return;
     }
-    return RelayForward(source, datagram, it->second, header->relay_early);
-  }
-  if (auto it = backward_.find(circuit_id); it != backward_.end()) {
-    if (header->plaintext) {
-      ++tunnel_stats_.plaintext_not_allowed;
-      return;
-    }
-    return RelayBackward(source, datagram, it->second, relays_.at(it->second));
+    if (route->backward) return RelayBackward(source, datagram, *route->circuit);
+    return RelayForward(source, datagram, *route->circuit, header->relay_early);
   }
   if (auto it = circuits_.find(circuit_id); it != circuits_.end()) {
     if (!header->plaintext) return OnCircuitCell(source, datagram, it->second);
@@ -195,7 +189,7 @@ void TunnelCommunity::RelayForward(const Address& source, wire::Bytes datagram,
 }
 
 void TunnelCommunity::RelayBackward(const Address& source, wire::Bytes datagram,
-                                    uint32_t previous_circuit_id, RelayedCircuit& circuit) {
+                                    RelayedCircuit& circuit) {
   if (source != circuit.next.address) {
     ++tunnel_stats_.wrong_source;
     return;
@@ -212,7 +206,7 @@ void TunnelCommunity::RelayBackward(const Address& source, wire::Bytes datagram,
   }
   cipher_.SealNext(circuit.keys.backward, layer, out.data() + kCellHeaderSize);
   std::memcpy(out.data(), datagram.data(), kCellHeaderSize);
-  SetCellCircuitId(out.data(), previous_circuit_id);
+  SetCellCircuitId(out.data(), circuit.previous_circuit_id);
   circuit.last_activity = coarse_now_;
   circuit.bytes += datagram.size();
   ++tunnel_stats_.relayed_cells_backward;
@@ -438,6 +432,7 @@ void TunnelCommunity::OnCreated(const Address& source, uint32_t circuit_id, wire
     return;
   }
   RelayedCircuit relayed;
+  relayed.previous_circuit_id = pending.from_circuit_id;
   relayed.keys = terminal->second.keys;  // With their counters (spec Q8).
   relayed.previous = terminal->second.previous;
   relayed.next = pending.next;
@@ -447,9 +442,7 @@ void TunnelCommunity::OnCreated(const Address& source, uint32_t circuit_id, wire
   relayed.bytes = terminal->second.bytes;
   terminal_.erase(terminal);
   CloseExitSocket(pending.from_circuit_id);  // Extended: no longer its last hop.
-  RelayedCircuit& installed =
-      relays_.insert_or_assign(pending.from_circuit_id, relayed).first->second;
-  backward_[circuit_id] = pending.from_circuit_id;
+  RelayedCircuit& installed = relays_.Add(relayed);
 
   ExtendedPayload extended;
   extended.identifier = pending.extend_identifier;
@@ -526,19 +519,18 @@ void TunnelCommunity::OnDestroy(const std::shared_ptr<overlay::Peer>& signer,
   const uint16_t reason = destroy.reason != 0 ? destroy.reason : uint16_t{kDestroyUnknown};
   RINGV8_DEBUG("{}: DESTROY of circuit {:08x}, reason {}, from {}", LogName(), circuit_id,
                destroy.reason, signer->address().ToString());
-  if (auto it = relays_.find(circuit_id); it != relays_.end() && it->second.previous.mid == mid) {
-    ++tunnel_stats_.destroys_received;
-    SendDestroy(it->second.next.address, it->second.next_circuit_id, reason);
-    RemoveRelay(circuit_id);
-    return;
-  }
-  if (auto it = backward_.find(circuit_id); it != backward_.end()) {
-    const uint32_t previous_id = it->second;
-    RelayedCircuit& circuit = relays_.at(previous_id);
-    if (circuit.next.mid == mid) {
+  if (std::optional<RelayTable::Route> route = relays_.Find(circuit_id)) {
+    RelayedCircuit& circuit = *route->circuit;
+    // From the neighbour on the side the id belongs to; passed on to the other side.
+    const Neighbour& from = route->backward ? circuit.next : circuit.previous;
+    if (from.mid == mid) {
       ++tunnel_stats_.destroys_received;
-      SendDestroy(circuit.previous.address, previous_id, reason);
-      RemoveRelay(previous_id);
+      if (route->backward) {
+        SendDestroy(circuit.previous.address, circuit.previous_circuit_id, reason);
+      } else {
+        SendDestroy(circuit.next.address, circuit.next_circuit_id, reason);
+      }
+      relays_.Remove(circuit.previous_circuit_id);
       return;
     }
   }
@@ -560,13 +552,6 @@ void TunnelCommunity::OnDestroy(const std::shared_ptr<overlay::Peer>& signer,
   ++tunnel_stats_.unauthorized_destroy;
 }
 
-void TunnelCommunity::RemoveRelay(uint32_t previous_circuit_id) {
-  auto it = relays_.find(previous_circuit_id);
-  if (it == relays_.end()) return;
-  backward_.erase(it->second.next_circuit_id);
-  relays_.erase(it);
-}
-
 bool TunnelCommunity::DestroyTerminalCircuit(uint32_t circuit_id, uint16_t reason) {
   auto it = terminal_.find(circuit_id);
   if (it == terminal_.end()) return false;
@@ -581,22 +566,20 @@ bool TunnelCommunity::DestroyTerminalCircuit(uint32_t circuit_id, uint16_t reaso
 void TunnelCommunity::Housekeeping() {
   const TimePoint now = loop().Now();
   const double inactive = tunnel_settings_.max_time_inactive;
-  for (auto it = relays_.begin(); it != relays_.end();) {
-    RelayedCircuit& c = it->second;
+  relays_.RemoveIf([&](const RelayedCircuit& c) {
     if (c.bytes > tunnel_settings_.max_traffic) {
       // Both sides are told (py-ipv8 tells each side when its own entry goes, spec Q5).
-      SendDestroy(c.previous.address, it->first, kDestroyUnknown);
+      SendDestroy(c.previous.address, c.previous_circuit_id, kDestroyUnknown);
       SendDestroy(c.next.address, c.next_circuit_id, kDestroyUnknown);
       ++tunnel_stats_.circuits_over_traffic;
-    } else if (SecondsSince(c.last_activity, now) > inactive) {
-      ++tunnel_stats_.circuits_expired;
-    } else {
-      ++it;
-      continue;
+      return true;
     }
-    backward_.erase(c.next_circuit_id);
-    it = relays_.erase(it);
-  }
+    if (SecondsSince(c.last_activity, now) > inactive) {
+      ++tunnel_stats_.circuits_expired;
+      return true;
+    }
+    return false;
+  });
   for (auto it = terminal_.begin(); it != terminal_.end();) {
     TerminalCircuit& t = it->second;
     if (t.bytes > tunnel_settings_.max_traffic) {
@@ -712,9 +695,8 @@ void TunnelCommunity::SendDatagram(const Address& to, wire::Bytes datagram) {
 // ---- Limits ----
 
 bool TunnelCommunity::CircuitIdInUse(uint32_t circuit_id) const {
-  return relays_.contains(circuit_id) || backward_.contains(circuit_id) ||
-         circuits_.contains(circuit_id) || terminal_.contains(circuit_id) ||
-         pending_extends_.contains(circuit_id);
+  return relays_.Contains(circuit_id) || circuits_.contains(circuit_id) ||
+         terminal_.contains(circuit_id) || pending_extends_.contains(circuit_id);
 }
 
 uint32_t TunnelCommunity::NewCircuitId() {

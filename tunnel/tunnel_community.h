@@ -43,6 +43,7 @@
 #include "tunnel/host_resolver.h"
 #include "tunnel/layer_cipher.h"
 #include "tunnel/payloads.h"
+#include "tunnel/relay_table.h"
 #include "tunnel/session_keys.h"
 #include "tunnel/tunnel_random.h"
 #include "tunnel/udp_forward.h"
@@ -426,11 +427,6 @@ class TunnelCommunity : public overlay::Community {
                                     const overlay::IntroductionResponse& response) override;
 
  private:
-  // A neighbour on a circuit: its address and the mid of its key (DESTROY's authority).
-  struct Neighbour {
-    Address address;
-    wire::Mid mid{};
-  };
   struct Offered {
     wire::Mid mid{};
     Address address;  // Where it was when offered (used if it is no longer verified).
@@ -445,18 +441,6 @@ class TunnelCommunity : public overlay::Community {
     // The CreatedRequestCache: the candidates offered in CREATED, until extend_until.
     TimePoint extend_until{};
     std::vector<Offered> offered;
-  };
-  // State R: one record per relayed circuit, keyed by the previous hop's circuit id; the next
-  // hop's id maps back to it (backward_).
-  struct RelayedCircuit {
-    SessionKeys keys;
-    Neighbour previous;
-    Neighbour next;
-    uint32_t next_circuit_id = 0;
-    uint8_t relay_early_forward = 0;
-    TimePoint last_activity{};
-    uint64_t bytes = 0;
-    TokenBucket budget;  // Relayed bytes (max_circuit_rate).
   };
   // py-ipv8's CreateRequestCache, keyed by the circuit id of our CREATE to the next hop.
   struct PendingExtend {
@@ -475,8 +459,7 @@ class TunnelCommunity : public overlay::Community {
   void OnCell(const Address& source, wire::Bytes datagram);
   void RelayForward(const Address& source, wire::Bytes datagram, RelayedCircuit& circuit,
                     bool relay_early);
-  void RelayBackward(const Address& source, wire::Bytes datagram, uint32_t previous_circuit_id,
-                     RelayedCircuit& circuit);
+  void RelayBackward(const Address& source, wire::Bytes datagram, RelayedCircuit& circuit);
   void OnTerminalCell(const Address& source, wire::Bytes datagram, uint32_t circuit_id,
                       TerminalCircuit& terminal, bool relay_early);
   void OnCreate(const Address& source, uint32_t circuit_id, wire::Bytes body);
@@ -533,7 +516,6 @@ class TunnelCommunity : public overlay::Community {
   // Candidates with all of `flags`, curve25519 keys, in insertion order, leaving out `exclude`.
   std::vector<const Candidate*> CandidatesWith(PeerFlags flags, PeerFlags without,
                                                const wire::Mid* exclude) const;
-  void RemoveRelay(uint32_t previous_circuit_id);
 
   TunnelSettings tunnel_settings_;
   TunnelStats tunnel_stats_;
@@ -543,8 +525,7 @@ class TunnelCommunity : public overlay::Community {
   std::array<uint8_t, 32> crypt_secret_{};  // The X25519 half of my_key.
   std::vector<uint8_t> open_buffer_;        // Opened terminal cells, and their answers.
 
-  std::unordered_map<uint32_t, RelayedCircuit> relays_;  // By the previous hop's id.
-  std::unordered_map<uint32_t, uint32_t> backward_;      // Next hop's id -> previous hop's.
+  RelayTable relays_;  // State R, by either hop's circuit id.
   std::unordered_map<uint32_t, TerminalCircuit> terminal_;
   std::unordered_map<uint32_t, PendingExtend> pending_extends_;  // By to_circuit_id.
   std::unordered_map<uint32_t, Circuit> circuits_;               // Own circuits (client role).
