@@ -103,12 +103,15 @@ bool Community::OverPeerLimit() const {
 // ---- Packet intake ----
 
 void Community::OnPacket(const Address& source, std::span<const uint8_t> datagram) {
-  if (Peer* peer = network_.GetVerifiedByAddress(source)) peer->set_last_response(loop_.Now());
-  const RawHandler& handler = handlers_[datagram[wire::kPrefixSize]];
+  const uint8_t id = datagram[wire::kPrefixSize];
+  if (!quiet_[id]) {
+    if (Peer* peer = network_.GetVerifiedByAddress(source)) peer->set_last_response(loop_.Now());
+  }
+  const RawHandler& handler = handlers_[id];
   if (!handler) {
     ++stats_.unknown_message;
     RINGV8_DEBUG("{}: dropped message {} from {}: unknown_message", LogName(),
-                 datagram[wire::kPrefixSize], source.ToString());
+                 id, source.ToString());
     return;
   }
   handler(source, datagram);

@@ -21,6 +21,7 @@
 #define RINGV8_OVERLAY_COMMUNITY_H_
 
 #include <array>
+#include <bitset>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -186,10 +187,13 @@ class Community : public EndpointListener {
 
  protected:
   // A handler for the whole datagram (after the prefix routing), for messages with more than one
-  // layout (DiscoveryCommunity's legacy 246).
+  // layout (DiscoveryCommunity's legacy 246). Every datagram refreshes its sender's liveness
+  // (py-ipv8's last_response) unless `refreshes_sender` is false: the TunnelCommunity's cells,
+  // which ipv8-rust-tunnels handles outside Python too, skip that lookup and clock read per cell.
   using RawHandler = std::function<void(const Address&, wire::Bytes)>;
-  void SetRawHandler(uint8_t message_id, RawHandler handler) {
+  void SetRawHandler(uint8_t message_id, RawHandler handler, bool refreshes_sender = true) {
     handlers_[message_id] = std::move(handler);
+    quiet_[message_id] = !refreshes_sender;
   }
   void CountHandled() { ++stats_.handled; }
   void CountPeerLimit() { ++stats_.peer_limit; }
@@ -242,6 +246,7 @@ class Community : public EndpointListener {
   CommunitySettings settings_;
   Address my_estimated_wan_;
   std::array<RawHandler, 256> handlers_;
+  std::bitset<256> quiet_;  // Ids whose datagrams do not refresh the sender's liveness.
   std::vector<std::unique_ptr<Bootstrapper>> bootstrappers_;
   CommunityStats stats_;
   std::mt19937_64 random_;

@@ -99,6 +99,20 @@ void Endpoint::Compact() {
   }
 }
 
+Endpoint::Route* Endpoint::FindRoute(std::span<const uint8_t> datagram) {
+  if (last_route_ != nullptr &&
+      std::memcmp(last_prefix_->data(), datagram.data(), kPacketPrefixSize) == 0) {
+    return last_route_;
+  }
+  PacketPrefix prefix;
+  std::memcpy(prefix.data(), datagram.data(), kPacketPrefixSize);
+  auto it = routes_.find(prefix);
+  if (it == routes_.end()) return nullptr;
+  last_prefix_ = &it->first;
+  last_route_ = &it->second;
+  return last_route_;
+}
+
 void Endpoint::Dispatch(const Address& source, std::span<const uint8_t> datagram) {
   stats_.packets_in.Add();
   stats_.bytes_in.Add(datagram.size());
@@ -114,20 +128,7 @@ void Endpoint::Dispatch(const Address& source, std::span<const uint8_t> datagram
     stats_.too_short.Add();
     return;
   }
-  Route* route = nullptr;
-  if (last_route_ != nullptr &&
-      std::memcmp(last_prefix_->data(), datagram.data(), kPacketPrefixSize) == 0) {
-    route = last_route_;
-  } else {
-    PacketPrefix prefix;
-    std::memcpy(prefix.data(), datagram.data(), kPacketPrefixSize);
-    auto it = routes_.find(prefix);
-    if (it != routes_.end()) {
-      route = &it->second;
-      last_prefix_ = &it->first;
-      last_route_ = route;
-    }
-  }
+  Route* route = FindRoute(datagram);
   if (route == nullptr && catch_all_.empty()) {
     stats_.unknown_prefix.Add();
     return;
@@ -153,11 +154,8 @@ void Endpoint::CountSent(std::span<const uint8_t> datagram) {
   stats_.packets_out.Add();
   stats_.bytes_out.Add(datagram.size());
   if (datagram.size() <= kPacketPrefixSize || routes_.empty()) return;
-  PacketPrefix prefix;
-  std::memcpy(prefix.data(), datagram.data(), kPacketPrefixSize);
-  auto it = routes_.find(prefix);
-  if (it != routes_.end()) {
-    MessageStats& m = it->second.stats->by_message_id[datagram[kPacketPrefixSize]];
+  if (Route* route = FindRoute(datagram)) {
+    MessageStats& m = route->stats->by_message_id[datagram[kPacketPrefixSize]];
     m.packets_out.Add();
     m.bytes_out.Add(datagram.size());
   }

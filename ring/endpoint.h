@@ -142,13 +142,15 @@ class Endpoint {
     std::vector<EndpointListener*> listeners;
     PrefixStats* stats = nullptr;  // Owned by stats_.
   };
+  // The route of `datagram`'s prefix (longer than it), or null; remembered for the next one.
+  Route* FindRoute(std::span<const uint8_t> datagram);
   // Removes `listener`, or during Dispatch marks it for Compact().
   void Unlist(std::vector<EndpointListener*>& listeners, EndpointListener* listener);
   void Compact();
 
   std::unordered_map<PacketPrefix, Route, PrefixHash> routes_;
-  // The route of the last datagram dispatched (a relay's cells are mostly of one prefix): its
-  // prefix compared first saves the hash lookup. Pointers to map elements survive inserts; it is
+  // The route of the last datagram dispatched or sent (a relay's cells are mostly of one prefix):
+  // its prefix compared first saves the hash lookup. Pointers to map elements survive inserts; it is
   // reset whenever a route is erased.
   const PacketPrefix* last_prefix_ = nullptr;
   Route* last_route_ = nullptr;

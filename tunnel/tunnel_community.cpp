@@ -60,8 +60,9 @@ TunnelCommunity::TunnelCommunity(const wire::CommunityId& community_id,
       flags_bytes_(EncodePeerFlags(tunnel_settings.peer_flags)),
       open_buffer_(wire::kMaxDatagramSize) {
   std::memcpy(crypt_secret_.data(), my_key.bin().data() + wire::kLibNaClPrivatePrefix.size(), 32);
-  SetRawHandler(0,
-                [this](const Address& source, wire::Bytes datagram) { OnCell(source, datagram); });
+  SetRawHandler(
+      0, [this](const Address& source, wire::Bytes datagram) { OnCell(source, datagram); },
+      /*refreshes_sender=*/false);
   AddHandler<DestroyPayload>([this](const std::shared_ptr<overlay::Peer>& signer,
                                     const DestroyPayload& destroy) { OnDestroy(signer, destroy); });
   for (uint8_t id : kHiddenServicesDatagramIds) {
