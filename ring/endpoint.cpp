@@ -60,6 +60,18 @@ std::span<const Address> Endpoint::interface_addresses() const {
   return addresses;
 }
 
+std::error_code Endpoint::SendFilled(const Address& to, size_t max_size, Filler fill) {
+  if (max_size > kMaxUdpPayload) {
+    stats_.send_too_large.Add();
+    return Errno(EMSGSIZE);
+  }
+  thread_local std::vector<uint8_t> scratch;
+  scratch.resize(std::max(scratch.size(), max_size));
+  const size_t length = fill(std::span<uint8_t>(scratch.data(), max_size));
+  if (length == 0) return {};
+  return Send(to, std::span<const uint8_t>(scratch.data(), length));
+}
+
 Result<std::unique_ptr<Endpoint>> Endpoint::OpenAnother(const EndpointOptions&) {
   return Unexpected{Errno(EOPNOTSUPP)};
 }

@@ -22,6 +22,7 @@
 
 #include "ring/address.h"
 #include "ring/endpoint_stats.h"
+#include "ring/function_ref.h"
 #include "ring/result.h"
 
 namespace ringv8 {
@@ -98,6 +99,12 @@ class Endpoint {
   // socket of that family) or ENOTCONN (closed).
   [[nodiscard]] virtual std::error_code Send(const Address& to,
                                              std::span<const uint8_t> datagram) = 0;
+  // Send() without the copy: `fill` writes the datagram (at most `max_size` bytes) straight into
+  // the send queue's buffer and returns its length; 0 sends nothing. A relay encrypts or
+  // decrypts a cell into it. Fails like Send() (checked for `max_size`), before calling `fill`.
+  // The default fills a scratch buffer and calls Send().
+  using Filler = FunctionRef<size_t(std::span<uint8_t> buffer)>;
+  [[nodiscard]] virtual std::error_code SendFilled(const Address& to, size_t max_size, Filler fill);
   // The bound addresses (the real ports when port 0 or a fallback port was used); empty once
   // closed. The span stays valid until the endpoint closes; reading it allocates nothing.
   virtual std::span<const Address> local_addresses() const = 0;
@@ -150,8 +157,8 @@ class Endpoint {
 
   std::unordered_map<PacketPrefix, Route, PrefixHash> routes_;
   // The route of the last datagram dispatched or sent (a relay's cells are mostly of one prefix):
-  // its prefix compared first saves the hash lookup. Pointers to map elements survive inserts; it is
-  // reset whenever a route is erased.
+  // its prefix compared first saves the hash lookup. Pointers to map elements survive inserts; it
+  // is reset whenever a route is erased.
   const PacketPrefix* last_prefix_ = nullptr;
   Route* last_route_ = nullptr;
   std::vector<EndpointListener*> catch_all_;

@@ -37,6 +37,8 @@ class MmsgEndpoint final : public Endpoint {
   bool is_open() const override { return !sockets_.empty(); }
   void Close() override;
   [[nodiscard]] std::error_code Send(const Address& to, std::span<const uint8_t> datagram) override;
+  [[nodiscard]] std::error_code SendFilled(const Address& to, size_t max_size,
+                                           Filler fill) override;
   std::span<const Address> local_addresses() const override { return sockets_.local_addresses(); }
   Result<std::unique_ptr<Endpoint>> OpenAnother(const EndpointOptions& options) override;
 

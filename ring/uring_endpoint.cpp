@@ -65,6 +65,7 @@ class UringEndpoint::State final : public EventLoop::Orphan {
   void Close();
   bool is_open() const { return !closing_; }
   std::error_code Send(const Address& to, std::span<const uint8_t> datagram);
+  std::error_code SendFilled(const Address& to, size_t max_size, Endpoint::Filler fill);
   const std::vector<Address>& local_addresses() const { return local_; }
   int outstanding() const { return outstanding_; }
   // The owner is going away; if the kernel still holds buffers, the state deletes itself after
@@ -314,6 +315,25 @@ void UringEndpoint::State::HandleDatagram(size_t socket, uint8_t* buffer, int le
                          });
 }
 
+std::error_code UringEndpoint::State::SendFilled(const Address& to, size_t max_size,
+                                                 Endpoint::Filler fill) {
+  int index = sockets_.IndexFor(to);
+  if (auto error = internal::CheckSend(!closing_, index, max_size, stats())) return error;
+  internal::SendSlot* slot = pool_.AcquireEmpty(to, max_size);
+  if (slot == nullptr) {
+    stats().send_queue_full.Add();
+    return Errno(ENOBUFS);
+  }
+  const size_t length = fill(std::span<uint8_t>(slot->data, max_size));
+  if (length == 0) {
+    pool_.Release(slot);
+    return {};
+  }
+  internal::SendPool::SetLength(slot, length);
+  queues_[static_cast<size_t>(index)].push_back(slot);
+  return {};
+}
+
 std::error_code UringEndpoint::State::Send(const Address& to, std::span<const uint8_t> datagram) {
   int index = sockets_.IndexFor(to);
   if (auto error = internal::CheckSend(!closing_, index, datagram.size(), stats())) return error;
@@ -526,6 +546,10 @@ bool UringEndpoint::is_open() const { return state_->is_open(); }
 void UringEndpoint::Close() { state_->Close(); }
 std::error_code UringEndpoint::Send(const Address& to, std::span<const uint8_t> datagram) {
   return state_->Send(to, datagram);
+}
+
+std::error_code UringEndpoint::SendFilled(const Address& to, size_t max_size, Filler fill) {
+  return state_->SendFilled(to, max_size, fill);
 }
 std::span<const Address> UringEndpoint::local_addresses() const {
   return state_->is_open() ? state_->local_addresses() : std::span<const Address>();

@@ -35,6 +35,8 @@ class UringEndpoint final : public Endpoint {
   bool is_open() const override;
   void Close() override;
   [[nodiscard]] std::error_code Send(const Address& to, std::span<const uint8_t> datagram) override;
+  [[nodiscard]] std::error_code SendFilled(const Address& to, size_t max_size,
+                                           Filler fill) override;
   std::span<const Address> local_addresses() const override;
   Result<std::unique_ptr<Endpoint>> OpenAnother(const EndpointOptions& options) override;
 

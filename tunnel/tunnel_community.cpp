@@ -168,25 +168,32 @@ void TunnelCommunity::RelayForward(const Address& source, wire::Bytes datagram,
     ++tunnel_stats_.relay_early_limit;
     return;
   }
-  std::span<uint8_t> out = wire::PacketBuffer();
-  std::optional<size_t> size = cipher_.Open(circuit.keys.forward, datagram.subspan(kCellHeaderSize),
-                                            out.data() + kCellHeaderSize);
-  if (!size) {
-    ++tunnel_stats_.bad_tag;
-    return;
-  }
-  if (!TakeBudget(circuit.budget, datagram.size())) {
-    ++tunnel_stats_.over_budget;
-    return;
-  }
+  // Decrypted straight into the send queue's buffer: the crypto is the only copy.
+  bool queued = false;
+  const std::error_code error = endpoint().SendFilled(
+      circuit.next.address, datagram.size(), [&](std::span<uint8_t> out) -> size_t {
+        std::optional<size_t> size = cipher_.Open(
+            circuit.keys.forward, datagram.subspan(kCellHeaderSize), out.data() + kCellHeaderSize);
+        if (!size) {
+          ++tunnel_stats_.bad_tag;
+          return 0;
+        }
+        if (!TakeBudget(circuit.budget, datagram.size())) {
+          ++tunnel_stats_.over_budget;
+          return 0;
+        }
+        std::memcpy(out.data(), datagram.data(), kCellHeaderSize);
+        SetCellCircuitId(out.data(), circuit.next_circuit_id);
+        queued = true;
+        return kCellHeaderSize + *size;
+      });
+  if (error) ++tunnel_stats_.send_failures;
+  if (!queued) return;
   if (relay_early) ++circuit.relay_early_forward;
-  std::memcpy(out.data(), datagram.data(), kCellHeaderSize);
-  SetCellCircuitId(out.data(), circuit.next_circuit_id);
   circuit.last_activity = coarse_now_;
   circuit.bytes += datagram.size();
   ++tunnel_stats_.relayed_cells_forward;
   tunnel_stats_.relayed_bytes_forward += datagram.size();
-  SendDatagram(circuit.next.address, out.first(kCellHeaderSize + *size));
 }
 
 void TunnelCommunity::RelayBackward(const Address& source, wire::Bytes datagram,
@@ -195,9 +202,9 @@ void TunnelCommunity::RelayBackward(const Address& source, wire::Bytes datagram,
     ++tunnel_stats_.wrong_source;
     return;
   }
-  std::span<uint8_t> out = wire::PacketBuffer();
   const wire::Bytes layer = datagram.subspan(kCellHeaderSize);
-  if (kCellHeaderSize + layer.size() + kLayerOverhead > out.size()) {
+  const size_t size = kCellHeaderSize + layer.size() + kLayerOverhead;
+  if (size > kMaxUdpPayload) {
     ++tunnel_stats_.truncated_cell;  // Cannot grow by a layer within a datagram.
     return;
   }
@@ -205,15 +212,20 @@ void TunnelCommunity::RelayBackward(const Address& source, wire::Bytes datagram,
     ++tunnel_stats_.over_budget;
     return;
   }
-  cipher_.SealNext(circuit.keys.backward, layer, out.data() + kCellHeaderSize);
-  std::memcpy(out.data(), datagram.data(), kCellHeaderSize);
-  SetCellCircuitId(out.data(), circuit.previous_circuit_id);
+  // Encrypted straight into the send queue's buffer: the crypto is the only copy.
+  if (endpoint().SendFilled(circuit.previous.address, size, [&](std::span<uint8_t> out) {
+        cipher_.SealNext(circuit.keys.backward, layer, out.data() + kCellHeaderSize);
+        std::memcpy(out.data(), datagram.data(), kCellHeaderSize);
+        SetCellCircuitId(out.data(), circuit.previous_circuit_id);
+        return size;
+      })) {
+    ++tunnel_stats_.send_failures;
+    return;
+  }
   circuit.last_activity = coarse_now_;
   circuit.bytes += datagram.size();
   ++tunnel_stats_.relayed_cells_backward;
   tunnel_stats_.relayed_bytes_backward += datagram.size();
-  SendDatagram(circuit.previous.address,
-               out.first(kCellHeaderSize + layer.size() + kLayerOverhead));
 }
 
 // ---- State T (spec 5.3) ----

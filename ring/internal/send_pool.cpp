@@ -18,9 +18,9 @@ SendPool::SendPool(uint32_t capacity) : regular_count_(capacity) {
   slots_ = reinterpret_cast<SendSlot*>(slot_memory_.get());
 }
 
-SendSlot* SendPool::Acquire(const Address& to, std::span<const uint8_t> datagram) {
-  if (datagram.size() > kLargeSlotSize) return nullptr;
-  const bool large = datagram.size() > kSlotSize;
+SendSlot* SendPool::AcquireEmpty(const Address& to, size_t size) {
+  if (size > kLargeSlotSize) return nullptr;
+  const bool large = size > kSlotSize;
   std::vector<uint32_t>& list = large ? free_large_ : free_;
   if (list.empty()) {
     // Make the next slot: the lowest unmade index, so the touched memory grows from the start.
@@ -38,16 +38,23 @@ SendSlot* SendPool::Acquire(const Address& to, std::span<const uint8_t> datagram
   }
   SendSlot& slot = slots_[list.back()];
   list.pop_back();
-  if (!datagram.empty()) std::memcpy(slot.data, datagram.data(), datagram.size());  // UDP allows 0.
-  slot.length = static_cast<uint32_t>(datagram.size());
   slot.ipv6 = to.is_v6();
-  slot.iov = {slot.data, slot.length};
+  slot.iov = {slot.data, 0};
   slot.msg = msghdr{};
   slot.msg.msg_name = &slot.addr;
   slot.msg.msg_namelen = to.ToSockaddr(&slot.addr);
   slot.msg.msg_iov = &slot.iov;
   slot.msg.msg_iovlen = 1;
   return &slot;
+}
+
+SendSlot* SendPool::Acquire(const Address& to, std::span<const uint8_t> datagram) {
+  SendSlot* slot = AcquireEmpty(to, datagram.size());
+  if (slot == nullptr) return nullptr;
+  if (!datagram.empty())
+    std::memcpy(slot->data, datagram.data(), datagram.size());  // UDP allows 0.
+  SetLength(slot, datagram.size());
+  return slot;
 }
 
 void SendPool::Release(SendSlot* slot) {

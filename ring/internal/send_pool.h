@@ -45,6 +45,13 @@ class SendPool {
 
   // A free slot holding a copy of `datagram` addressed to `to`, or nullptr when none is free.
   SendSlot* Acquire(const Address& to, std::span<const uint8_t> datagram);
+  // A free slot of at least `size` bytes addressed to `to`, to be written at slot->data and
+  // given its length with SetLength (or released); nullptr when none is free.
+  SendSlot* AcquireEmpty(const Address& to, size_t size);
+  static void SetLength(SendSlot* slot, size_t length) {
+    slot->length = static_cast<uint32_t>(length);
+    slot->iov.iov_len = length;
+  }
   void Release(SendSlot* slot);
   size_t in_use() const { return regular_made_ + large_made_ - free_.size() - free_large_.size(); }
   // An acquired slot by its index.
