@@ -3,7 +3,7 @@
 namespace ringv8::tunnel {
 namespace {
 
-constexpr uint32_t kReceiveBuffers = 16;
+constexpr uint32_t kReceiveBuffers = 32;
 constexpr uint32_t kReceiveBufferSize = 2048;
 
 }  // namespace

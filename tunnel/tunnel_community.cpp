@@ -690,10 +690,15 @@ void TunnelCommunity::SendPlaintextCell(const Address& to, uint32_t circuit_id,
 
 void TunnelCommunity::SendBackward(const Address& to, uint32_t circuit_id, SessionKeys& keys,
                                    wire::Bytes message) {
-  std::span<uint8_t> out = wire::PacketBuffer();
-  WriteCellHeader(prefix(), CellHeader{circuit_id, false, false}, out.data());
-  cipher_.SealNext(keys.backward, message, out.data() + kCellHeaderSize);
-  SendDatagram(to, out.first(kCellHeaderSize + message.size() + kLayerOverhead));
+  // Sealed straight into the send queue's buffer (an exit's replies, PONGs, EXTENDED).
+  const size_t size = kCellHeaderSize + message.size() + kLayerOverhead;
+  if (endpoint().SendFilled(to, size, [&](std::span<uint8_t> out) {
+        WriteCellHeader(prefix(), CellHeader{circuit_id, false, false}, out.data());
+        cipher_.SealNext(keys.backward, message, out.data() + kCellHeaderSize);
+        return size;
+      })) {
+    ++tunnel_stats_.send_failures;
+  }
 }
 
 void TunnelCommunity::SendDestroy(const Address& to, uint32_t circuit_id, uint16_t reason) {
