@@ -134,8 +134,8 @@ void AddRelayCommand(CLI::App& app, RunFunction* run) {
   auto options = std::make_shared<RelayOptions>();
   CLI::App* cmd =
       app.add_subcommand("relay",
-                         "Run a tunnel relay (TunnelCommunity) for Tribler/py-ipv8 circuits until "
-                         "SIGINT/SIGTERM");
+                         "Run a tunnel relay (TunnelCommunity), with --exit also an exit, for "
+                         "Tribler/py-ipv8 circuits until SIGINT/SIGTERM");
   cmd->add_option("--port", options->port, "UDP port")->capture_default_str();
   cmd->add_option("--ip", options->ip, "IPv4 address to bind")
       ->check(CLI::ValidIPV4)
