@@ -1,4 +1,4 @@
-// TunnelCommunity: py-ipv8's TunnelCommunity as a relay (tunnel spec 5.1-5.6, 5.9), byte-exact.
+// TunnelCommunity: py-ipv8's TunnelCommunity (relay, exit, client; tunnel spec 5), byte-exact.
 //
 // A peer of the tunnel overlay that advertises its flags in every introduction, answers CREATE
 // (state T: terminal hop of a circuit), extends circuits on EXTEND (T -> R) and then relays cells:
