@@ -65,19 +65,8 @@ void MmsgEndpoint::Close() {
 std::error_code MmsgEndpoint::SendFilled(const Address& to, size_t max_size, Filler fill) {
   int index = sockets_.IndexFor(to);
   if (auto error = internal::CheckSend(is_open(), index, max_size, stats_)) return error;
-  internal::SendSlot* slot = pool_.AcquireEmpty(to, max_size);
-  if (slot == nullptr) {
-    stats_.send_queue_full.Add();
-    return std::make_error_code(std::errc::no_buffer_space);
-  }
-  const size_t length = fill(std::span<uint8_t>(slot->data, max_size));
-  if (length == 0) {
-    pool_.Release(slot);
-    return {};
-  }
-  internal::SendPool::SetLength(slot, length);
-  queues_[static_cast<size_t>(index)].push_back(slot);
-  return {};
+  return internal::FillAndQueue(pool_, queues_[static_cast<size_t>(index)], to, max_size, fill,
+                                stats_);
 }
 
 std::error_code MmsgEndpoint::Send(const Address& to, std::span<const uint8_t> datagram) {

@@ -319,19 +319,9 @@ std::error_code UringEndpoint::State::SendFilled(const Address& to, size_t max_s
                                                  Endpoint::Filler fill) {
   int index = sockets_.IndexFor(to);
   if (auto error = internal::CheckSend(!closing_, index, max_size, stats())) return error;
-  internal::SendSlot* slot = pool_.AcquireEmpty(to, max_size);
-  if (slot == nullptr) {
-    stats().send_queue_full.Add();
-    return Errno(ENOBUFS);
-  }
-  const size_t length = fill(std::span<uint8_t>(slot->data, max_size));
-  if (length == 0) {
-    pool_.Release(slot);
-    return {};
-  }
-  internal::SendPool::SetLength(slot, length);
-  queues_[static_cast<size_t>(index)].push_back(slot);
-  return {};
+  // Submitted before the loop waits.
+  return internal::FillAndQueue(pool_, queues_[static_cast<size_t>(index)], to, max_size, fill,
+                                stats());
 }
 
 std::error_code UringEndpoint::State::Send(const Address& to, std::span<const uint8_t> datagram) {

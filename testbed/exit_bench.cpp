@@ -69,30 +69,13 @@ Circuits BuildCircuits(TunnelThread& exit, size_t n) {
       tunnel::kPyIpv8TunnelCommunityId,
       std::make_shared<overlay::Peer>(key.public_key(), built.client, loop.Now()), key,
       *opened->endpoint, network, loop, overlay::CommunitySettings{}, BenchSettings(n, 0));
-  for (int i = 0; i < 100 && client->GetPeers().empty(); ++i) {
-    client->WalkTo(exit.address());
-    loop.RunFor(std::chrono::milliseconds(10));
-  }
-  if (client->GetPeers().empty()) throw std::runtime_error("the exit does not answer");
-  tunnel::RequiredHop hop;
-  std::copy_n(exit.key().public_key().bin().begin(), hop.key_bin.size(), hop.key_bin.begin());
-  hop.address = exit.address();
-  size_t done = 0;
-  std::vector<uint32_t> ids;
-  client->SetCircuitHandler([&](uint32_t, TunnelCommunity::CircuitEvent) { ++done; });
+  WalkUntilAnswered(*client, loop, exit.address(), "the exit");
   const auto start = BenchClock::now();
-  while (done < n && SecondsSince(start) < 60 + n / 500.0) {
-    while (ids.size() < n && ids.size() - done < 512) ids.push_back(client->CreateCircuit(1, hop));
-    loop.RunFor(std::chrono::milliseconds(1));
-  }
+  built.ids = BuildReadyCircuits(
+      *client, loop, 1, tunnel::RequiredHop::Of(exit.key().public_key().bin(), exit.address()), n);
   built.seconds = SecondsSince(start);
-  for (uint32_t id : ids) {
-    const tunnel::Circuit* circuit = client->GetCircuit(id);
-    if (circuit != nullptr && circuit->state == tunnel::CircuitState::kReady) {
-      built.ids.push_back(id);
-      built.forward.push_back(circuit->hops[0].keys.forward);
-    }
-  }
+  for (uint32_t id : built.ids)
+    built.forward.push_back(client->GetCircuit(id)->hops[0].keys.forward);
   client.reset();  // Frees the client's address for the generator and the sink.
   opened->endpoint.reset();
   return built;

@@ -98,37 +98,16 @@ Built BuildCircuits(TunnelThread& relay, size_t n) {
       std::make_shared<overlay::Peer>(last_key.public_key(), built.last_hop, loop.Now()), last_key,
       **last_endpoint, last_network, loop, overlay::CommunitySettings{},
       BenchSettings(n, tunnel::kFlagRelay));
-  for (int i = 0; i < 100 && client->GetPeers().empty(); ++i) {
-    client->WalkTo(relay.address());
-    loop.RunFor(std::chrono::milliseconds(10));
-  }
-  if (client->GetPeers().empty()) throw std::runtime_error("the relay does not answer");
-  tunnel::RequiredHop last_hop;
-  std::copy_n(last_key.public_key().bin().begin(), last_hop.key_bin.size(),
-              last_hop.key_bin.begin());
-  last_hop.address = built.last_hop;
-
-  size_t done = 0;
-  std::vector<uint32_t> ids;
-  client->SetCircuitHandler([&](uint32_t, TunnelCommunity::CircuitEvent event) {
-    ++done;
-    if (event == TunnelCommunity::CircuitEvent::kReady) ++built.ready;
-  });
+  WalkUntilAnswered(*client, loop, relay.address(), "the relay");
   const double cpu_start = relay.CpuSeconds();
   const auto start = Clock::now();
-  while (done < n && SecondsSince(start) < 60 + n / 500.0) {
-    while (ids.size() < n && ids.size() - done < 512)
-      ids.push_back(client->CreateCircuit(2, last_hop));
-    loop.RunFor(std::chrono::milliseconds(1));
-  }
+  const std::vector<uint32_t> ready = BuildReadyCircuits(
+      *client, loop, 2, tunnel::RequiredHop::Of(last_key.public_key().bin(), built.last_hop), n);
   built.seconds = SecondsSince(start);
   built.relay_cpu_seconds = relay.CpuSeconds() - cpu_start;
-  for (uint32_t id : ids) {
-    const tunnel::Circuit* circuit = client->GetCircuit(id);
-    if (circuit != nullptr && circuit->state == tunnel::CircuitState::kReady) {
-      built.forward.push_back({id, circuit->hops[0].keys.forward});
-    }
-  }
+  built.ready = ready.size();
+  for (uint32_t id : ready)
+    built.forward.push_back({id, client->GetCircuit(id)->hops[0].keys.forward});
   built.backward = last->TerminalCircuitIds();
   client.reset();  // Frees the addresses for the generator and the sink.
   last.reset();

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <future>
 #include <stdexcept>
+#include <string>
 
 #include <pthread.h>
 
@@ -96,6 +97,34 @@ std::vector<uint8_t> CellHeader(uint32_t circuit_id) {
   tunnel::WriteCellHeader(wire::MakePrefix(tunnel::kPyIpv8TunnelCommunityId),
                           tunnel::CellHeader{circuit_id, false, false}, cell.data());
   return cell;
+}
+
+void WalkUntilAnswered(TunnelCommunity& client, EventLoop& loop, const Address& to,
+                       const char* what) {
+  for (int i = 0; i < 100 && client.GetPeers().empty(); ++i) {
+    client.WalkTo(to);
+    loop.RunFor(std::chrono::milliseconds(10));
+  }
+  if (client.GetPeers().empty()) throw std::runtime_error(std::string(what) + " does not answer");
+}
+
+std::vector<uint32_t> BuildReadyCircuits(TunnelCommunity& client, EventLoop& loop, size_t hops,
+                                         const tunnel::RequiredHop& last, size_t n) {
+  size_t done = 0;
+  std::vector<uint32_t> ids;
+  client.SetCircuitHandler([&](uint32_t, TunnelCommunity::CircuitEvent) { ++done; });
+  const auto start = Clock::now();
+  while (done < n && SecondsSince(start) < 60 + n / 500.0) {
+    while (ids.size() < n && ids.size() - done < 512)
+      ids.push_back(client.CreateCircuit(hops, last));
+    loop.RunFor(std::chrono::milliseconds(1));
+  }
+  client.SetCircuitHandler({});
+  std::erase_if(ids, [&](uint32_t id) {
+    const tunnel::Circuit* circuit = client.GetCircuit(id);
+    return circuit == nullptr || circuit->state != tunnel::CircuitState::kReady;
+  });
+  return ids;
 }
 
 uint64_t GenerateCells(const Address& from, const Address& to,

@@ -34,6 +34,15 @@ tunnel::TunnelSettings BenchSettings(size_t circuits, tunnel::PeerFlags flags);
 // A cell header (py-ipv8's tunnel prefix) for `circuit_id`, encrypted, relay_early 0.
 std::vector<uint8_t> CellHeader(uint32_t circuit_id);
 
+// Walks `client` to `to` until it is a verified peer (1 s at most), else throws "`what` does not
+// answer".
+void WalkUntilAnswered(tunnel::TunnelCommunity& client, EventLoop& loop, const Address& to,
+                       const char* what);
+// Builds `n` circuits of `hops` hops ending at `last` through real handshakes, at most 512 under
+// construction at once, for at most 60 s + n / 500 s; the ids of those that became ready.
+std::vector<uint32_t> BuildReadyCircuits(tunnel::TunnelCommunity& client, EventLoop& loop,
+                                         size_t hops, const tunnel::RequiredHop& last, size_t n);
+
 // Sends `cells` (all of one size) round-robin from `from` to `to` until `stop`, on CPU 0: 64 per
 // sendmmsg, or as UDP_SEGMENT sends of up to 64 (a bulk transfer). `rate` > 0 paces it. Every
 // `probe_every` (if > 0) one probe: `probe(buffer)` fills a cell that is sent alone. Returns what

@@ -1,6 +1,7 @@
 // ringv8 bench relay: a TunnelCommunity relay on its own thread, loaded with cells of real
 // circuits over loopback (testbed/relay_bench.h); with --exit, an exit and the datagrams through
 // its exit sockets both ways (testbed/exit_bench.h).
+#include <functional>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -94,6 +95,23 @@ void PrintTable(const json& r) {
   }
 }
 
+// Runs a benchmark engine; prints its result as JSON or as a table. Exit 1 if it failed.
+int RunAndPrint(const std::function<json()>& run, bool as_json, void (*print_table)(const json&)) {
+  json r;
+  try {
+    r = run();
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return kExitRuntime;
+  }
+  if (as_json) {
+    std::cout << r.dump() << "\n";
+  } else {
+    print_table(r);
+  }
+  return kExitOk;
+}
+
 int RunBenchExit(const BenchRelayOptions& options) {
   testbed::ExitBenchOptions bench;
   bench.circuits = options.bench.circuits;
@@ -109,19 +127,7 @@ int RunBenchExit(const BenchRelayOptions& options) {
       return kExitUsage;
     }
   }
-  json r;
-  try {
-    r = testbed::RunExitBench(bench);
-  } catch (const std::exception& e) {
-    spdlog::error("{}", e.what());
-    return kExitRuntime;
-  }
-  if (options.json) {
-    std::cout << r.dump() << "\n";
-  } else {
-    PrintExitTable(r);
-  }
-  return kExitOk;
+  return RunAndPrint([&] { return testbed::RunExitBench(bench); }, options.json, PrintExitTable);
 }
 
 int RunBenchRelay(const BenchRelayOptions& options) {
@@ -133,19 +139,8 @@ int RunBenchRelay(const BenchRelayOptions& options) {
       return kExitUsage;
     }
   }
-  json r;
-  try {
-    r = testbed::RunRelayBench(options.bench);
-  } catch (const std::exception& e) {
-    spdlog::error("{}", e.what());
-    return kExitRuntime;
-  }
-  if (options.json) {
-    std::cout << r.dump() << "\n";
-  } else {
-    PrintTable(r);
-  }
-  return kExitOk;
+  return RunAndPrint([&] { return testbed::RunRelayBench(options.bench); }, options.json,
+                     PrintTable);
 }
 
 }  // namespace

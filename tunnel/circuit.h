@@ -7,6 +7,7 @@
 #ifndef RINGV8_TUNNEL_CIRCUIT_H_
 #define RINGV8_TUNNEL_CIRCUIT_H_
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -34,6 +35,15 @@ struct CircuitHop {
 struct RequiredHop {
   KeyBin key_bin{};
   Address address;
+
+  // From a curve25519 key bin (74 bytes; a longer one is cut, as it cannot be a tunnel hop).
+  static RequiredHop Of(wire::Bytes public_key_bin, const Address& address) {
+    RequiredHop hop;
+    std::copy_n(public_key_bin.begin(), std::min(public_key_bin.size(), hop.key_bin.size()),
+                hop.key_bin.begin());
+    hop.address = address;
+    return hop;
+  }
 };
 
 struct Circuit {

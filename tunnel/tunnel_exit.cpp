@@ -15,8 +15,6 @@ constexpr PeerFlags kExitFlags = kFlagExitBt | kFlagExitIpv8;
 // DATA waiting for host names to resolve, at most (each holds a copy of its payload).
 constexpr size_t kMaxResolving = 256;
 
-bool SameIp(const Address& a, const Address& b) { return a.WithPort(0) == b.WithPort(0); }
-
 }  // namespace
 
 void TunnelCommunity::SetHostResolver(std::unique_ptr<HostResolver> resolver) {
@@ -92,7 +90,7 @@ bool TunnelCommunity::ExitDestinationAllowed(const Address& to) {
     }
   }
   for (const Address& allowed : tunnel_settings_.exit_allowed_ips) {
-    if (SameIp(allowed, to)) return true;
+    if (allowed.SameIp(to)) return true;
   }
   if (IsLoopbackAddress(to)) {
     if (tunnel_settings_.exit_allow_loopback) return true;
@@ -104,7 +102,7 @@ bool TunnelCommunity::ExitDestinationAllowed(const Address& to) {
     return false;
   }
   for (const Address& own : endpoint().interface_addresses()) {
-    if (SameIp(own, to)) {
+    if (own.SameIp(to)) {
       ++tunnel_stats_.exit_refused_own_address;
       return false;
     }

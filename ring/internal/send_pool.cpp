@@ -61,4 +61,22 @@ void SendPool::Release(SendSlot* slot) {
   (slot->index < regular_count_ ? free_ : free_large_).push_back(slot->index);
 }
 
+std::error_code FillAndQueue(SendPool& pool, std::deque<SendSlot*>& queue, const Address& to,
+                             size_t max_size, FunctionRef<size_t(std::span<uint8_t>)> fill,
+                             EndpointStats& stats) {
+  SendSlot* slot = pool.AcquireEmpty(to, max_size);
+  if (slot == nullptr) {
+    stats.send_queue_full.Add();
+    return std::make_error_code(std::errc::no_buffer_space);
+  }
+  const size_t length = fill(std::span<uint8_t>(slot->data, max_size));
+  if (length == 0) {
+    pool.Release(slot);
+    return {};
+  }
+  SendPool::SetLength(slot, length);
+  queue.push_back(slot);
+  return {};
+}
+
 }  // namespace ringv8::internal

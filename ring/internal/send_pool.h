@@ -13,11 +13,15 @@
 #include <sys/uio.h>
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <span>
+#include <system_error>
 #include <vector>
 
 #include "ring/address.h"
+#include "ring/endpoint_stats.h"
+#include "ring/function_ref.h"
 
 namespace ringv8::internal {
 
@@ -67,6 +71,13 @@ class SendPool {
   uint32_t regular_made_ = 0;
   uint32_t large_made_ = 0;
 };
+
+// Endpoint::SendFilled's common part for a backend that queues slots per socket: a slot of
+// `max_size` bytes for `to` (ENOBUFS, counted as send_queue_full, when none is free), filled by
+// `fill`, queued unless it wrote nothing.
+std::error_code FillAndQueue(SendPool& pool, std::deque<SendSlot*>& queue, const Address& to,
+                             size_t max_size, FunctionRef<size_t(std::span<uint8_t>)> fill,
+                             EndpointStats& stats);
 
 }  // namespace ringv8::internal
 

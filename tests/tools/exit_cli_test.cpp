@@ -19,13 +19,6 @@ namespace {
 using nlohmann::json;
 using ::testing::HasSubstr;
 
-const json* TunnelOverlay(const json& status) {
-  for (const json& overlay : status.at("overlays")) {
-    if (overlay.at("class") == "TunnelCommunity") return &overlay;
-  }
-  return nullptr;
-}
-
 class Recorder final : public EndpointListener {
  public:
   explicit Recorder(Endpoint* echo_through = nullptr) : echo_through_(echo_through) {}

@@ -20,13 +20,6 @@ namespace {
 using nlohmann::json;
 using ::testing::HasSubstr;
 
-const json* TunnelOverlay(const json& status) {
-  for (const json& overlay : status.at("overlays")) {
-    if (overlay.at("class") == "TunnelCommunity") return &overlay;
-  }
-  return nullptr;
-}
-
 TEST(RelayCliTest, HelpNamesTheOptions) {
   Output out = Ringv8("relay --help");
   EXPECT_EQ(out.exit_code, 0);
@@ -129,9 +122,7 @@ TEST(RelayCliTest, ClientBuildsTwoHopCircuitThroughTwoRelayProcesses) {
       // Relays only (no exits): the circuit ends at relay B, named as py-ipv8's required_exit.
       const overlay::Peer* last = network.GetVerifiedByAddress(b);
       if (client.GetPeers().size() == 2 && last != nullptr) {
-        tunnel::RequiredHop exit{{}, b};
-        std::copy_n(last->public_key_bin().begin(), exit.key_bin.size(), exit.key_bin.begin());
-        circuit_id = client.CreateCircuit(2, exit);
+        circuit_id = client.CreateCircuit(2, tunnel::RequiredHop::Of(last->public_key_bin(), b));
       }
     }
   }

@@ -1,5 +1,5 @@
 // Running the real ringv8 binary from tests: a blocking run, or a started process whose output is
-// collected later (for tests where two processes talk to each other).
+// collected later (for tests where two processes talk to each other), and reading its --json.
 #ifndef RINGV8_TESTS_TOOLS_RINGV8_BINARY_H_
 #define RINGV8_TESTS_TOOLS_RINGV8_BINARY_H_
 
@@ -11,6 +11,8 @@
 #include <array>
 #include <cstdio>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 namespace ringv8::tools {
 
@@ -64,6 +66,14 @@ inline int FreePort(int type = SOCK_DGRAM) {
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   close(fd);
   return ntohs(addr.sin_port);
+}
+
+// The TunnelCommunity overlay's object in a node's `--json` status, or null.
+inline const nlohmann::json* TunnelOverlay(const nlohmann::json& status) {
+  for (const nlohmann::json& overlay : status.at("overlays")) {
+    if (overlay.at("class") == "TunnelCommunity") return &overlay;
+  }
+  return nullptr;
 }
 
 inline Output Ringv8(const std::string& args, bool with_stderr = false,

@@ -96,12 +96,10 @@ void MakeCall(const json& t, const json& call, TunnelCommunity& community, uint3
   const std::string text = call.at("call").get<std::string>();
   if (text.starts_with("client.create_circuit(1, required_exit")) {
     const json& relay1 = t.at("nodes").at("relay1");
-    RequiredHop exit;
-    auto bin = wire::PublicKey::FromBin(
-        Hex(TunnelVectors()->at("keys").at("relay1").at("public_bin").get<std::string>()));
-    std::copy_n(bin->bin().begin(), exit.key_bin.size(), exit.key_bin.begin());
-    exit.address = *Address::Parse(relay1.at("address").get<std::string>());
-    *circuit_id = community.CreateCircuit(1, exit);
+    const std::vector<uint8_t> bin =
+        Hex(TunnelVectors()->at("keys").at("relay1").at("public_bin").get<std::string>());
+    *circuit_id = community.CreateCircuit(
+        1, RequiredHop::Of(bin, *Address::Parse(relay1.at("address").get<std::string>())));
   } else if (text.starts_with("client.create_circuit(")) {
     *circuit_id = community.CreateCircuit(text[22] - '0');
   } else if (text == "client.do_ping()") {

@@ -100,11 +100,8 @@ class ExitTest : public ::testing::Test {
     client_.tunnel->SetCircuitHandler([&](uint32_t c, CircuitEvent e) {
       if (c == id && e == CircuitEvent::kReady) ready = true;
     });
-    RequiredHop hop;
-    auto bin = exit_.node->key.public_key().bin();
-    std::copy_n(bin.begin(), hop.key_bin.size(), hop.key_bin.begin());
-    hop.address = exit_.node->address();
-    id = client_.tunnel->CreateCircuit(2, hop);
+    id = client_.tunnel->CreateCircuit(
+        2, RequiredHop::Of(exit_.node->key.public_key().bin(), exit_.node->address()));
     sim_.RunFor(milliseconds(500));
     client_.tunnel->SetCircuitHandler({});
     return ready ? id : 0;

@@ -92,10 +92,7 @@ class RelayAbuseTest : public ::testing::Test {
   }
 
   RequiredHop HopOf(const Node& n) {
-    RequiredHop hop;
-    std::copy_n(n.node->key.public_key().bin().begin(), hop.key_bin.size(), hop.key_bin.begin());
-    hop.address = n.node->address();
-    return hop;
+    return RequiredHop::Of(n.node->key.public_key().bin(), n.node->address());
   }
 
   const Circuit& Ready(size_t hops, const Node& last) {

@@ -60,11 +60,7 @@ class TunnelNetworkTest : public ::testing::Test {
   }
 
   RequiredHop HopOf(const Node& n) {
-    RequiredHop hop;
-    auto bin = n.node->key.public_key().bin();
-    std::copy_n(bin.begin(), hop.key_bin.size(), hop.key_bin.begin());
-    hop.address = n.node->address();
-    return hop;
+    return RequiredHop::Of(n.node->key.public_key().bin(), n.node->address());
   }
 
   // Builds a circuit of `hops` ending at relays_[last]; returns its id once ready (0 if not).
