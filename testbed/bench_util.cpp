@@ -151,9 +151,15 @@ void Sink::Run() {
   PinToCpu(0);
   pthread_setname_np(pthread_self(), "sink");
   ReceiveBatch batch(65536);
+  const bool poll = !inspect_;
   while (!stop_.load(std::memory_order_relaxed)) {
     batch.Reset();
-    int n = recvmmsg(fd_, batch.headers, kBatch, MSG_WAITFORONE, nullptr);
+    int n = recvmmsg(fd_, batch.headers, kBatch, poll ? MSG_DONTWAIT : MSG_WAITFORONE, nullptr);
+    if (poll && n <= 0) {
+      const timespec pause{0, 50'000};
+      nanosleep(&pause, nullptr);
+      continue;
+    }
     for (int i = 0; i < n; ++i) {
       msghdr& msg = batch.headers[i].msg_hdr;
       const size_t length = batch.headers[i].msg_len;

@@ -91,10 +91,10 @@ class Gso : public ::testing::TestWithParam<Kind> {
 
 TEST_P(Gso, EqualSizeBurstsArriveIntactAndInOrder) {
   uint64_t total = 0;
-  // 1,000 bytes: 64 datagrams per GSO send at most (UDP_MAX_SEGMENTS); 1,200 bytes: 54 (65,507
-  // bytes of UDP payload at most).
+  // 1,000 bytes: 64 datagrams per GSO send at most (UDP_MAX_SEGMENTS); 1,200 bytes: 53
+  // (kGsoMaxBytes of UDP payload at most).
   for (const size_t size : {1000, 1200}) {
-    const size_t per_send = std::min<size_t>(64, 65507 / size);
+    const size_t per_send = std::min(internal::kGsoMaxSegments, internal::kGsoMaxBytes / size);
     for (const size_t n : {1, 2, 53, 54, 63, 64, 65, 200}) {
       SCOPED_TRACE(::testing::Message() << n << " x " << size);
       receivers_[0].recorder.packets.clear();
@@ -240,7 +240,7 @@ TEST(GsoRunLength, SameDestinationSameSizeLastShorterAtMost64) {
   EXPECT_EQ(run(0), 64u);  // UDP_MAX_SEGMENTS.
   q.clear();
   for (int i = 0; i < 100; ++i) add(a, 1400);
-  EXPECT_EQ(run(0), 46u);  // 65,507 bytes at most: 46 x 1,400.
+  EXPECT_EQ(run(0), 45u);  // kGsoMaxBytes (64,000) at most: 45 x 1,400.
 }
 
 }  // namespace
