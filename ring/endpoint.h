@@ -10,6 +10,8 @@
 #ifndef RINGV8_RING_ENDPOINT_H_
 #define RINGV8_RING_ENDPOINT_H_
 
+#include <linux/filter.h>
+
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -63,6 +65,11 @@ struct EndpointOptions {
   // SO_REUSEPORT: several endpoints (shards) bind the same port; the kernel spreads the peers
   // over them by source address.
   bool reuse_port = false;
+  // With reuse_port: a classic BPF program that picks the socket of the SO_REUSEPORT group for
+  // each datagram (SO_ATTACH_REUSEPORT_CBPF; it reads the UDP payload and returns the socket's
+  // index in bind order; an index out of range falls back to the kernel's hash). Attached after
+  // bind; the group keeps the last program attached. Opening fails with the kernel's error.
+  std::vector<sock_filter> reuseport_program;
   // UDP GSO on send: datagrams queued in one loop iteration for the same destination and of the
   // same size (the last may be shorter) leave as one UDP_SEGMENT send of up to 64 datagrams.
   // Turned off per socket when the kernel or the route refuses it (counted: gso_refused).

@@ -1,5 +1,6 @@
 #include "testbed/relay_bench.h"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <openssl/evp.h>
@@ -73,7 +74,57 @@ struct Built {
   double relay_cpu_seconds = 0;
 };
 
-Built BuildCircuits(TunnelThread& relay, size_t n) {
+// A relay of `shards` TunnelThreads on one port (shard 0 on CPU 1, shard 1 on CPU 0 beside the
+// generator and the sink), cells steered by circuit id.
+class RelayGroup {
+ public:
+  RelayGroup(EndpointBackend backend, const TunnelSettings& settings, uint32_t shards)
+      : hand_off_(shards) {
+    for (uint32_t i = 0; i < shards; ++i) {
+      const ShardOf shard{i, shards, i > 0 ? threads_[0].get() : nullptr, &hand_off_};
+      threads_.push_back(std::make_unique<TunnelThread>(backend, settings, shard));
+    }
+  }
+  const Address& address() const { return threads_[0]->address(); }
+  uint32_t shards() const { return static_cast<uint32_t>(threads_.size()); }
+  double CpuSeconds() {
+    double sum = 0;
+    for (auto& thread : threads_) sum += thread->CpuSeconds();
+    return sum;
+  }
+  std::vector<double> ShardCpuSeconds() {
+    std::vector<double> out;
+    for (auto& thread : threads_) out.push_back(thread->CpuSeconds());
+    return out;
+  }
+  // The shards' results summed (tables, circuits, drops); each shard's relayed cells in
+  // `cells_per_shard`.
+  TunnelThreadResult Stop(std::vector<uint64_t>& cells_per_shard) {
+    std::vector<TunnelThreadResult> results;
+    for (auto& thread : threads_) results.push_back(thread->Stop());
+    for (const TunnelThreadResult& r : results) {
+      cells_per_shard.push_back(r.stats.relayed_cells_forward + r.stats.relayed_cells_backward);
+    }
+    TunnelThreadResult sum = results[0];
+    for (size_t i = 1; i < results.size(); ++i) {
+      sum.table_bytes += results[i].table_bytes;
+      sum.relayed_circuits += results[i].relayed_circuits;
+      sum.kernel_drops += results[i].kernel_drops;
+      sum.send_queue_full += results[i].send_queue_full;
+      sum.stats.bad_tag += results[i].stats.bad_tag;
+      sum.stats.unknown_circuit += results[i].stats.unknown_circuit;
+      sum.stats.handed_off += results[i].stats.handed_off;
+      sum.stats.handoff_dropped += results[i].stats.handoff_dropped;
+    }
+    return sum;
+  }
+
+ private:
+  tunnel::ShardHandOff hand_off_;
+  std::vector<std::unique_ptr<TunnelThread>> threads_;
+};
+
+Built BuildCircuits(RelayGroup& relay, size_t n) {
   EndpointOptions options;
   options.ipv4 = Address::Ipv4(0x7F000001u, 0);
   auto opened = OpenLoopAndEndpoint(EndpointBackend::kMmsg, options);
@@ -146,13 +197,43 @@ std::vector<std::vector<uint8_t>> BackwardCells(const Built& built, int size) {
   return cells;
 }
 
+// With several shards, a GSO send is steered whole by its first cell: the generator's runs of
+// `per_send` cells each hold cells of one shard (as a previous hop's bulk transfer on one circuit
+// would), in turn. One shard: the cells as they are.
+std::vector<std::vector<uint8_t>> GroupedByShard(const std::vector<std::vector<uint8_t>>& cells,
+                                                 uint32_t shards) {
+  if (shards == 1) return cells;
+  const size_t per_send = std::min<size_t>(kBatch, 65507 / cells[0].size());
+  std::vector<std::vector<const std::vector<uint8_t>*>> of(shards);
+  for (const auto& cell : cells) {
+    uint32_t id;
+    std::memcpy(&id, cell.data() + tunnel::kCircuitIdOffset, 4);
+    of[ntohl(id) % shards].push_back(&cell);
+  }
+  size_t longest = 0;
+  for (const auto& list : of) {
+    if (list.empty()) throw std::runtime_error("a shard owns none of the circuits");
+    longest = std::max(longest, list.size());
+  }
+  std::vector<std::vector<uint8_t>> grouped;
+  const size_t blocks = (longest + per_send - 1) / per_send;
+  for (size_t block = 0; block < blocks; ++block) {
+    for (uint32_t shard = 0; shard < shards; ++shard) {
+      for (size_t i = 0; i < per_send; ++i) {
+        grouped.push_back(*of[shard][(block * per_send + i) % of[shard].size()]);
+      }
+    }
+  }
+  return grouped;
+}
+
 struct Flow {
   uint64_t sent = 0;
   uint64_t arrived = 0;
   double relay_cpu_seconds = 0;
 };
 
-Flow Measure(TunnelThread& relay, const Address& from, const Address& sink_at,
+Flow Measure(RelayGroup& relay, const Address& from, const Address& sink_at,
              const std::vector<std::vector<uint8_t>>& cells, bool gso, double seconds) {
   Sink sink(sink_at);
   std::atomic<bool> stop{false};
@@ -171,7 +252,7 @@ Flow Measure(TunnelThread& relay, const Address& from, const Address& sink_at,
 }
 
 // One-way latency of probes, p50/p99 in microseconds, with the bulk flow at `rate`.
-json Latency(TunnelThread* relay, const Address& from, const Address& sink_at,
+json Latency(RelayGroup* relay, const Address& from, const Address& sink_at,
              const std::vector<std::vector<uint8_t>>& cells, double rate, double seconds,
              const CircuitKeys* keys) {
   std::mutex mutex;
@@ -252,94 +333,112 @@ json RunRelayBench(const RelayBenchOptions& options) {
   json handshakes = json::array();
   json memory = json::array();
   json latency;
-  for (size_t n : options.circuits) {
-    TunnelThread relay(backend, BenchSettings(n, tunnel::kFlagRelay | tunnel::kFlagSpeedTest));
-    Built built = BuildCircuits(relay, n);
-    const double built_per_cpu =
-        built.relay_cpu_seconds > 0 ? built.ready / built.relay_cpu_seconds : 0;
-    handshakes.push_back({{"circuits", n},
-                          {"ready", built.ready},
-                          {"seconds", built.seconds},
-                          {"relay_cpu_seconds", built.relay_cpu_seconds},
-                          {"circuits_per_relay_cpu_second", built_per_cpu},
-                          {"handshake_crypto_per_second", handshake_crypto},
-                          {"share_of_crypto", built_per_cpu / handshake_crypto}});
-    spdlog::info(
-        "{} circuits built in {:.1f} s: {:.0f} per relay CPU-second ({:.2f} of the "
-        "handshake crypto alone, {:.0f}/s)",
-        built.ready, built.seconds, built_per_cpu, built_per_cpu / handshake_crypto,
-        handshake_crypto);
-    if (built.forward.empty() || built.backward.empty()) {
-      throw std::runtime_error(fmt::format("no circuit was built ({} asked)", n));
-    }
-    for (int size : options.payload_sizes) {
-      const auto forward_cells = ForwardCells(built, size);
-      const auto backward_cells = BackwardCells(built, size);
-      for (const bool gso : {true, false}) {
-        for (const bool forward : {true, false}) {
-          const Flow flow = forward ? Measure(relay, built.client, built.last_hop, forward_cells,
-                                              gso, options.seconds)
-                                    : Measure(relay, built.last_hop, built.client, backward_cells,
-                                              gso, options.seconds);
-          const double per_cpu =
-              flow.relay_cpu_seconds > 0 ? flow.arrived / flow.relay_cpu_seconds : 0;
-          json run = {{"circuits", built.forward.size()},
-                      {"cell_size", size},
-                      {"direction", forward ? "forward" : "backward"},
-                      {"generator_gso", gso},
-                      {"sent", flow.sent},
-                      {"relayed", flow.arrived},
-                      {"relayed_per_second", flow.arrived / options.seconds},
-                      {"relay_cpu_seconds", flow.relay_cpu_seconds},
-                      {"per_cpu_second", per_cpu},
-                      {"share_of_ceiling", per_cpu / ceiling[size]}};
-          spdlog::info(
-              "{} circuits, {} B {} ({}): {:.0f} cells/s, {:.0f} per relay CPU-second = "
-              "{:.2f} of the crypto ceiling",
-              built.forward.size(), size, forward ? "forward" : "backward",
-              gso ? "GSO generator" : "plain generator", flow.arrived / options.seconds, per_cpu,
-              per_cpu / ceiling[size]);
-          runs.push_back(std::move(run));
-        }
-      }
-    }
-    if (options.latency && latency.is_null()) {
-      // At half of the plain forward rate at the largest cell size, one-way, probes every 0.5 ms.
-      const int size = options.payload_sizes.back();
-      double rate = 0;
-      for (const json& run : runs) {
-        if (run["cell_size"] == size && run["direction"] == "forward" && !run["generator_gso"]) {
-          rate = run["relayed_per_second"].get<double>() / 2;
-        }
-      }
-      const auto cells = ForwardCells(built, size);
-      json through = Latency(&relay, built.client, built.last_hop, cells, rate, options.seconds,
-                             &built.forward[0]);
-      json direct =
-          Latency(nullptr, built.client, built.last_hop, cells, rate, options.seconds, nullptr);
-      latency = {
-          {"rate", rate},
-          {"cell_size", size},
-          {"through_relay", through},
-          {"direct", direct},
-          {"added_p50_us", through["p50_us"].get<double>() - direct["p50_us"].get<double>()},
-          {"added_p99_us", through["p99_us"].get<double>() - direct["p99_us"].get<double>()}};
+  for (const uint32_t shards : options.shards)
+    for (size_t n : options.circuits) {
+      RelayGroup relay(backend, BenchSettings(n, tunnel::kFlagRelay | tunnel::kFlagSpeedTest),
+                       shards);
+      Built built = BuildCircuits(relay, n);
+      const double built_per_cpu =
+          built.relay_cpu_seconds > 0 ? built.ready / built.relay_cpu_seconds : 0;
+      handshakes.push_back({{"circuits", n},
+                            {"shards", shards},
+                            {"ready", built.ready},
+                            {"seconds", built.seconds},
+                            {"relay_cpu_seconds", built.relay_cpu_seconds},
+                            {"circuits_per_relay_cpu_second", built_per_cpu},
+                            {"handshake_crypto_per_second", handshake_crypto},
+                            {"share_of_crypto", built_per_cpu / handshake_crypto}});
       spdlog::info(
-          "latency at {:.0f} cells/s: p50 {:.0f} us, p99 {:.0f} us through the relay; "
-          "{:.0f} / {:.0f} us direct",
-          rate, through["p50_us"].get<double>(), through["p99_us"].get<double>(),
-          direct["p50_us"].get<double>(), direct["p99_us"].get<double>());
+          "{} circuits built through {} shard(s) in {:.1f} s: {:.0f} per relay CPU-second ({:.2f} "
+          "of the handshake crypto alone, {:.0f}/s)",
+          built.ready, shards, built.seconds, built_per_cpu, built_per_cpu / handshake_crypto,
+          handshake_crypto);
+      if (built.forward.empty() || built.backward.empty()) {
+        throw std::runtime_error(fmt::format("no circuit was built ({} asked)", n));
+      }
+      for (int size : options.payload_sizes) {
+        const auto forward_cells = GroupedByShard(ForwardCells(built, size), shards);
+        const auto backward_cells = GroupedByShard(BackwardCells(built, size), shards);
+        for (const bool gso : {true, false}) {
+          for (const bool forward : {true, false}) {
+            const std::vector<double> cpu_before = relay.ShardCpuSeconds();
+            const Flow flow = forward ? Measure(relay, built.client, built.last_hop, forward_cells,
+                                                gso, options.seconds)
+                                      : Measure(relay, built.last_hop, built.client, backward_cells,
+                                                gso, options.seconds);
+            json shard_cpu = json::array();
+            const std::vector<double> cpu_after = relay.ShardCpuSeconds();
+            for (size_t i = 0; i < cpu_after.size(); ++i) {
+              shard_cpu.push_back(cpu_after[i] - cpu_before[i]);
+            }
+            const double per_cpu =
+                flow.relay_cpu_seconds > 0 ? flow.arrived / flow.relay_cpu_seconds : 0;
+            json run = {{"circuits", built.forward.size()},
+                        {"shards", shards},
+                        {"shard_cpu_seconds", shard_cpu},
+                        {"relay_cpu_us_per_cell",
+                         flow.arrived > 0 ? flow.relay_cpu_seconds / flow.arrived * 1e6 : 0},
+                        {"cell_size", size},
+                        {"direction", forward ? "forward" : "backward"},
+                        {"generator_gso", gso},
+                        {"sent", flow.sent},
+                        {"relayed", flow.arrived},
+                        {"relayed_per_second", flow.arrived / options.seconds},
+                        {"relay_cpu_seconds", flow.relay_cpu_seconds},
+                        {"per_cpu_second", per_cpu},
+                        {"share_of_ceiling", per_cpu / ceiling[size]}};
+            spdlog::info(
+                "{} circuits, {} shard(s), {} B {} ({}): {:.0f} cells/s, {:.0f} per relay "
+                "CPU-second = {:.2f} of the crypto ceiling",
+                built.forward.size(), shards, size, forward ? "forward" : "backward",
+                gso ? "GSO generator" : "plain generator", flow.arrived / options.seconds, per_cpu,
+                per_cpu / ceiling[size]);
+            runs.push_back(std::move(run));
+          }
+        }
+      }
+      if (options.latency && latency.is_null()) {
+        // At half of the plain forward rate at the largest cell size, one-way, probes every 0.5 ms.
+        const int size = options.payload_sizes.back();
+        double rate = 0;
+        for (const json& run : runs) {
+          if (run["cell_size"] == size && run["direction"] == "forward" && !run["generator_gso"]) {
+            rate = run["relayed_per_second"].get<double>() / 2;
+          }
+        }
+        const auto cells = ForwardCells(built, size);
+        json through = Latency(&relay, built.client, built.last_hop, cells, rate, options.seconds,
+                               &built.forward[0]);
+        json direct =
+            Latency(nullptr, built.client, built.last_hop, cells, rate, options.seconds, nullptr);
+        latency = {
+            {"rate", rate},
+            {"cell_size", size},
+            {"through_relay", through},
+            {"direct", direct},
+            {"added_p50_us", through["p50_us"].get<double>() - direct["p50_us"].get<double>()},
+            {"added_p99_us", through["p99_us"].get<double>() - direct["p99_us"].get<double>()}};
+        spdlog::info(
+            "latency at {:.0f} cells/s: p50 {:.0f} us, p99 {:.0f} us through the relay; "
+            "{:.0f} / {:.0f} us direct",
+            rate, through["p50_us"].get<double>(), through["p99_us"].get<double>(),
+            direct["p50_us"].get<double>(), direct["p99_us"].get<double>());
+      }
+      std::vector<uint64_t> cells_per_shard;
+      const TunnelThreadResult r = relay.Stop(cells_per_shard);
+      memory.push_back(
+          {{"circuits", r.relayed_circuits},
+           {"shards", shards},
+           {"relayed_cells_per_shard", cells_per_shard},
+           {"handed_off", r.stats.handed_off},
+           {"handoff_dropped", r.stats.handoff_dropped},
+           {"table_bytes", r.table_bytes},
+           {"bytes_per_circuit", r.relayed_circuits > 0 ? r.table_bytes / r.relayed_circuits : 0},
+           {"bad_tag", r.stats.bad_tag},
+           {"unknown_circuit", r.stats.unknown_circuit},
+           {"kernel_drops", r.kernel_drops},
+           {"send_queue_full", r.send_queue_full}});
     }
-    const TunnelThreadResult r = relay.Stop();
-    memory.push_back(
-        {{"circuits", r.relayed_circuits},
-         {"table_bytes", r.table_bytes},
-         {"bytes_per_circuit", r.relayed_circuits > 0 ? r.table_bytes / r.relayed_circuits : 0},
-         {"bad_tag", r.stats.bad_tag},
-         {"unknown_circuit", r.stats.unknown_circuit},
-         {"kernel_drops", r.kernel_drops},
-         {"send_queue_full", r.send_queue_full}});
-  }
   result["handshakes"] = handshakes;
   result["runs"] = runs;
   result["latency"] = latency;

@@ -10,6 +10,11 @@
 // measured in the same run; handshakes per relay CPU-second beside the cost of their crypto alone;
 // the latency a relay adds at half its rate (one-way, against the same path without the relay);
 // and the relay's table bytes per relayed circuit.
+//
+// With several shards (--shards 2) the relay is that many TunnelCommunity threads on one port,
+// cells steered by circuit id (tunnel/cell_steering.h); shard 1 runs on CPU 0 beside the
+// generator and the sink, so the figures are per CPU-second of all the shards together, with each
+// shard's CPU time and the CPU time per cell beside them.
 // Thread-compatible: one run at a time.
 #ifndef RINGV8_TESTBED_RELAY_BENCH_H_
 #define RINGV8_TESTBED_RELAY_BENCH_H_
@@ -23,6 +28,7 @@ namespace ringv8::testbed {
 
 struct RelayBenchOptions {
   std::vector<size_t> circuits = {1, 1000};     // Relayed circuits, one relay each.
+  std::vector<uint32_t> shards = {1};           // Shards per relay, one relay each (1..2).
   std::vector<int> payload_sizes = {80, 1400};  // Cell (datagram) sizes, 53..1472.
   double seconds = 2.0;                         // Per measurement.
   std::string backend = "uring";                // The relay's endpoint: uring or mmsg.

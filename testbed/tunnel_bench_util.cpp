@@ -15,6 +15,7 @@
 #include <pthread.h>
 
 #include "testbed/bench_util.h"
+#include "tunnel/cell_steering.h"
 #include "tunnel/layer_cipher.h"
 
 namespace ringv8::testbed {
@@ -185,15 +186,23 @@ uint64_t GenerateCells(const Address& from, const Address& to,
   return count;
 }
 
-TunnelThread::TunnelThread(EndpointBackend backend, const TunnelSettings& settings) {
+TunnelThread::TunnelThread(EndpointBackend backend, const TunnelSettings& settings,
+                           const ShardOf& shard)
+    : key_(shard.first != nullptr ? shard.first->key() : wire::PrivateKey::Generate()) {
   std::promise<void> started;
-  thread_ = std::thread([this, backend, settings, &started] {
-    PinToCpu(1);
+  thread_ = std::thread([this, backend, settings, shard, &started] {
+    PinToCpu(shard.index % 2 == 0 ? 1 : 0);
     pthread_setname_np(pthread_self(), "tunnel");
     try {
       EndpointOptions options;
-      options.ipv4 = Address::Ipv4(0x7F000001u, 0);
+      options.ipv4 =
+          Address::Ipv4(0x7F000001u, shard.first != nullptr ? shard.first->address().port() : 0);
       options.send_queue_capacity = 16384;
+      if (shard.count > 1) {
+        options.reuse_port = true;
+        options.reuseport_program = tunnel::CellSteeringProgram(
+            wire::MakePrefix(tunnel::kPyIpv8TunnelCommunityId), shard.count);
+      }
       auto opened = OpenLoopAndEndpoint(backend, options);
       if (!opened) throw std::runtime_error("relay endpoint: " + opened.error().message());
       opened_ = std::move(*opened);
@@ -203,6 +212,10 @@ TunnelThread::TunnelThread(EndpointBackend backend, const TunnelSettings& settin
                                                      *opened_.endpoint, network_, *opened_.loop,
                                                      overlay::CommunitySettings{}, settings);
       address_ = opened_.endpoint->local_addresses()[0];
+      if (shard.count > 1) {
+        community_->SetShard(shard.index, shard.count, shard.hand_off->Function());
+        shard.hand_off->Attach(shard.index, *opened_.loop, *community_);
+      }
     } catch (...) {
       started.set_exception(std::current_exception());
       return;
@@ -216,6 +229,7 @@ TunnelThread::TunnelThread(EndpointBackend backend, const TunnelSettings& settin
     result_.exit_receive_buffer_bytes = community_->ExitReceiveMemoryBytes();
     result_.kernel_drops = opened_.endpoint->stats().kernel_drops.value();
     result_.send_queue_full = opened_.endpoint->stats().send_queue_full.value();
+    if (shard.count > 1) shard.hand_off->Detach(shard.index);
     community_.reset();
     opened_.endpoint.reset();
     opened_.loop.reset();

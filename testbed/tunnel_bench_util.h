@@ -16,6 +16,7 @@
 
 #include "overlay/network.h"
 #include "ring/open_endpoint.h"
+#include "tunnel/shard_hand_off.h"
 #include "tunnel/tunnel_community.h"
 
 namespace ringv8::testbed {
@@ -63,11 +64,23 @@ struct TunnelThreadResult {
   uint64_t send_queue_full = 0;
 };
 
+// Which shard of a relay a TunnelThread is (TunnelCommunity::SetShard): shard 0 binds a free
+// port; the others bind its port with its key. Every shard's socket carries the cell steering
+// program (tunnel/cell_steering.h).
+struct ShardOf {
+  uint32_t index = 0;
+  uint32_t count = 1;
+  const class TunnelThread* first = nullptr;  // Shard 0, for index > 0.
+  tunnel::ShardHandOff* hand_off = nullptr;   // For count > 1.
+};
+
 // A TunnelCommunity with `settings` on its own thread, loop and 127.0.0.1 endpoint, pinned to
-// CPU 1. Thread-safe: address(), CpuSeconds(), Call() and Stop() from the owner's thread.
+// CPU 1 (shard 0) or CPU 0 (shard 1: on a 2-core machine it shares the generator's core).
+// Thread-safe: address(), CpuSeconds(), Call() and Stop() from the owner's thread.
 class TunnelThread {
  public:
-  TunnelThread(EndpointBackend backend, const tunnel::TunnelSettings& settings);
+  TunnelThread(EndpointBackend backend, const tunnel::TunnelSettings& settings,
+               const ShardOf& shard = {});
   ~TunnelThread();
   TunnelThread(const TunnelThread&) = delete;
   TunnelThread& operator=(const TunnelThread&) = delete;
@@ -80,7 +93,7 @@ class TunnelThread {
   TunnelThreadResult Stop();
 
  private:
-  wire::PrivateKey key_ = wire::PrivateKey::Generate();
+  wire::PrivateKey key_;
   overlay::Network network_;
   LoopAndEndpoint opened_;
   std::unique_ptr<tunnel::TunnelCommunity> community_;

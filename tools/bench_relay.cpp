@@ -63,21 +63,21 @@ void PrintTable(const json& r) {
   }
   for (const json& h : r["handshakes"]) {
     std::cout << fmt::format(
-        "handshakes: {} circuits built in {:.2f} s, {:.0f} per relay CPU-second = {:.2f} of the "
-        "handshake crypto alone ({:.0f}/s)\n",
-        h["ready"].get<size_t>(), h["seconds"].get<double>(),
+        "handshakes: {} circuits built through {} shard(s) in {:.2f} s, {:.0f} per relay "
+        "CPU-second = {:.2f} of the handshake crypto alone ({:.0f}/s)\n",
+        h["ready"].get<size_t>(), h["shards"].get<uint32_t>(), h["seconds"].get<double>(),
         h["circuits_per_relay_cpu_second"].get<double>(), h["share_of_crypto"].get<double>(),
         h["handshake_crypto_per_second"].get<double>());
   }
-  std::cout
-      << "circuits  cell  direction  generator    cells/s  per relay CPU-s  share of ceiling\n";
+  std::cout << "shards  circuits  cell  direction  generator    cells/s  per relay CPU-s  "
+               "us CPU per cell  share of ceiling\n";
   for (const json& run : r["runs"]) {
     std::cout << fmt::format(
-        "{:>8}  {:>4}  {:<9}  {:<9}  {:>9.0f}  {:>15.0f}  {:>16.2f}\n",
-        run["circuits"].get<size_t>(), run["cell_size"].get<int>(),
+        "{:>6}  {:>8}  {:>4}  {:<9}  {:<9}  {:>9.0f}  {:>15.0f}  {:>15.2f}  {:>16.2f}\n",
+        run["shards"].get<uint32_t>(), run["circuits"].get<size_t>(), run["cell_size"].get<int>(),
         run["direction"].get<std::string>(), run["generator_gso"].get<bool>() ? "GSO" : "plain",
         run["relayed_per_second"].get<double>(), run["per_cpu_second"].get<double>(),
-        run["share_of_ceiling"].get<double>());
+        run["relay_cpu_us_per_cell"].get<double>(), run["share_of_ceiling"].get<double>());
   }
   if (const json& l = r["latency"]; !l.is_null()) {
     std::cout << fmt::format(
@@ -89,9 +89,12 @@ void PrintTable(const json& r) {
         l["added_p50_us"].get<double>(), l["added_p99_us"].get<double>());
   }
   for (const json& m : r["memory"]) {
-    std::cout << fmt::format("memory: {} relayed circuits, {} table bytes = {} bytes per circuit\n",
-                             m["circuits"].get<size_t>(), m["table_bytes"].get<size_t>(),
-                             m["bytes_per_circuit"].get<size_t>());
+    std::cout << fmt::format(
+        "memory: {} relayed circuits ({} shard(s)), {} table bytes = {} bytes per circuit; {} "
+        "cells handed to another shard, {} dropped\n",
+        m["circuits"].get<size_t>(), m["shards"].get<uint32_t>(), m["table_bytes"].get<size_t>(),
+        m["bytes_per_circuit"].get<size_t>(), m["handed_off"].get<uint64_t>(),
+        m["handoff_dropped"].get<uint64_t>());
   }
 }
 
@@ -131,6 +134,10 @@ int RunBenchExit(const BenchRelayOptions& options) {
 }
 
 int RunBenchRelay(const BenchRelayOptions& options) {
+  if (options.exit && options.bench.shards != std::vector<uint32_t>{1}) {
+    spdlog::error("--shards is for the relay benchmark; --exit measures one exit thread");
+    return kExitUsage;
+  }
   if (options.exit) return RunBenchExit(options);
   for (int size : options.bench.payload_sizes) {
     if (size < 53 || size > 1472) {
@@ -155,6 +162,11 @@ void AddBenchRelayCommand(CLI::App& bench, RunFunction* run) {
   cmd->add_option("--circuits", options.bench.circuits,
                   "Relayed circuits, one relay per value (e.g. 1 1000 100000)")
       ->check(CLI::Range(size_t{1}, size_t{1000000}))
+      ->capture_default_str();
+  cmd->add_option("--shards", options.bench.shards,
+                  "Shards per relay, one relay per value (1 2: cells steered by circuit id to "
+                  "threads on one port; shard 1 shares CPU 0 with the generator)")
+      ->check(CLI::Range(1, 2))
       ->capture_default_str();
   cmd->add_option("--payload", options.bench.payload_sizes,
                   "Cell sizes in bytes (53..1472); with --exit, UDP payload sizes (20..1404)")

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <stdexcept>
 
 #include "ring/debug_log.h"
 #include "tunnel/address_policy.h"
@@ -132,6 +133,11 @@ void TunnelCommunity::OnCell(const Address& source, wire::Bytes datagram) {
     }
     if (route->backward) return RelayBackward(source, datagram, *route->circuit);
     return RelayForward(source, datagram, *route->circuit, header->relay_early);
+  }
+  if (!OwnsCircuitId(circuit_id)) {
+    return HandOffTo(circuit_id,
+                     [source, cell = std::vector<uint8_t>(datagram.begin(), datagram.end())](
+                         TunnelCommunity& owner) { owner.OnCell(source, cell); });
   }
   if (auto it = circuits_.find(circuit_id); it != circuits_.end()) {
     if (!header->plaintext) return OnCircuitCell(source, datagram, it->second);
@@ -532,6 +538,12 @@ void TunnelCommunity::OnDestroy(const std::shared_ptr<overlay::Peer>& signer,
   const uint16_t reason = destroy.reason != 0 ? destroy.reason : uint16_t{kDestroyUnknown};
   RINGV8_DEBUG("{}: DESTROY of circuit {:08x}, reason {}, from {}", LogName(), circuit_id,
                destroy.reason, signer->address().ToString());
+  if (!OwnsCircuitId(circuit_id)) {
+    // The owner gets a Peer of its own: this one belongs to this shard's network.
+    auto copy = std::make_shared<overlay::Peer>(signer->key(), signer->address(), loop().Now());
+    return HandOffTo(circuit_id,
+                     [copy, destroy](TunnelCommunity& owner) { owner.OnDestroy(copy, destroy); });
+  }
   if (std::optional<RelayTable::Route> route = relays_.Find(circuit_id)) {
     RelayedCircuit& circuit = *route->circuit;
     // From the neighbour on the side the id belongs to; passed on to the other side.
@@ -621,6 +633,13 @@ void TunnelCommunity::Housekeeping() {
   std::erase_if(candidates_, [&](const Candidate& c) {
     return network().GetVerifiedByPublicKeyBin(c.key_bin) == nullptr;
   });
+  if (shard_count_ > 1 && shard_index_ == 0 && hand_off_) {
+    auto snapshot = std::make_shared<const std::vector<SharedCandidate>>(CandidateSnapshot());
+    for (uint32_t shard = 1; shard < shard_count_; ++shard) {
+      // Not counted as a drop when refused: the next housekeeping sends a fresh one.
+      hand_off_(shard, [snapshot](TunnelCommunity& owner) { owner.AdoptCandidates(*snapshot); });
+    }
+  }
   std::erase_if(create_budgets_, [&](const auto& entry) {
     return SecondsSince(entry.second.last(), now) * tunnel_settings_.create_rate >=
            tunnel_settings_.create_burst;
@@ -718,9 +737,64 @@ bool TunnelCommunity::CircuitIdInUse(uint32_t circuit_id) const {
 }
 
 uint32_t TunnelCommunity::NewCircuitId() {
-  uint32_t id = random_->CircuitId();
-  while (id == 0 || CircuitIdInUse(id)) id = random_->CircuitId();
-  return id;
+  for (;;) {
+    uint64_t id = random_->CircuitId();
+    if (shard_count_ > 1) id = id - id % shard_count_ + shard_index_;  // This shard's remainder.
+    if (id != 0 && id <= UINT32_MAX && !CircuitIdInUse(static_cast<uint32_t>(id))) {
+      return static_cast<uint32_t>(id);
+    }
+  }
+}
+
+// ---- Several shards ----
+
+void TunnelCommunity::SetShard(uint32_t index, uint32_t count, HandOff hand_off) {
+  if (count == 0 || index >= count) throw std::invalid_argument("shard index out of range");
+  shard_index_ = index;
+  shard_count_ = count;
+  hand_off_ = std::move(hand_off);
+}
+
+std::vector<TunnelCommunity::SharedCandidate> TunnelCommunity::CandidateSnapshot() const {
+  std::vector<SharedCandidate> snapshot;
+  for (const Candidate& c : candidates_) {
+    const overlay::Peer* peer = network().GetVerifiedByPublicKeyBin(c.key_bin);
+    if (peer != nullptr) snapshot.push_back({c.key_bin, peer->address(), c.flags});
+  }
+  return snapshot;
+}
+
+void TunnelCommunity::AdoptCandidates(const std::vector<SharedCandidate>& snapshot) {
+  // Peers that left shard 0's list leave this shard's network too.
+  std::vector<std::shared_ptr<overlay::Peer>> gone;
+  for (const auto& peer : network().verified_peers()) {
+    const bool kept = std::ranges::any_of(snapshot, [&](const SharedCandidate& c) {
+      return std::ranges::equal(c.key_bin, peer->public_key_bin());
+    });
+    if (!kept) gone.push_back(peer);
+  }
+  for (const auto& peer : gone) network().RemovePeer(*peer);
+  candidates_.clear();
+  for (const SharedCandidate& c : snapshot) {
+    auto key = wire::PublicKey::FromBin(c.key_bin);
+    if (!key) continue;
+    overlay::Peer* peer = network().GetVerifiedByPublicKeyBin(c.key_bin);
+    if (peer == nullptr) {
+      peer =
+          network().AddVerifiedPeer(std::make_shared<overlay::Peer>(*key, c.address, loop().Now()));
+    } else if (peer->address() != c.address) {
+      network().AddPeerAddress(*peer, c.address);
+    }
+    if (peer != nullptr) SetCandidateFlags(*peer, c.flags);
+  }
+}
+
+void TunnelCommunity::HandOffTo(uint32_t circuit_id, ShardTask task) {
+  if (hand_off_ && hand_off_(circuit_id % shard_count_, std::move(task))) {
+    ++tunnel_stats_.handed_off;
+  } else {
+    ++tunnel_stats_.handoff_dropped;
+  }
 }
 
 bool TunnelCommunity::AllowCreate(const Address& source) {

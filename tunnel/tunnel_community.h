@@ -143,6 +143,9 @@ struct TunnelStats {
   uint64_t created_unmatched = 0;     // CREATED for no pending CREATE of ours (Q2).
   uint64_t unauthorized_destroy = 0;
   uint64_t data_not_exit = 0;  // DATA at a terminal hop that is not an exit.
+  // Several shards: cells and DESTROYs of another shard's circuits passed to it, or dropped.
+  uint64_t handed_off = 0;
+  uint64_t handoff_dropped = 0;  // Its queue was full.
   // Exit role: work, per class of traffic (BitTorrent, IPv8), and refusals.
   uint64_t exit_sockets_opened = 0;
   uint64_t exit_datagrams_out_bt = 0;
@@ -223,6 +226,11 @@ struct TunnelStats {
        truncated_cell);
     fn(Stat{"unknown_circuit", kReceiveDrop, "Encrypted cells on no known circuit."},
        unknown_circuit);
+    fn(Stat{"handed_off", kCounter, "Cells and DESTROYs passed to the shard owning the circuit."},
+       handed_off);
+    fn(Stat{"handoff_dropped", kReceiveDrop,
+            "Cells and DESTROYs for another shard dropped: its queue was full."},
+       handoff_dropped);
     fn(Stat{"bad_tag", kReceiveDrop, "Layers that did not open."}, bad_tag);
     fn(Stat{"plaintext_not_allowed", kReceiveDrop, "Plaintext cells that must be encrypted."},
        plaintext_not_allowed);
@@ -419,6 +427,32 @@ class TunnelCommunity : public overlay::Community {
   // Runs py-ipv8's do_circuits now (also every housekeeping_interval).
   void Housekeeping();
 
+  // ---- Several shards on one port (docs/architecture.md, "Several shards") ----
+  // Work for the shard that owns a circuit, run there on its thread with its community.
+  using ShardTask = std::function<void(TunnelCommunity& owner)>;
+  // Queues `task` for shard `shard`; false if its queue is full (the caller counts the drop).
+  using HandOff = std::function<bool(uint32_t shard, ShardTask task)>;
+  // This community is shard `index` of `count`, each with its own socket on the relay's port,
+  // cells steered to shard circuit_id mod count (tunnel/cell_steering.h). The circuit ids it
+  // chooses (its circuits' next links, its own circuits) have that remainder too, so both
+  // directions of a circuit arrive at the shard that owns it. A cell or DESTROY that arrives here
+  // for another shard's circuit (a GRO read is steered by its first datagram; DESTROY is not a
+  // cell) goes there through `hand_off`. Call before any traffic; count 1: one shard, no hand-off.
+  void SetShard(uint32_t index, uint32_t count, HandOff hand_off);
+  uint32_t shard_index() const { return shard_index_; }
+  uint32_t shard_count() const { return shard_count_; }
+  // Only shard 0 walks and hears introductions; the others learn the candidates (for CREATED's
+  // list and EXTEND's next hop) from it. Shard 0 sends its snapshot to every other shard through
+  // the hand-off at every housekeeping, and the others adopt it as their candidates and verified
+  // peers (nothing else enters their networks).
+  struct SharedCandidate {
+    std::array<uint8_t, wire::kLibNaClKeyBinSize> key_bin{};
+    Address address;
+    PeerFlags flags = 0;
+  };
+  std::vector<SharedCandidate> CandidateSnapshot() const;
+  void AdoptCandidates(const std::vector<SharedCandidate>& snapshot);
+
  protected:
   wire::Bytes IntroductionExtraBytes() const override { return flags_bytes_; }
   void IntroductionRequestCallback(overlay::Peer& peer, uint64_t global_time,
@@ -457,6 +491,10 @@ class TunnelCommunity : public overlay::Community {
   };
 
   void OnCell(const Address& source, wire::Bytes datagram);
+  bool OwnsCircuitId(uint32_t circuit_id) const {
+    return shard_count_ == 1 || circuit_id % shard_count_ == shard_index_;
+  }
+  void HandOffTo(uint32_t circuit_id, ShardTask task);
   void RelayForward(const Address& source, wire::Bytes datagram, RelayedCircuit& circuit,
                     bool relay_early);
   void RelayBackward(const Address& source, wire::Bytes datagram, RelayedCircuit& circuit);
@@ -540,7 +578,10 @@ class TunnelCommunity : public overlay::Community {
   std::map<size_t, size_t> circuits_needed_;  // Hops -> circuits (py-ipv8's circuits_needed).
   std::vector<std::unique_ptr<UdpForward>> udp_forwards_;
   EventLoop::TimerId ping_timer_ = 0;
-  std::vector<Candidate> candidates_;                        // py-ipv8's `candidates`, in order.
+  std::vector<Candidate> candidates_;  // py-ipv8's `candidates`, in order.
+  uint32_t shard_index_ = 0;
+  uint32_t shard_count_ = 1;
+  HandOff hand_off_;
   std::unordered_map<Address, TokenBucket> create_budgets_;  // By source IP (port 0).
   TokenBucket relay_budget_;                                 // Relayed bytes (max_relay_rate).
   // Exit sockets by terminal circuit id; closed with their circuit. They call the handler.

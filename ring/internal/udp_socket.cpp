@@ -58,6 +58,15 @@ Result<UdpSocket> OpenUdpSocket(const Address& bind, const EndpointOptions& opti
     close(fd);
     return Unexpected{Errno(error)};
   }
+  if (!options.reuseport_program.empty()) {
+    sock_fprog program{static_cast<unsigned short>(options.reuseport_program.size()),
+                       const_cast<sock_filter*>(options.reuseport_program.data())};
+    if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &program, sizeof(program)) != 0) {
+      const int attach_error = errno;
+      close(fd);
+      return Unexpected{Errno(attach_error)};
+    }
+  }
   sockaddr_storage local;
   socklen_t local_len = sizeof(local);
   getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len);

@@ -60,6 +60,33 @@ TEST(RelayCliTest, BenchRelayReportsEveryFigure) {
   EXPECT_EQ(Ringv8("bench relay --payload 20").exit_code, 2);
 }
 
+TEST(RelayCliTest, BenchRelayWithTwoShardsRelaysOnBoth) {
+  Output out = Ringv8(
+      "bench relay --shards 2 --circuits 24 --payload 200 --seconds 0.2 --no-latency --json");
+  ASSERT_EQ(out.exit_code, 0);
+  const json r = json::parse(out.stdout_text);
+  ASSERT_EQ(r["handshakes"].size(), 1u);
+  EXPECT_EQ(r["handshakes"][0]["shards"], 2);
+  EXPECT_EQ(r["handshakes"][0]["ready"], 24);  // Built through both shards on one port.
+  ASSERT_EQ(r["runs"].size(), 4u);
+  for (const json& run : r["runs"]) {
+    EXPECT_EQ(run["shards"], 2);
+    EXPECT_GT(run["relayed"].get<uint64_t>(), 0u) << run.dump();
+    EXPECT_EQ(run["shard_cpu_seconds"].size(), 2u);
+  }
+  const json& memory = r["memory"][0];
+  EXPECT_EQ(memory["circuits"], 24);
+  // The kernel steered cells to both shards, and each found its circuits there.
+  ASSERT_EQ(memory["relayed_cells_per_shard"].size(), 2u);
+  EXPECT_GT(memory["relayed_cells_per_shard"][0].get<uint64_t>(), 0u);
+  EXPECT_GT(memory["relayed_cells_per_shard"][1].get<uint64_t>(), 0u);
+  EXPECT_EQ(memory["unknown_circuit"], 0);
+  EXPECT_EQ(memory["bad_tag"], 0);
+  EXPECT_EQ(memory["handoff_dropped"], 0);
+  EXPECT_EQ(Ringv8("bench relay --shards 3").exit_code, 2);
+  EXPECT_EQ(Ringv8("bench relay --exit --shards 2").exit_code, 2);
+}
+
 TEST(RelayCliTest, BenchRelayExitReportsEveryFigure) {
   Output out = Ringv8("bench relay --exit --circuits 2 --payload 100 --seconds 0.2 --json");
   ASSERT_EQ(out.exit_code, 0);

@@ -220,5 +220,67 @@ TEST_F(TunnelNetworkTest, OneThousandCircuitsThroughOneRelay) {
   EXPECT_EQ(relays_[1].tunnel->tunnel_stats().pings_answered, 1000u);
 }
 
+// Two shards of one relay (one identity, one address). Both communities listen on the one memory
+// endpoint, so each hears every datagram, as if the kernel had steered each shard its own and
+// copied it the rest: what a shard owns it handles, what it does not it hands on (recorded here,
+// not delivered, since the owner heard it already).
+TEST_F(TunnelNetworkTest, TwoShardsEachOwnTheirCircuitIdsAndHandOnTheRest) {
+  TunnelSettings relay;
+  relay.create_rate = 0;
+  Build(2, relay);
+  Node& shard0 = relays_[0];
+  overlay::Network shard1_network;  // Only what shard 0 shares enters it.
+  TunnelCommunity shard1(kId, shard0.node->my_peer, shard0.node->key, *shard0.node->endpoint,
+                         shard1_network, *sim_.loop, overlay::CommunitySettings{}, relay);
+  shard1.AdoptCandidates(shard0.tunnel->CandidateSnapshot());
+  EXPECT_EQ(shard1.CandidateSnapshot().size(), 2u);  // relays_[1], and the client (no flags).
+  EXPECT_EQ(shard1_network.verified_count(), 2u);
+  std::vector<uint32_t> handed_to[2];
+  auto recorder = [&](uint32_t self) {
+    return [&, self](uint32_t shard, TunnelCommunity::ShardTask) {
+      EXPECT_NE(shard, self);
+      handed_to[shard].push_back(self);
+      return true;
+    };
+  };
+  shard0.tunnel->SetShard(0, 2, recorder(0));
+  shard1.SetShard(1, 2, recorder(1));
+
+  std::vector<uint32_t> ids;
+  for (int i = 0; i < 40; ++i) ids.push_back(client_.tunnel->CreateCircuit(2, HopOf(relays_[1])));
+  sim_.RunFor(milliseconds(500));
+  size_t odd = 0;
+  for (uint32_t id : ids) odd += id % 2;
+  ASSERT_GT(odd, 0u);
+  ASSERT_LT(odd, ids.size());
+  // Every circuit was built, each by the shard its id belongs to.
+  EXPECT_EQ(client_.tunnel->tunnel_stats().circuits_ready, ids.size());
+  EXPECT_EQ(shard0.tunnel->relayed_circuits(), ids.size() - odd);
+  EXPECT_EQ(shard1.relayed_circuits(), odd);
+  EXPECT_EQ(shard0.tunnel->tunnel_stats().circuits_joined, ids.size() - odd);
+  EXPECT_EQ(shard1.tunnel_stats().circuits_joined, odd);
+  // Each shard chose next links with its own remainder: the last hop's ids come back to it.
+  size_t next_odd = 0;
+  for (uint32_t id : relays_[1].tunnel->TerminalCircuitIds()) next_odd += id % 2;
+  EXPECT_EQ(next_odd, odd);
+  // What a shard heard for the other's circuits went there: CREATE, EXTEND and CREATED per
+  // circuit (the other shard's, by the remainder of its ids).
+  EXPECT_EQ(handed_to[1].size(), 3 * odd);
+  EXPECT_EQ(handed_to[0].size(), 3 * (ids.size() - odd));
+  EXPECT_EQ(shard0.tunnel->tunnel_stats().handed_off, handed_to[1].size());
+
+  // DESTROY is not a cell: its owner acts on it, the other shard hands it on.
+  handed_to[0].clear();
+  handed_to[1].clear();
+  for (uint32_t id : ids) client_.tunnel->RemoveCircuit(id, kDestroyUnknown);
+  sim_.RunFor(milliseconds(100));
+  EXPECT_EQ(shard0.tunnel->tunnel_stats().destroys_received, ids.size() - odd);
+  EXPECT_EQ(shard1.tunnel_stats().destroys_received, odd);
+  EXPECT_EQ(handed_to[1].size(), odd);
+  EXPECT_EQ(handed_to[0].size(), ids.size() - odd);
+  EXPECT_EQ(shard0.tunnel->tunnel_stats().unauthorized_destroy, 0u);
+  EXPECT_EQ(shard1.tunnel_stats().unauthorized_destroy, 0u);
+}
+
 }  // namespace
 }  // namespace ringv8::tunnel
