@@ -31,10 +31,12 @@ json Number(const Stat& stat, double value) {
 
 }  // namespace
 
-void AddStatsJson(const StatsSnapshot& stats, json& out) {
-  json drops = json::object();
+void AddStatsJson(const StatsSnapshot& stats, json& out, bool sum) {
+  json drops = sum && out.contains("drops") ? out["drops"] : json::object();
   stats.Visit([&](const Stat& stat, double value) {
-    (IsDrop(stat.kind) ? drops : out)[std::string(stat.name)] = Number(stat, value);
+    json& target = (IsDrop(stat.kind) ? drops : out)[std::string(stat.name)];
+    if (sum && target.is_number()) value += target.get<double>();
+    target = Number(stat, value);
   });
   out["drops"] = std::move(drops);
 }

@@ -26,7 +26,8 @@
 namespace ringv8::node {
 
 // The counters, gauges and seconds of `stats` as keys of `out`; its drops under out["drops"].
-void AddStatsJson(const StatsSnapshot& stats, nlohmann::json& out);
+// With `sum`, added to the values `out` has already (shards adding to a node's figures).
+void AddStatsJson(const StatsSnapshot& stats, nlohmann::json& out, bool sum = false);
 nlohmann::json StatsJson(const StatsSnapshot& stats);
 // {"in": {"246": {"packets": n, "bytes": n}}, "out": {...}}: the message ids that occurred.
 nlohmann::json MessagesJson(const MessageCounts& messages);

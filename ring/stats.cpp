@@ -1,5 +1,6 @@
 #include "ring/stats.h"
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -19,6 +20,18 @@ void StatsSnapshot::Add(const StatsSnapshot& other) {
       throw std::logic_error("StatsSnapshot::Add: snapshots of different structs");
     }
     entries_[i].value += other.entries_[i].value;
+  }
+}
+
+void StatsSnapshot::Merge(const StatsSnapshot& other) {
+  for (const Entry& e : other.entries_) {
+    auto it = std::find_if(entries_.begin(), entries_.end(),
+                           [&](const Entry& mine) { return mine.stat.name == e.stat.name; });
+    if (it != entries_.end()) {
+      it->value += e.value;
+    } else {
+      entries_.push_back(e);
+    }
   }
 }
 

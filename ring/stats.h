@@ -67,6 +67,9 @@ class StatsSnapshot {
   // other's layout; an empty one adds nothing). Gauges add too: the sum of table sizes over shards
   // is the total size.
   void Add(const StatsSnapshot& other);
+  // The same matched by name, for snapshots whose lists depend on their values (a counter listed
+  // once it is not 0): a counter only `other` has is appended.
+  void Merge(const StatsSnapshot& other);
 
   template <typename F>
   void Visit(F&& fn) const {

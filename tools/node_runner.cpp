@@ -13,6 +13,7 @@
 
 #include "node/node.h"
 #include "node/stats_text.h"
+#include "node/tunnel_shards.h"
 #include "ring/open_endpoint.h"
 #include "tools/command.h"
 #include "tools/metrics_server.h"
@@ -33,38 +34,62 @@ uint64_t TotalDrops(const node::NodeStats& stats) {
   return static_cast<uint64_t>(total);
 }
 
+// The node's statistics with its tunnel shards' (if any) added.
+node::NodeStats StatsOf(const node::Node& node, const node::TunnelShards* shards) {
+  node::NodeStats stats = node.Stats();
+  if (shards != nullptr) shards->AddTo(stats);
+  return stats;
+}
+
+double ValueOr0(const StatsSnapshot& stats, std::string_view name) {
+  double value = 0;
+  stats.Visit([&](const Stat& stat, double v) {
+    if (stat.name == name) value = v;
+  });
+  return value;
+}
+
 // "DiscoveryCommunity 12/20, Community 7e3136.. 4 | in 120/s out 130/s | drops 0 | lag 0.1 ms"
 class StatusLine {
  public:
-  explicit StatusLine(node::Node& node) : node_(node) { Sample(); }
+  StatusLine(node::Node& node, const node::TunnelShards* shards) : node_(node), shards_(shards) {
+    Sample(StatsOf(node_, shards_));
+  }
 
   std::string Next(double seconds) {
     const uint64_t in = in_, out = out_;
-    Sample();
+    const node::NodeStats stats = StatsOf(node_, shards_);
+    Sample(stats);
     std::string peers;
+    size_t index = 0;
     for (overlay::Community* c : node_.GetOverlays<overlay::Community>()) {
       if (!peers.empty()) peers += ", ";
       std::string name = node_.ClassOf(*c);
       if (name == "Community") name += " " + wire::ToHex(c->community_id()).substr(0, 6) + "..";
       peers += fmt::format("{} {}", name, c->GetPeers().size());
-      if (const auto* t = dynamic_cast<const tunnel::TunnelCommunity*>(c)) {
-        peers += fmt::format(" (relaying {}, last hop of {})", t->relayed_circuits(),
-                             t->terminal_circuits());
+      if (dynamic_cast<const tunnel::TunnelCommunity*>(c) != nullptr) {
+        const StatsSnapshot& t = stats.overlays[index].stats;
+        peers += fmt::format(
+            " (relaying {:.0f}, last hop of {:.0f}{})", ValueOr0(t, "relayed_circuits"),
+            ValueOr0(t, "terminal_circuits"),
+            shards_ != nullptr ? fmt::format(", {} shards", shards_->count()) : std::string());
       }
+      ++index;
     }
     return fmt::format(
         "peers: {} | in {:.0f}/s out {:.0f}/s | drops {} | lag {:.1f} ms",
         peers.empty() ? "no overlays" : peers, (in_ - in) / seconds, (out_ - out) / seconds,
-        TotalDrops(node_.Stats()),
+        TotalDrops(stats),
         std::chrono::duration<double, std::milli>(node_.scheduler().last_lag()).count());
   }
 
  private:
-  void Sample() {
-    in_ = node_.endpoint().stats().packets_in.value();
-    out_ = node_.endpoint().stats().packets_out.value();
+  void Sample(const node::NodeStats& stats) {
+    in_ = static_cast<uint64_t>(ValueOr0(stats.endpoint, "packets_in"));
+    out_ = static_cast<uint64_t>(ValueOr0(stats.endpoint, "packets_out"));
   }
   node::Node& node_;
+  const node::TunnelShards* shards_;
   uint64_t in_ = 0, out_ = 0;
 };
 
@@ -109,7 +134,11 @@ int RunNode(const node::NodeConfig& config, const NodeRunOptions& options) {
   auto backend = ParseEndpointBackend(options.backend);
   LoopAndEndpoint opened;
   try {
-    auto result = OpenLoopAndEndpoint(*backend, node::EndpointOptionsFor(config));
+    EndpointOptions endpoint_options = node::EndpointOptionsFor(config);
+    if (options.tunnel_shards > 1) {
+      endpoint_options = node::TunnelShards::ReusePortOptions(std::move(endpoint_options));
+    }
+    auto result = OpenLoopAndEndpoint(*backend, endpoint_options);
     if (!result) {
       spdlog::error("cannot open the interfaces: {}", result.error().message());
       return kExitRuntime;
@@ -129,6 +158,16 @@ int RunNode(const node::NodeConfig& config, const NodeRunOptions& options) {
     spdlog::error("configuration: {}", e.what());
     return kExitUsage;
   }
+  std::unique_ptr<node::TunnelShards> shards;
+  if (options.tunnel_shards > 1) {
+    try {
+      shards = std::make_unique<node::TunnelShards>(*node, options.tunnel_shards, *backend);
+    } catch (const std::exception& e) {
+      spdlog::error("tunnel shards: {}", e.what());
+      return kExitRuntime;
+    }
+    spdlog::info("tunnel on {} shards: cells steered to a thread by circuit id", shards->count());
+  }
   std::string addresses;
   for (const Address& a : node->endpoint().local_addresses()) addresses += " " + a.ToString();
   spdlog::info("node {} on{} ({}), {} overlays, {} strategies", wire::ToHex(node->key().mid()),
@@ -144,7 +183,7 @@ int RunNode(const node::NodeConfig& config, const NodeRunOptions& options) {
   }
   NotifyReady(fmt::format("node {} on{}", wire::ToHex(node->key().mid()), addresses));
   const bool tty = isatty(STDERR_FILENO) == 1;
-  StatusLine status(*node);
+  StatusLine status(*node, shards.get());
   // On a terminal one refreshing line; otherwise a log line now and then.
   const double interval = tty ? options.status_interval : std::max(options.status_interval, 60.0);
   EventLoop::TimerId timer = 0;
@@ -164,7 +203,7 @@ int RunNode(const node::NodeConfig& config, const NodeRunOptions& options) {
   std::mutex published_mutex;
   std::string published;
   auto publish = [&] {
-    std::string text = node::NodeMetricsText(node->Stats());
+    std::string text = node::NodeMetricsText(StatsOf(*node, shards.get()));
     std::lock_guard lock(published_mutex);
     published = std::move(text);
   };
@@ -200,8 +239,11 @@ int RunNode(const node::NodeConfig& config, const NodeRunOptions& options) {
   NotifyStopping();
   if (int signal = signals.received()) spdlog::info("stopping on signal {}", signal);
 
+  if (shards) shards->Stop();
   node->Stop();
   nlohmann::json result = node->Status();
+  if (shards) shards->AddTo(result);
+  shards.reset();  // Before the node: shard 0 is the node's TunnelCommunity.
   node.reset();
   if (options.json) std::cout << result.dump() << std::endl;
   return kExitOk;

@@ -21,6 +21,8 @@ struct NodeRunOptions {
   std::string backend = "auto";
   bool skip_unknown = false;
   std::string metrics;  // ADDR:PORT, "" for none.
+  // > 1: the node's TunnelCommunity runs on this many shards (node/tunnel_shards.h).
+  uint32_t tunnel_shards = 1;
 };
 
 // The options both commands share: --duration, --json, --status-interval, --backend, --metrics.

@@ -159,6 +159,11 @@ void AddRelayCommand(CLI::App& app, RunFunction* run) {
   cmd->add_option("--circuit-rate", options->circuit_rate,
                   "Relayed bytes per second per circuit (0: unlimited)")
       ->check(kNonNegativeNumber);
+  cmd->add_option("--shards", options->run.tunnel_shards,
+                  "Relay on this many threads sharing the port: the kernel steers each cell to "
+                  "a thread by its circuit id (one core each)")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
   cmd->add_option("--key", options->key, "Identity key file (curve25519; created if missing)")
       ->capture_default_str();
   cmd->add_flag("--no-speed-test", options->no_speed_test,

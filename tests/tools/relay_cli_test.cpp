@@ -105,34 +105,65 @@ TEST(RelayCliTest, BenchRelayExitReportsEveryFigure) {
   EXPECT_EQ(Ringv8("bench relay --exit --payload 1405").exit_code, 2);
 }
 
-TEST(RelayCliTest, ClientBuildsTwoHopCircuitThroughTwoRelayProcesses) {
-  const std::filesystem::path dir =
-      std::filesystem::temp_directory_path() / ("ringv8-relay-test-" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
-  const int port_a = FreePort();
-  const int port_b = FreePort();
-  const std::string common =
-      " --ip 127.0.0.1 --duration 8 --json --status-interval 0 --backend mmsg";
-  Ringv8Process relay_a("relay --port " + std::to_string(port_a) + " --bootstrap none --key " +
-                        (dir / "a.key").string() + common);
-  Ringv8Process relay_b("relay --port " + std::to_string(port_b) + " --bootstrap 127.0.0.1:" +
-                        std::to_string(port_a) + " --key " + (dir / "b.key").string() + common);
-
-  // The client: a TunnelCommunity on a real socket, advertising no flags.
-  EndpointOptions options;
-  options.ipv4 = Address::ParseIp("127.0.0.1", 0);
-  auto opened = OpenLoopAndEndpoint(EndpointBackend::kMmsg, options);
-  ASSERT_TRUE(opened);
+// The client: a TunnelCommunity on a real socket (127.0.0.1, mmsg), advertising no flags.
+struct TunnelClient {
+  TunnelClient() {
+    EndpointOptions options;
+    options.ipv4 = Address::ParseIp("127.0.0.1", 0);
+    auto result = OpenLoopAndEndpoint(EndpointBackend::kMmsg, options);
+    if (!result) throw std::runtime_error(result.error().message());
+    opened = std::move(*result);
+    auto my_peer = std::make_shared<overlay::Peer>(
+        key.public_key(), opened.endpoint->local_addresses()[0], opened.loop->Now());
+    tunnel::TunnelSettings settings;
+    settings.peer_flags = 0;
+    community = std::make_unique<tunnel::TunnelCommunity>(
+        tunnel::kPyIpv8TunnelCommunityId, my_peer, key, *opened.endpoint, network, *opened.loop,
+        overlay::CommunitySettings{}, settings);
+  }
+  LoopAndEndpoint opened;
   wire::PrivateKey key = wire::PrivateKey::Generate();
   overlay::Network network;
-  auto my_peer = std::make_shared<overlay::Peer>(
-      key.public_key(), opened->endpoint->local_addresses()[0], opened->loop->Now());
-  tunnel::TunnelSettings settings;
-  settings.peer_flags = 0;
-  tunnel::TunnelCommunity client(tunnel::kPyIpv8TunnelCommunityId, my_peer, key, *opened->endpoint,
-                                 network, *opened->loop, {}, settings);
-  const Address a = *Address::ParseIp("127.0.0.1", static_cast<uint16_t>(port_a));
-  const Address b = *Address::ParseIp("127.0.0.1", static_cast<uint16_t>(port_b));
+  std::unique_ptr<tunnel::TunnelCommunity> community;
+};
+
+// Relay A (bootstrapping from nobody; `a_only` options) and relay B (from A) on 127.0.0.1 for
+// 8 s with --json, both with `common` options, their keys in a directory that goes with them.
+struct TwoRelays {
+  static std::filesystem::path MakeDir(const std::string& name) {
+    auto dir = std::filesystem::temp_directory_path() /
+               ("ringv8-" + name + "-" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir);
+    return dir;
+  }
+  TwoRelays(const std::string& name, const std::string& common, const std::string& a_only = "")
+      : dir(MakeDir(name)),
+        port_a(FreePort()),
+        port_b(FreePort()),
+        relay_a("relay " + a_only + " --port " + std::to_string(port_a) +
+                " --bootstrap none --key " + (dir / "a.key").string() + kRun + common),
+        relay_b("relay --port " + std::to_string(port_b) + " --bootstrap 127.0.0.1:" +
+                std::to_string(port_a) + " --key " + (dir / "b.key").string() + kRun + common),
+        a(*Address::ParseIp("127.0.0.1", static_cast<uint16_t>(port_a))),
+        b(*Address::ParseIp("127.0.0.1", static_cast<uint16_t>(port_b))) {}
+  ~TwoRelays() { std::filesystem::remove_all(dir); }
+
+  static constexpr const char* kRun = " --ip 127.0.0.1 --duration 8 --json --status-interval 0 ";
+  std::filesystem::path dir;
+  int port_a, port_b;
+  Ringv8Process relay_a, relay_b;
+  Address a, b;
+};
+
+TEST(RelayCliTest, ClientBuildsTwoHopCircuitThroughTwoRelayProcesses) {
+  TwoRelays relays("relay-test", "--backend mmsg");
+  Ringv8Process& relay_a = relays.relay_a;
+  Ringv8Process& relay_b = relays.relay_b;
+  TunnelClient tc;
+  tunnel::TunnelCommunity& client = *tc.community;
+  overlay::Network& network = tc.network;
+  EventLoop* loop = tc.opened.loop.get();
+  const Address a = relays.a, b = relays.b;
 
   uint32_t circuit_id = 0;
   bool ready = false;
@@ -144,7 +175,7 @@ TEST(RelayCliTest, ClientBuildsTwoHopCircuitThroughTwoRelayProcesses) {
   for (int step = 0; step < 60 && !ready; ++step) {
     client.WalkTo(a);
     client.WalkTo(b);
-    opened->loop->RunFor(std::chrono::milliseconds(100));
+    loop->RunFor(std::chrono::milliseconds(100));
     if (circuit_id == 0 || client.GetCircuit(circuit_id) == nullptr) {
       // Relays only (no exits): the circuit ends at relay B, named as py-ipv8's required_exit.
       const overlay::Peer* last = network.GetVerifiedByAddress(b);
@@ -166,13 +197,13 @@ TEST(RelayCliTest, ClientBuildsTwoHopCircuitThroughTwoRelayProcesses) {
   client.PingCircuits();
   ASSERT_TRUE(client.SendTestRequest(circuit_id, 100, 500));
   for (int step = 0; step < 30 && (circuit->pongs == 0 || circuit->test_responses == 0); ++step) {
-    opened->loop->RunFor(std::chrono::milliseconds(100));
+    loop->RunFor(std::chrono::milliseconds(100));
   }
   EXPECT_EQ(circuit->pongs, 1u);
   EXPECT_EQ(circuit->test_responses, 1u);
   EXPECT_GT(circuit->bytes_down, 500u);
   client.RemoveCircuit(circuit_id, tunnel::kDestroyShutdown);
-  opened->loop->RunFor(std::chrono::milliseconds(200));
+  loop->RunFor(std::chrono::milliseconds(200));
 
   Output out_a = relay_a.Wait();
   Output out_b = relay_b.Wait();
@@ -202,7 +233,75 @@ TEST(RelayCliTest, ClientBuildsTwoHopCircuitThroughTwoRelayProcesses) {
   EXPECT_EQ(totals["destroys_received"], 2);  // The client's, then the first hop's.
   EXPECT_EQ(totals["destroys_sent"], 1);
   EXPECT_EQ(totals["drops"], 0);
-  std::filesystem::remove_all(dir);
+}
+
+// `ringv8 relay --shards 2`: two threads on one port; the kernel steers each cell by its circuit
+// id. The client's 16 CREATEs leave as one GSO send, which arrives whole at one shard: what is
+// not its own goes on to the other (handed_off). Every circuit is built, pinged and destroyed,
+// each by the shard its id belongs to, and the relay's JSON sums both shards.
+TEST(RelayCliTest, ClientBuildsCircuitsThroughARelayOfTwoShards) {
+  TwoRelays relays("shards-test", "", "--shards 2");
+  Ringv8Process& relay_a = relays.relay_a;
+  Ringv8Process& relay_b = relays.relay_b;
+  TunnelClient tc;
+  tunnel::TunnelCommunity& client = *tc.community;
+  overlay::Network& network = tc.network;
+  EventLoop* loop = tc.opened.loop.get();
+  const Address a = relays.a, b = relays.b;
+  constexpr size_t kCircuits = 16;
+  std::vector<uint32_t> ids;
+  size_t ready = 0;
+  client.SetCircuitHandler([&](uint32_t, tunnel::TunnelCommunity::CircuitEvent event) {
+    if (event == tunnel::TunnelCommunity::CircuitEvent::kReady) ++ready;
+  });
+  for (int step = 0; step < 60 && ready < kCircuits; ++step) {
+    client.WalkTo(a);
+    client.WalkTo(b);
+    loop->RunFor(std::chrono::milliseconds(100));
+    const overlay::Peer* last = network.GetVerifiedByAddress(b);
+    if (ids.empty() && client.GetPeers().size() == 2 && last != nullptr) {
+      for (size_t i = 0; i < kCircuits; ++i) {
+        ids.push_back(client.CreateCircuit(2, tunnel::RequiredHop::Of(last->public_key_bin(), b)));
+      }
+    }
+  }
+  ASSERT_EQ(ready, kCircuits) << "circuits failed: " << client.tunnel_stats().circuits_failed;
+  client.PingCircuits();
+  for (int step = 0; step < 30 && client.tunnel_stats().pongs_received < kCircuits; ++step) {
+    loop->RunFor(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(client.tunnel_stats().pongs_received, kCircuits);
+  size_t odd = 0;
+  for (uint32_t id : ids) {
+    odd += id % 2;
+    client.RemoveCircuit(id, tunnel::kDestroyShutdown);
+  }
+  loop->RunFor(std::chrono::milliseconds(200));
+
+  Output out_a = relay_a.Wait();
+  ASSERT_EQ(out_a.exit_code, 0);
+  EXPECT_EQ(relay_b.Wait().exit_code, 0);
+  const json status = json::parse(out_a.stdout_text);
+  const json* tunnel = TunnelOverlay(status);
+  ASSERT_NE(tunnel, nullptr);
+  // Summed over both shards.
+  EXPECT_EQ(tunnel->at("circuits_joined"), kCircuits);
+  EXPECT_EQ(tunnel->at("circuits_extended"), kCircuits);
+  EXPECT_EQ(tunnel->at("relayed_cells_forward"), kCircuits);  // The PINGs.
+  EXPECT_EQ(tunnel->at("relayed_cells_backward"), kCircuits);
+  EXPECT_EQ(tunnel->at("destroys_received"), kCircuits);
+  for (const auto& [name, value] : tunnel->at("drops").items()) {
+    EXPECT_EQ(value, 0) << "drop " << name;
+  }
+  // DESTROY is not a cell: shard 0 hears every one and hands on the odd ones.
+  EXPECT_GE(tunnel->at("handed_off").get<size_t>(), odd);
+  // Shard 1 owns the odd circuit ids, and did their work itself.
+  ASSERT_EQ(status["tunnel_shards"].size(), 1u);
+  const json& shard1 = status["tunnel_shards"][0]["tunnel"];
+  EXPECT_EQ(shard1["circuits_joined"], odd);
+  EXPECT_EQ(shard1["destroys_received"], odd);
+  EXPECT_GT(status["tunnel_shards"][0]["cpu_seconds"].get<double>(), 0);
+  EXPECT_EQ(Ringv8("relay --shards 0").exit_code, 2);
 }
 
 }  // namespace
