@@ -29,6 +29,7 @@
 #include "tunnel/crypto.h"
 #include "tunnel/layer_cipher.h"
 #include "tunnel/tunnel_community.h"
+#include "wire/keys.h"
 
 namespace ringv8::testbed {
 namespace {
@@ -43,19 +44,81 @@ constexpr size_t kMaxSampledCircuits = 16384;         // Distinct pre-built cell
 
 // ---- The crypto ceiling and the handshake's crypto ----
 
-// The crypto of one CREATE -> CREATED at a hop: a tmp key pair, two DH, auth and session keys.
-double HandshakeCryptoPerSecond(double seconds) {
+// The crypto of a circuit's two handshakes at a relay, as the relay does it: CREATE -> CREATED (a
+// tmp key pair, two DH, auth and session keys, the candidate list sealed) and, unless
+// `create_only`, EXTEND -> EXTENDED (the EXTEND's layer opened, the EXTENDED's sealed), at the
+// sizes of this benchmark's cells.
+double HandshakeCryptoPerSecond(double seconds, bool create_only) {
+  constexpr size_t kCandidateList = 80, kExtend = 120, kExtended = 180;
   const tunnel::X25519KeyPair identity = tunnel::X25519KeyPair::Generate();
   const tunnel::X25519KeyPair client = tunnel::X25519KeyPair::Generate();
+  tunnel::LayerCipher cipher;
+  tunnel::DirectionKey key;
+  std::vector<uint8_t> plain(kExtended, 0x5a), out(kExtended + tunnel::kLayerOverhead);
+  std::vector<uint8_t> extend(kExtend + tunnel::kLayerOverhead);
+  cipher.SealNext(key, std::span(plain).first(kExtend), extend.data());
   uint64_t n = 0;
   const auto start = Clock::now();
   do {
     for (int i = 0; i < 16; ++i, ++n) {
       (void)tunnel::AnswerHandshake(identity.secret, client.public_key,
                                     tunnel::X25519KeyPair::Generate());
+      cipher.SealNext(key, std::span(plain).first(kCandidateList), out.data());
+      if (create_only) continue;
+      (void)cipher.Open(key, extend, out.data());
+      cipher.SealNext(key, plain, out.data());
     }
   } while (SecondsSince(start) < seconds);
   return n / SecondsSince(start);
+}
+
+// CREATEs as fast as a generator sends them (each with its own circuit id and one client key:
+// the relay's work is the same), for `seconds`: CREATEDs per relay CPU-second. Unlike circuit
+// builds, whose client does three times the relay's crypto, this keeps the relay busy.
+struct CreateFlood {
+  uint64_t answered = 0;
+  double relay_cpu_seconds = 0;
+};
+
+CreateFlood FloodCreates(EndpointBackend backend, double seconds) {
+  constexpr size_t kCreates = 160000;  // 40,000/s for `seconds` (at most 4).
+  TunnelThread relay(backend, BenchSettings(kCreates, tunnel::kFlagRelay));
+  const wire::PrivateKey client = wire::PrivateKey::Generate();
+  const tunnel::X25519KeyPair ephemeral = tunnel::X25519KeyPair::Generate();
+  std::vector<std::vector<uint8_t>> cells;
+  cells.reserve(kCreates);
+  tunnel::CreatePayload create;
+  create.node_public_key = client.public_key().bin();
+  create.key = ephemeral.public_key;
+  std::array<uint8_t, 512> body;
+  for (uint32_t i = 0; i < kCreates; ++i) {
+    std::vector<uint8_t> cell(tunnel::kCellHeaderSize);
+    tunnel::WriteCellHeader(wire::MakePrefix(tunnel::kPyIpv8TunnelCommunityId),
+                            tunnel::CellHeader{0x10000000u + i, true, false}, cell.data());
+    create.identifier = static_cast<uint16_t>(i);
+    auto encoded = tunnel::EncodeCellMessage(create, body);
+    cell.insert(cell.end(), encoded->begin(), encoded->end());
+    cells.push_back(std::move(cell));
+  }
+  std::atomic<bool> stop{false};
+  const double cpu_start = relay.CpuSeconds();
+  uint64_t joined_start = 0;
+  relay.Call([&](TunnelCommunity& c) { joined_start = c.tunnel_stats().circuits_joined; });
+  // Paced a little above what a relay answers (a socket buffer of CREATEs waiting is not the
+  // point), each CREATE sent once.
+  auto generator = std::async(std::launch::async, [&] {
+    return GenerateCells(Address::Ipv4(0x7F000001u, 0), relay.address(), cells, false, 40000, stop);
+  });
+  std::this_thread::sleep_for(std::chrono::duration<double>(std::min(seconds, 4.0)));
+  CreateFlood flood;
+  relay.Call([&](TunnelCommunity& c) {
+    flood.answered = c.tunnel_stats().circuits_joined - joined_start;
+  });
+  flood.relay_cpu_seconds = relay.CpuSeconds() - cpu_start;
+  stop = true;
+  generator.get();
+  relay.Stop();
+  return flood;
 }
 
 // ---- Building circuits: a client and a last hop on this thread ----
@@ -301,6 +364,8 @@ json Latency(RelayGroup* relay, const Address& from, const Address& sink_at,
 }  // namespace
 
 json RunRelayBench(const RelayBenchOptions& options) {
+  // Before any figure: sodium_init picks libsodium's implementations for this CPU (the relay's).
+  wire::EnsureSodium();
   const EndpointBackend backend =
       options.backend == "mmsg" ? EndpointBackend::kMmsg : EndpointBackend::kUring;
   const double crypto_seconds = std::min(1.0, options.seconds / 2);
@@ -327,7 +392,11 @@ json RunRelayBench(const RelayBenchOptions& options) {
                  openssl, sodium);
   }
   result["crypto"] = crypto;
-  const double handshake_crypto = HandshakeCryptoPerSecond(crypto_seconds);
+  const double handshake_crypto = HandshakeCryptoPerSecond(crypto_seconds, false);
+  const double create_crypto = HandshakeCryptoPerSecond(crypto_seconds, true);
+  // The client side (it builds the circuits) runs on CPU 0 with the generator and the sink, not
+  // on the core it measures: a client there would share its caches and take turns with it.
+  PinToCpu(0);
 
   json runs = json::array();
   json handshakes = json::array();
@@ -440,6 +509,18 @@ json RunRelayBench(const RelayBenchOptions& options) {
            {"send_queue_full", r.send_queue_full}});
     }
   result["handshakes"] = handshakes;
+  const CreateFlood flood = FloodCreates(backend, options.seconds);
+  const double flood_per_cpu =
+      flood.relay_cpu_seconds > 0 ? flood.answered / flood.relay_cpu_seconds : 0;
+  result["create_flood"] = {{"answered", flood.answered},
+                            {"relay_cpu_seconds", flood.relay_cpu_seconds},
+                            {"per_relay_cpu_second", flood_per_cpu},
+                            {"create_crypto_per_second", create_crypto},
+                            {"share_of_crypto", flood_per_cpu / create_crypto}};
+  spdlog::info(
+      "CREATE flood: {} answered, {:.0f} per relay CPU-second ({:.2f} of CREATE -> CREATED's "
+      "crypto alone, {:.0f}/s)",
+      flood.answered, flood_per_cpu, flood_per_cpu / create_crypto, create_crypto);
   result["runs"] = runs;
   result["latency"] = latency;
   result["memory"] = memory;

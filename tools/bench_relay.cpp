@@ -69,6 +69,13 @@ void PrintTable(const json& r) {
         h["circuits_per_relay_cpu_second"].get<double>(), h["share_of_crypto"].get<double>(),
         h["handshake_crypto_per_second"].get<double>());
   }
+  if (const json& f = r["create_flood"]; !f.is_null()) {
+    std::cout << fmt::format(
+        "handshakes: CREATE flood, {} answered, {:.0f} per relay CPU-second = {:.2f} of CREATE -> "
+        "CREATED's crypto alone ({:.0f}/s)\n",
+        f["answered"].get<uint64_t>(), f["per_relay_cpu_second"].get<double>(),
+        f["share_of_crypto"].get<double>(), f["create_crypto_per_second"].get<double>());
+  }
   std::cout << "shards  circuits  cell  direction  generator    cells/s  per relay CPU-s  "
                "us CPU per cell  share of ceiling\n";
   for (const json& run : r["runs"]) {

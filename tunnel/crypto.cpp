@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "wire/keys.h"
+
 namespace ringv8::tunnel {
 namespace {
 
@@ -42,12 +44,14 @@ std::optional<SharedSecret> Concat(const std::optional<Key32>& a, const std::opt
 }  // namespace
 
 X25519KeyPair X25519KeyPair::Generate() {
+  wire::EnsureSodium();
   Key32 secret;
   randombytes_buf(secret.data(), secret.size());
   return FromSecret(secret);
 }
 
 X25519KeyPair X25519KeyPair::FromSecret(const Key32& secret) {
+  wire::EnsureSodium();
   X25519KeyPair pair;
   pair.secret = secret;
   crypto_scalarmult_base(pair.public_key.data(), secret.data());
@@ -55,6 +59,7 @@ X25519KeyPair X25519KeyPair::FromSecret(const Key32& secret) {
 }
 
 std::optional<Key32> SharedKey(const Key32& secret, const Key32& public_key) {
+  wire::EnsureSodium();
   Key32 key;
   // crypto_box_beforenm = crypto_scalarmult (fails on an all-zero result) + HSalsa20.
   if (crypto_box_beforenm(key.data(), public_key.data(), secret.data()) != 0) return std::nullopt;

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <new>
 
+#include "wire/keys.h"
+
 namespace ringv8::tunnel {
 namespace {
 
@@ -42,6 +44,7 @@ std::string_view AeadImplName(AeadImpl impl) {
 }
 
 LayerCipher::LayerCipher(AeadImpl impl) : impl_(impl) {
+  wire::EnsureSodium();
   if (impl_ == AeadImpl::kSodium) return;
   ctx_ = EVP_CIPHER_CTX_new();
   // The cipher is bound once; every layer only sets the key and the nonce.

@@ -15,8 +15,6 @@
 
 namespace ringv8::wire {
 
-namespace {
-
 void EnsureSodium() {
   // sodium_init is thread-safe and idempotent; the static makes later calls free.
   static const bool ready = [] {
@@ -25,6 +23,8 @@ void EnsureSodium() {
   }();
   (void)ready;
 }
+
+namespace {
 
 bool HasPrefix(Bytes bin, std::string_view prefix) {
   return bin.size() >= prefix.size() && std::memcmp(bin.data(), prefix.data(), prefix.size()) == 0;

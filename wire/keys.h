@@ -34,6 +34,11 @@ inline constexpr size_t kEd25519SignatureSize = 64;
 // SHA-1 of a public key bin.
 Mid ComputeMid(Bytes public_key_bin);
 
+// Calls sodium_init once per process (thread-safe; later calls cost a load). libsodium must be
+// initialised before any other call: sodium_init also picks the fastest implementation of each
+// primitive for this CPU, so figures taken before it measure other code.
+void EnsureSodium();
+
 namespace internal {
 class EcPublicKey;
 }
