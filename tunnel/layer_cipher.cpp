@@ -5,6 +5,7 @@
 #include <openssl/params.h>
 #include <sodium.h>
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 
@@ -74,6 +75,27 @@ void LayerCipher::Seal(const DirectionKey& key, uint64_t counter,
   EVP_CipherUpdate(ctx_, ciphertext, &length, plaintext.data(), static_cast<int>(plaintext.size()));
   EVP_CipherFinal_ex(ctx_, ciphertext + length, &length);
   EVP_CIPHER_CTX_ctrl(ctx_, EVP_CTRL_AEAD_GET_TAG, kLayerTagSize, tag);
+}
+
+void LayerCipher::SealNext(DirectionKey& key, std::span<const uint8_t> head,
+                           std::span<const uint8_t> body, uint8_t* out) {
+  const size_t size = head.size() + body.size();
+  if (UseSodium(size)) {  // libsodium seals one buffer (small ones under kAuto: a cheap copy).
+    joined_.resize(std::max(joined_.size(), size));
+    std::memcpy(joined_.data(), head.data(), head.size());
+    std::memcpy(joined_.data() + head.size(), body.data(), body.size());
+    return SealNext(key, std::span(joined_).first(size), out);
+  }
+  StoreBigEndian64(key.NextCounter(), out);
+  const Nonce nonce = MakeNonce(key, out);
+  uint8_t* ciphertext = out + kLayerCounterSize;
+  int length = 0;
+  EVP_CipherInit_ex(ctx_, nullptr, nullptr, key.key.data(), nonce.data(), 1);
+  EVP_CipherUpdate(ctx_, ciphertext, &length, head.data(), static_cast<int>(head.size()));
+  EVP_CipherUpdate(ctx_, ciphertext + head.size(), &length, body.data(),
+                   static_cast<int>(body.size()));
+  EVP_CipherFinal_ex(ctx_, ciphertext + size, &length);
+  EVP_CIPHER_CTX_ctrl(ctx_, EVP_CTRL_AEAD_GET_TAG, kLayerTagSize, ciphertext + size);
 }
 
 std::optional<size_t> LayerCipher::Open(const DirectionKey& key, std::span<const uint8_t> layer,

@@ -18,6 +18,7 @@
 #include <optional>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "tunnel/session_keys.h"
 
@@ -50,6 +51,10 @@ class LayerCipher {
   void SealNext(DirectionKey& key, std::span<const uint8_t> plaintext, uint8_t* out) {
     Seal(key, key.NextCounter(), plaintext, out);
   }
+  // Seals head || body, the layer written at `out` (neither may overlap it): what an exit's reply
+  // needs (a DATA header before the datagram it received) without copying the two together.
+  void SealNext(DirectionKey& key, std::span<const uint8_t> head, std::span<const uint8_t> body,
+                uint8_t* out);
   // Opens `layer` into `out` (layer.size() - 24 bytes); returns that size, or nullopt if the
   // layer is shorter than 24 bytes or its tag does not verify (`out` then holds garbage). `out`
   // may be exactly layer.data() + 8 (in place) or not overlap `layer`. Counters are not checked.
@@ -62,6 +67,7 @@ class LayerCipher {
 
   AeadImpl impl_;
   EVP_CIPHER_CTX* ctx_ = nullptr;  // kOpenSsl, kAuto: the reused context.
+  std::vector<uint8_t> joined_;    // Two-part seals with libsodium (grows to the largest).
 };
 
 }  // namespace ringv8::tunnel

@@ -259,8 +259,9 @@ void TunnelCommunity::OnTerminalCell(const Address& source, wire::Bytes datagram
     ++tunnel_stats_.extend_without_relay_early;
     return;
   }
-  // Every accepted cell keeps the circuit alive (as ipv8-rust-tunnels does).
-  terminal.last_activity = loop().Now();
+  // Every accepted cell keeps the circuit alive (as ipv8-rust-tunnels does); to the second, as
+  // for relayed cells: no clock read per cell.
+  terminal.last_activity = coarse_now_;
   terminal.bytes += datagram.size();
   switch (cell_id) {
     case kCellExtend:
@@ -708,12 +709,16 @@ void TunnelCommunity::SendPlaintextCell(const Address& to, uint32_t circuit_id,
 }
 
 void TunnelCommunity::SendBackward(const Address& to, uint32_t circuit_id, SessionKeys& keys,
-                                   wire::Bytes message) {
+                                   wire::Bytes message, wire::Bytes more) {
   // Sealed straight into the send queue's buffer (an exit's replies, PONGs, EXTENDED).
-  const size_t size = kCellHeaderSize + message.size() + kLayerOverhead;
+  const size_t size = kCellHeaderSize + message.size() + more.size() + kLayerOverhead;
   if (endpoint().SendFilled(to, size, [&](std::span<uint8_t> out) {
         WriteCellHeader(prefix(), CellHeader{circuit_id, false, false}, out.data());
-        cipher_.SealNext(keys.backward, message, out.data() + kCellHeaderSize);
+        if (more.empty()) {
+          cipher_.SealNext(keys.backward, message, out.data() + kCellHeaderSize);
+        } else {
+          cipher_.SealNext(keys.backward, message, more, out.data() + kCellHeaderSize);
+        }
         return size;
       })) {
     ++tunnel_stats_.send_failures;
@@ -805,6 +810,14 @@ bool TunnelCommunity::AllowCreate(const Address& source) {
       create_budgets_.try_emplace(source.WithPort(0), tunnel_settings_.create_burst, now).first;
   it->second.Refill(now, tunnel_settings_.create_rate, tunnel_settings_.create_burst);
   return it->second.Take();
+}
+
+bool TunnelCommunity::TakeExitBudget(TokenBucket& socket_budget, size_t bytes) {
+  const double total = tunnel_settings_.max_exit_rate;
+  const double per_circuit = tunnel_settings_.max_exit_circuit_rate;
+  if (total <= 0 && per_circuit <= 0) return true;  // No budget: no clock read per datagram.
+  return TakeFromBoth(loop().Now(), exit_budget_, total, socket_budget, per_circuit,
+                      static_cast<double>(bytes));
 }
 
 bool TunnelCommunity::TakeBudget(TokenBucket& circuit_budget, size_t bytes) {

@@ -541,8 +541,10 @@ class TunnelCommunity : public overlay::Community {
 
   // Sends `message` (cell id || body) in a plaintext cell.
   void SendPlaintextCell(const Address& to, uint32_t circuit_id, wire::Bytes message);
-  // Seals `message` BACKWARD with `keys` and sends it in a cell with relay_early 0.
-  void SendBackward(const Address& to, uint32_t circuit_id, SessionKeys& keys, wire::Bytes message);
+  // Seals `message` (then `more`, if any, as if they were one) BACKWARD with `keys` and sends it
+  // in a cell with relay_early 0.
+  void SendBackward(const Address& to, uint32_t circuit_id, SessionKeys& keys, wire::Bytes message,
+                    wire::Bytes more = {});
   void SendDestroy(const Address& to, uint32_t circuit_id, uint16_t reason);
   void SendDatagram(const Address& to, wire::Bytes datagram);
 
@@ -550,6 +552,8 @@ class TunnelCommunity : public overlay::Community {
   uint32_t NewCircuitId();
   bool AllowCreate(const Address& source);
   bool ExtendTargetAllowed(const Address& target);
+  // The exit budgets (max_exit_rate, max_exit_circuit_rate of `socket_budget`), out or back.
+  bool TakeExitBudget(TokenBucket& socket_budget, size_t bytes);
   bool TakeBudget(TokenBucket& circuit_budget, size_t bytes);
   // Candidates with all of `flags`, curve25519 keys, in insertion order, leaving out `exclude`.
   std::vector<const Candidate*> CandidatesWith(PeerFlags flags, PeerFlags without,

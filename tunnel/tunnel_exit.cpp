@@ -139,18 +139,16 @@ void TunnelCommunity::SendOut(uint32_t circuit_id, ExitClass traffic, const Addr
     ++tunnel_stats_.exit_no_ipv6;
     return;
   }
-  const TimePoint now = loop().Now();
   const double destination_rate = tunnel_settings_.max_exit_destination_rate;
   if (destination_rate > 0 && !socket->KnownDestination(to)) {
-    socket->destinations().Refill(now, destination_rate, 2 * destination_rate);
+    socket->destinations().Refill(loop().Now(), destination_rate, 2 * destination_rate);
     if (!socket->destinations().Take()) {
       ++tunnel_stats_.exit_destination_rate;
       return;
     }
     socket->RememberDestination(to);
   }
-  if (!TakeFromBoth(now, exit_budget_, tunnel_settings_.max_exit_rate, socket->budget(),
-                    tunnel_settings_.max_exit_circuit_rate, static_cast<double>(data.size()))) {
+  if (!TakeExitBudget(socket->budget(), data.size())) {
     ++tunnel_stats_.exit_over_budget;
     return;
   }
@@ -178,18 +176,17 @@ void TunnelCommunity::OnExitReply(uint32_t circuit_id, const Address& source, wi
     ++tunnel_stats_.exit_reply_not_allowed;
     return;
   }
-  if (!TakeFromBoth(loop().Now(), exit_budget_, tunnel_settings_.max_exit_rate,
-                    socket->second->budget(), tunnel_settings_.max_exit_circuit_rate,
-                    static_cast<double>(data.size()))) {
+  if (!TakeExitBudget(socket->second->budget(), data.size())) {
     ++tunnel_stats_.exit_reply_over_budget;
     return;
   }
+  // DATA(dest 0.0.0.0:0, org source, data): the header here, the datagram sealed after it where
+  // it was received (no copy).
   DataPayload reply;
   reply.dest_address = Address();  // 01 00000000 0000
   reply.org_address = source;
-  reply.data = data;
-  auto message = EncodeCellMessage(reply, open_buffer_);
-  if (!message) {
+  auto header = EncodeCellMessage(reply, open_buffer_);
+  if (!header) {
     ++tunnel_stats_.truncated_cell;
     return;
   }
@@ -202,7 +199,7 @@ void TunnelCommunity::OnExitReply(uint32_t circuit_id, const Address& source, wi
     ++tunnel_stats_.exit_datagrams_back_ipv8;
     tunnel_stats_.exit_bytes_back_ipv8 += data.size();
   }
-  SendBackward(terminal->second.previous.address, circuit_id, terminal->second.keys, *message);
+  SendBackward(terminal->second.previous.address, circuit_id, terminal->second.keys, *header, data);
 }
 
 }  // namespace ringv8::tunnel

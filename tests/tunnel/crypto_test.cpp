@@ -137,6 +137,31 @@ TEST_P(LayerTest, DamagedLayersDoNotOpen) {
   }
 }
 
+// An exit's reply is sealed as its DATA header and the datagram as received: the same layer as
+// sealing the two joined, at sizes on both sides of kAuto's switch between the libraries.
+TEST_P(LayerTest, TwoPartSealIsTheSealOfBothJoined) {
+  LayerCipher cipher(GetParam());
+  for (const auto& [head_size, body_size] :
+       std::vector<std::pair<size_t, size_t>>{{15, 0}, {15, 40}, {15, 300}, {200, 1400}}) {
+    SCOPED_TRACE(::testing::Message() << head_size << " + " << body_size);
+    std::vector<uint8_t> head(head_size), body(body_size);
+    for (size_t i = 0; i < head.size(); ++i) head[i] = static_cast<uint8_t>(i);
+    for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<uint8_t>(7 * i + 1);
+    std::vector<uint8_t> joined = head;
+    joined.insert(joined.end(), body.begin(), body.end());
+    DirectionKey a, b;
+    a.key[3] = b.key[3] = 9;
+    a.salt[1] = b.salt[1] = 4;
+    std::vector<uint8_t> one(joined.size() + kLayerOverhead), two(one.size());
+    cipher.SealNext(a, joined, one.data());
+    cipher.SealNext(b, head, body, two.data());
+    EXPECT_EQ(one, two);
+    std::vector<uint8_t> opened(joined.size());
+    ASSERT_TRUE(cipher.Open(a, two, opened.data()));
+    EXPECT_EQ(opened, joined);
+  }
+}
+
 TEST_P(LayerTest, ThreeHopOnionBothWays) {
   RINGV8_REQUIRE_TUNNEL_VECTORS();
   const auto& vectors = *TunnelVectors();
