@@ -56,9 +56,15 @@ TEST(ExitCliTest, ConfigsExitJsonIsWhatTheExitRuns) {
   EXPECT_EQ(json::parse(out.stdout_text), json::parse(file));
 }
 
-TEST(ExitCliTest, DataGoesFromARunClientThroughARelayAndAnExitToAnEchoAndBack) {
+// The relay and the exit with one thread, and with two (`--shards 2`: the circuit's cells are
+// steered to the thread that owns its id, which learned the exit from thread 0's candidates).
+class ExitPathTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(ExitPathTest, DataGoesFromARunClientThroughARelayAndAnExitToAnEchoAndBack) {
+  const std::string shards = GetParam();
   const std::filesystem::path dir =
-      std::filesystem::temp_directory_path() / ("ringv8-exit-test-" + std::to_string(getpid()));
+      std::filesystem::temp_directory_path() /
+      ("ringv8-exit-test-" + std::to_string(getpid()) + (shards.empty() ? "" : "-shards"));
   std::filesystem::create_directories(dir);
 
   // The echo (the "Internet") and the application beside the client, on this test's loop.
@@ -104,7 +110,7 @@ TEST(ExitCliTest, DataGoesFromARunClientThroughARelayAndAnExitToAnEchoAndBack) {
   std::ofstream(dir / "client.json") << client_config.dump(2);
 
   const std::string common =
-      " --ip 127.0.0.1 --duration 14 --json --status-interval 0 --backend mmsg";
+      " --ip 127.0.0.1 --duration 14 --json --status-interval 0 --backend mmsg " + shards;
   Ringv8Process relay("relay --port " + std::to_string(relay_port) + " --bootstrap none --key " +
                       (dir / "r.key").string() + common);
   Ringv8Process exit("relay --port " + std::to_string(exit_port) + " --bootstrap 127.0.0.1:" +
@@ -155,11 +161,19 @@ TEST(ExitCliTest, DataGoesFromARunClientThroughARelayAndAnExitToAnEchoAndBack) {
   EXPECT_GE(c.at("udp_forwarded_out").get<uint64_t>(), echoed);
   EXPECT_EQ(c.at("udp_forwarded_back").get<uint64_t>(), echoed);
   for (const char* name : {"bad_tag", "wrong_source", "unknown_circuit", "exit_not_allowed",
-                           "exit_refused_loopback", "exit_send_failed"}) {
+                           "exit_refused_loopback", "exit_send_failed", "handoff_dropped"}) {
     EXPECT_EQ(x.at("drops").value(name, 0), 0) << name;
+  }
+  if (!shards.empty()) {
+    EXPECT_EQ(json::parse(out_exit.stdout_text).at("tunnel_shards").size(), 1u);
   }
   std::filesystem::remove_all(dir);
 }
+
+INSTANTIATE_TEST_SUITE_P(Shards, ExitPathTest, ::testing::Values("", "--shards 2"),
+                         [](const auto& info) {
+                           return std::string(info.param).empty() ? "OneThread" : "TwoShards";
+                         });
 
 }  // namespace
 }  // namespace ringv8::tools
