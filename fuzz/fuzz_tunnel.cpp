@@ -11,6 +11,9 @@
 //      circuit's exit socket: the reply path.
 // The circuit is set up (a real CREATE -> CREATED handshake) before the first input and again
 // whenever an input ended it; all tables are bounded. Host names never reach a real resolver.
+// The relay is shard 0 of 2 (TunnelCommunity::SetShard): cells and DESTROYs for odd circuit ids
+// are handed to shard 1, a second community of the same identity (on its own memory endpoint),
+// whose tasks run after each input; the harness's circuit ids alternate between the two.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -54,6 +57,17 @@ class Harness {
         tunnel::kTriblerTunnelCommunityId, relay_.my_peer, relay_.key, *relay_.endpoint,
         relay_.network, *sim_.loop, overlay::CommunitySettings{}, settings);
     community_->SetHostResolver(std::make_unique<NoResolver>());
+    shard1_ = std::make_unique<tunnel::TunnelCommunity>(
+        tunnel::kTriblerTunnelCommunityId, shard1_node_.my_peer, shard1_node_.key,
+        *shard1_node_.endpoint, shard1_node_.network, *sim_.loop, overlay::CommunitySettings{},
+        settings);
+    shard1_->SetHostResolver(std::make_unique<NoResolver>());
+    community_->SetShard(0, 2, [this](uint32_t, tunnel::TunnelCommunity::ShardTask task) {
+      if (handed_.size() >= 64) return false;  // Bounded, as ShardHandOff is.
+      handed_.push_back(std::move(task));
+      return true;
+    });
+    shard1_->SetShard(1, 2, [](uint32_t, tunnel::TunnelCommunity::ShardTask) { return false; });
     EndpointOptions internet;
     internet.ipv4 = kInternet;
     internet.raw = true;
@@ -69,7 +83,7 @@ class Harness {
   // A datagram from the Internet host to the circuit's exit socket (opened first if needed).
   void Reply(std::span<const uint8_t> datagram) {
     if (!EnsureCircuit()) return;
-    const tunnel::ExitSocket* socket = community_->GetExitSocket(circuit_id_);
+    const tunnel::ExitSocket* socket = Owner().GetExitSocket(circuit_id_);
     if (socket == nullptr) {
       static const std::string kDhtPing =
           "d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa1:y1:qe";
@@ -79,7 +93,7 @@ class Harness {
       std::vector<uint8_t> message(512);
       auto encoded = tunnel::EncodeCellMessage(data, message);
       Inner(*encoded, false);
-      socket = community_->GetExitSocket(circuit_id_);
+      socket = Owner().GetExitSocket(circuit_id_);
       if (socket == nullptr) return;
     }
     (void)internet_->Send(socket->local_addresses().front(), datagram);
@@ -98,11 +112,17 @@ class Harness {
   void Send(std::span<const uint8_t> datagram) {
     (void)sender_->Send(relay_.address(), datagram);
     sim_.loop->RunFor(std::chrono::milliseconds(10));
+    for (size_t i = 0; i < handed_.size(); ++i) handed_[i](*shard1_);  // May hand on more.
+    handed_.clear();
+    sim_.loop->RunFor(std::chrono::milliseconds(10));
   }
+
+  // The shard that owns the harness's circuit.
+  tunnel::TunnelCommunity& Owner() { return circuit_id_ % 2 == 0 ? *community_ : *shard1_; }
 
   // A circuit from the sender to the relay, by a real handshake.
   bool EnsureCircuit() {
-    const std::vector<uint32_t> ids = community_->TerminalCircuitIds();
+    const std::vector<uint32_t> ids = Owner().TerminalCircuitIds();
     if (std::find(ids.begin(), ids.end(), circuit_id_) != ids.end()) return true;
     ++circuit_id_;
     const tunnel::X25519KeyPair ephemeral = tunnel::X25519KeyPair::Generate();
@@ -131,6 +151,9 @@ class Harness {
   testing::MemoryNode relay_;
   wire::Prefix prefix_;
   std::unique_ptr<tunnel::TunnelCommunity> community_;
+  testing::MemoryNode shard1_node_{sim_.net, *Address::Parse("10.1.1.2:8090"), testing::SpecKey(1)};
+  std::unique_ptr<tunnel::TunnelCommunity> shard1_;
+  std::vector<tunnel::TunnelCommunity::ShardTask> handed_;
   std::unique_ptr<MemoryEndpoint> sender_;
   std::unique_ptr<MemoryEndpoint> internet_;
   Capture capture_;
