@@ -15,6 +15,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <stdexcept>
 #include <thread>
 
@@ -260,6 +261,15 @@ std::vector<std::vector<uint8_t>> BackwardCells(const Built& built, int size) {
   return cells;
 }
 
+// Cells in random order (a fixed seed), in both directions alike: circuits built one after the
+// other sit in neighbouring records of the relay's table, and a stream in that order would let
+// the caches' prefetchers hide what real traffic, mixing circuits at random, pays.
+std::vector<std::vector<uint8_t>> Shuffled(std::vector<std::vector<uint8_t>> cells) {
+  std::mt19937 random(19);
+  std::shuffle(cells.begin(), cells.end(), random);
+  return cells;
+}
+
 // With several shards, a GSO send is steered whole by its first cell: the generator's runs of
 // `per_send` cells each hold cells of one shard (as a previous hop's bulk transfer on one circuit
 // would), in turn. One shard: the cells as they are.
@@ -426,8 +436,8 @@ json RunRelayBench(const RelayBenchOptions& options) {
         throw std::runtime_error(fmt::format("no circuit was built ({} asked)", n));
       }
       for (int size : options.payload_sizes) {
-        const auto forward_cells = GroupedByShard(ForwardCells(built, size), shards);
-        const auto backward_cells = GroupedByShard(BackwardCells(built, size), shards);
+        const auto forward_cells = GroupedByShard(Shuffled(ForwardCells(built, size)), shards);
+        const auto backward_cells = GroupedByShard(Shuffled(BackwardCells(built, size)), shards);
         for (const bool gso : {true, false}) {
           for (const bool forward : {true, false}) {
             const std::vector<double> cpu_before = relay.ShardCpuSeconds();

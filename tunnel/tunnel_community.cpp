@@ -770,27 +770,38 @@ std::vector<TunnelCommunity::SharedCandidate> TunnelCommunity::CandidateSnapshot
 }
 
 void TunnelCommunity::AdoptCandidates(const std::vector<SharedCandidate>& snapshot) {
-  // Peers that left shard 0's list leave this shard's network too.
+  // Peers that left shard 0's list leave this shard's network too (n log n: up to
+  // max_candidates every housekeeping).
+  std::vector<std::array<uint8_t, wire::kLibNaClKeyBinSize>> listed;
+  listed.reserve(snapshot.size());
+  for (const SharedCandidate& c : snapshot) listed.push_back(c.key_bin);
+  std::ranges::sort(listed);
   std::vector<std::shared_ptr<overlay::Peer>> gone;
   for (const auto& peer : network().verified_peers()) {
-    const bool kept = std::ranges::any_of(snapshot, [&](const SharedCandidate& c) {
-      return std::ranges::equal(c.key_bin, peer->public_key_bin());
-    });
-    if (!kept) gone.push_back(peer);
+    const wire::Bytes bin = peer->public_key_bin();
+    std::array<uint8_t, wire::kLibNaClKeyBinSize> key{};
+    if (bin.size() != key.size()) {
+      gone.push_back(peer);
+      continue;
+    }
+    std::copy(bin.begin(), bin.end(), key.begin());
+    if (!std::ranges::binary_search(listed, key)) gone.push_back(peer);
   }
   for (const auto& peer : gone) network().RemovePeer(*peer);
-  candidates_.clear();
+  candidates_.clear();  // Shard 0's order (py-ipv8's insertion order), its entries unique.
   for (const SharedCandidate& c : snapshot) {
-    auto key = wire::PublicKey::FromBin(c.key_bin);
-    if (!key) continue;
+    if (candidates_.size() >= tunnel_settings_.max_candidates) break;
     overlay::Peer* peer = network().GetVerifiedByPublicKeyBin(c.key_bin);
     if (peer == nullptr) {
+      auto key = wire::PublicKey::FromBin(c.key_bin);
+      if (!key) continue;
       peer =
           network().AddVerifiedPeer(std::make_shared<overlay::Peer>(*key, c.address, loop().Now()));
+      if (peer == nullptr) continue;
     } else if (peer->address() != c.address) {
       network().AddPeerAddress(*peer, c.address);
     }
-    if (peer != nullptr) SetCandidateFlags(*peer, c.flags);
+    candidates_.push_back({peer->mid(), c.key_bin, c.flags});
   }
 }
 

@@ -232,9 +232,18 @@ TEST_F(TunnelNetworkTest, TwoShardsEachOwnTheirCircuitIdsAndHandOnTheRest) {
   overlay::Network shard1_network;  // Only what shard 0 shares enters it.
   TunnelCommunity shard1(kId, shard0.node->my_peer, shard0.node->key, *shard0.node->endpoint,
                          shard1_network, *sim_.loop, overlay::CommunitySettings{}, relay);
-  shard1.AdoptCandidates(shard0.tunnel->CandidateSnapshot());
-  EXPECT_EQ(shard1.CandidateSnapshot().size(), 2u);  // relays_[1], and the client (no flags).
+  std::vector<TunnelCommunity::SharedCandidate> shared = shard0.tunnel->CandidateSnapshot();
+  ASSERT_EQ(shared.size(), 2u);  // relays_[1], and the client (no flags).
+  shard1.AdoptCandidates({shared[0]});
+  EXPECT_EQ(shard1_network.verified_count(), 1u);
+  shard1.AdoptCandidates(shared);
+  EXPECT_EQ(shard1.CandidateSnapshot().size(), 2u);
   EXPECT_EQ(shard1_network.verified_count(), 2u);
+  shard1.AdoptCandidates({shared[1]});  // One left shard 0's list: it leaves shard 1's network.
+  EXPECT_EQ(shard1_network.verified_count(), 1u);
+  ASSERT_EQ(shard1.CandidateSnapshot().size(), 1u);
+  EXPECT_EQ(shard1.CandidateSnapshot()[0].key_bin, shared[1].key_bin);
+  shard1.AdoptCandidates(shared);
   std::vector<uint32_t> handed_to[2];
   auto recorder = [&](uint32_t self) {
     return [&, self](uint32_t shard, TunnelCommunity::ShardTask) {
