@@ -42,7 +42,11 @@ EndpointOptions TunnelShards::ReusePortOptions(EndpointOptions options) {
 }
 
 TunnelShards::TunnelShards(Node& node, uint32_t count, EndpointBackend backend)
-    : node_(node), tunnel_(TheTunnel(node)), count_(count), hand_off_(count) {
+    : node_(node),
+      tunnel_(TheTunnel(node)),
+      community_id_(tunnel_.community_id()),
+      count_(count),
+      hand_off_(count) {
   if (count < 2) throw std::runtime_error("TunnelShards is for 2 shards or more");
   tunnel_.SetShard(0, count_, hand_off_.Function());
   hand_off_.Attach(0, node_.loop(), tunnel_);
@@ -90,22 +94,21 @@ TunnelShards::TunnelShards(Node& node, uint32_t count, EndpointBackend backend)
     if (!state.shard->WaitBuilt()) {
       const std::string error = state.shard->error();
       Stop();
-      tunnel_.SetShard(0, 1, {});
-      hand_off_.Detach(0);
       throw std::runtime_error(error);
     }
   }
 }
 
-TunnelShards::~TunnelShards() {
-  Stop();
-  tunnel_.SetShard(0, 1, {});  // The node's community outlives the hand-off.
-  hand_off_.Detach(0);
-}
+TunnelShards::~TunnelShards() { Stop(); }
 
 void TunnelShards::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
   for (auto& state : states_) state->shard->Stop();
   for (auto& state : states_) state->shard->Join();
+  // The node's community is one shard again: it may outlive this object, never the reverse.
+  tunnel_.SetShard(0, 1, {});
+  hand_off_.Detach(0);
 }
 
 std::vector<TunnelShards::ShardStats> TunnelShards::Stats() const {
@@ -119,13 +122,13 @@ void TunnelShards::AddTo(NodeStats& stats) const {
   for (const ShardStats& shard : Stats()) {
     stats.endpoint.Merge(shard.endpoint);
     for (OverlayStats& overlay : stats.overlays) {
-      if (overlay.community_id == tunnel_.community_id()) overlay.stats.Merge(shard.tunnel);
+      if (overlay.community_id == community_id_) overlay.stats.Merge(shard.tunnel);
     }
   }
 }
 
 void TunnelShards::AddTo(nlohmann::json& status) const {
-  const std::string id = wire::ToHex(tunnel_.community_id());
+  const std::string id = wire::ToHex(community_id_);
   nlohmann::json shards = nlohmann::json::array();
   uint32_t index = 1;
   for (const ShardStats& shard : Stats()) {

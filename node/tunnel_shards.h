@@ -45,7 +45,9 @@ class TunnelShards {
   static EndpointOptions ReusePortOptions(EndpointOptions options);
 
   uint32_t count() const { return count_; }
-  // Stops and joins shards 1 .. N-1 (their final statistics stay). Idempotent.
+  // Stops and joins shards 1 .. N-1 (their final statistics stay) and makes the node's
+  // community one shard again. Call it before the node stops (Node::Stop destroys that
+  // community); Stats() and AddTo() still work after it. Idempotent; the destructor calls it.
   void Stop();
 
   struct ShardStats {
@@ -65,8 +67,10 @@ class TunnelShards {
   void Build(uint32_t index, Shard& shard);
 
   Node& node_;
-  tunnel::TunnelCommunity& tunnel_;
+  tunnel::TunnelCommunity& tunnel_;  // Shard 0; not touched after Stop().
+  const wire::CommunityId community_id_;
   const uint32_t count_;
+  bool stopped_ = false;
   tunnel::ShardHandOff hand_off_;
   std::vector<std::unique_ptr<State>> states_;  // Shards 1 .. N-1.
   mutable std::mutex mutex_;                    // Guards each State's published stats.

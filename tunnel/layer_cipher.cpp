@@ -82,8 +82,8 @@ void LayerCipher::SealNext(DirectionKey& key, std::span<const uint8_t> head,
   const size_t size = head.size() + body.size();
   if (UseSodium(size)) {  // libsodium seals one buffer (small ones under kAuto: a cheap copy).
     joined_.resize(std::max(joined_.size(), size));
-    std::memcpy(joined_.data(), head.data(), head.size());
-    std::memcpy(joined_.data() + head.size(), body.data(), body.size());
+    if (!head.empty()) std::memcpy(joined_.data(), head.data(), head.size());
+    if (!body.empty()) std::memcpy(joined_.data() + head.size(), body.data(), body.size());
     return SealNext(key, std::span(joined_).first(size), out);
   }
   StoreBigEndian64(key.NextCounter(), out);
