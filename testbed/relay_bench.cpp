@@ -263,41 +263,12 @@ std::vector<std::vector<uint8_t>> BackwardCells(const Built& built, int size) {
 
 // Cells in random order (a fixed seed), in both directions alike: circuits built one after the
 // other sit in neighbouring records of the relay's table, and a stream in that order would let
-// the caches' prefetchers hide what real traffic, mixing circuits at random, pays.
+// the caches' prefetchers hide what real traffic, mixing circuits at random, pays. (A GSO send
+// carries one circuit's cells, and is steered whole to the shard that owns it.)
 std::vector<std::vector<uint8_t>> Shuffled(std::vector<std::vector<uint8_t>> cells) {
   std::mt19937 random(19);
   std::shuffle(cells.begin(), cells.end(), random);
   return cells;
-}
-
-// With several shards, a GSO send is steered whole by its first cell: the generator's runs of
-// `per_send` cells each hold cells of one shard (as a previous hop's bulk transfer on one circuit
-// would), in turn. One shard: the cells as they are.
-std::vector<std::vector<uint8_t>> GroupedByShard(const std::vector<std::vector<uint8_t>>& cells,
-                                                 uint32_t shards) {
-  if (shards == 1) return cells;
-  const size_t per_send = std::min<size_t>(kBatch, 65507 / cells[0].size());
-  std::vector<std::vector<const std::vector<uint8_t>*>> of(shards);
-  for (const auto& cell : cells) {
-    uint32_t id;
-    std::memcpy(&id, cell.data() + tunnel::kCircuitIdOffset, 4);
-    of[ntohl(id) % shards].push_back(&cell);
-  }
-  size_t longest = 0;
-  for (const auto& list : of) {
-    if (list.empty()) throw std::runtime_error("a shard owns none of the circuits");
-    longest = std::max(longest, list.size());
-  }
-  std::vector<std::vector<uint8_t>> grouped;
-  const size_t blocks = (longest + per_send - 1) / per_send;
-  for (size_t block = 0; block < blocks; ++block) {
-    for (uint32_t shard = 0; shard < shards; ++shard) {
-      for (size_t i = 0; i < per_send; ++i) {
-        grouped.push_back(*of[shard][(block * per_send + i) % of[shard].size()]);
-      }
-    }
-  }
-  return grouped;
 }
 
 struct Flow {
@@ -312,7 +283,9 @@ Flow Measure(RelayGroup& relay, const Address& from, const Address& sink_at,
   std::atomic<bool> stop{false};
   const double cpu_start = relay.CpuSeconds();
   auto generator = std::async(std::launch::async, [&] {
-    return GenerateCells(from, relay.address(), cells, gso, 0, stop);
+    // GSO: each send a burst of one circuit's cells (a bulk transfer on it), circuits in
+    // random order; plain: every datagram another circuit's cell (many small flows mixed).
+    return GenerateCells(from, relay.address(), cells, gso, 0, stop, {}, {}, gso);
   });
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
   stop = true;
@@ -436,8 +409,8 @@ json RunRelayBench(const RelayBenchOptions& options) {
         throw std::runtime_error(fmt::format("no circuit was built ({} asked)", n));
       }
       for (int size : options.payload_sizes) {
-        const auto forward_cells = GroupedByShard(Shuffled(ForwardCells(built, size)), shards);
-        const auto backward_cells = GroupedByShard(Shuffled(BackwardCells(built, size)), shards);
+        const auto forward_cells = Shuffled(ForwardCells(built, size));
+        const auto backward_cells = Shuffled(BackwardCells(built, size));
         for (const bool gso : {true, false}) {
           for (const bool forward : {true, false}) {
             const std::vector<double> cpu_before = relay.ShardCpuSeconds();

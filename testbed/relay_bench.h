@@ -2,8 +2,9 @@
 //
 // A relay (TunnelCommunity on its own loop, endpoint and thread, pinned to CPU 1) joins N 2-hop
 // circuits built through real handshakes by an in-process client and last hop. Then a generator
-// bound to the client's address blasts cells of those circuits at the relay (plain sendmmsg, or
-// UDP GSO as a bulk transfer arrives), and a sink bound to the last hop's address counts what the
+// bound to the client's address blasts cells of those circuits at the relay (plain sendmmsg,
+// every datagram another circuit's at random; or UDP GSO, each send a burst of one circuit's cells
+// as a bulk transfer arrives), and a sink bound to the last hop's address counts what the
 // relay forwarded: one layer removed per cell. Backward the same from the last hop's address, one
 // layer added. Figures per CPU-second of the relay's thread, beside the one-core ChaCha20-Poly1305
 // ceiling (one layer per cell, key set once, only the nonce changing) of OpenSSL and libsodium

@@ -131,7 +131,8 @@ std::vector<uint32_t> BuildReadyCircuits(TunnelCommunity& client, EventLoop& loo
 uint64_t GenerateCells(const Address& from, const Address& to,
                        const std::vector<std::vector<uint8_t>>& cells, bool gso, double rate,
                        const std::atomic<bool>& stop, std::chrono::microseconds probe_every,
-                       const std::function<void(std::vector<uint8_t>&)>& probe) {
+                       const std::function<void(std::vector<uint8_t>&)>& probe,
+                       bool one_cell_per_send) {
   PinToCpu(0);
   pthread_setname_np(pthread_self(), "generator");
   Address bound;
@@ -157,7 +158,7 @@ uint64_t GenerateCells(const Address& from, const Address& to,
   while (!stop.load(std::memory_order_relaxed)) {
     for (int i = 0; i < per_send; ++i) {
       const std::vector<uint8_t>& cell = cells[next];
-      next = next + 1 == cells.size() ? 0 : next + 1;
+      if (!one_cell_per_send || i + 1 == per_send) next = next + 1 == cells.size() ? 0 : next + 1;
       iov[i] = {const_cast<uint8_t*>(cell.data()), size};
     }
     if (gso) {

@@ -46,12 +46,14 @@ std::vector<uint32_t> BuildReadyCircuits(tunnel::TunnelCommunity& client, EventL
 
 // Sends `cells` (all of one size) round-robin from `from` to `to` until `stop`, on CPU 0: 64 per
 // sendmmsg, or as UDP_SEGMENT sends of up to 64 (a bulk transfer). `rate` > 0 paces it. Every
-// `probe_every` (if > 0) one probe: `probe(buffer)` fills a cell that is sent alone. Returns what
-// the kernel took.
+// `probe_every` (if > 0) one probe: `probe(buffer)` fills a cell that is sent alone. With
+// `one_cell_per_send` every send repeats one cell (a burst of one circuit's cells: relays and
+// exits check no counter, spec Q7), the next send the next cell. Returns what the kernel took.
 uint64_t GenerateCells(const Address& from, const Address& to,
                        const std::vector<std::vector<uint8_t>>& cells, bool gso, double rate,
                        const std::atomic<bool>& stop, std::chrono::microseconds probe_every = {},
-                       const std::function<void(std::vector<uint8_t>&)>& probe = {});
+                       const std::function<void(std::vector<uint8_t>&)>& probe = {},
+                       bool one_cell_per_send = false);
 
 // What a TunnelThread's community did, read on its thread when it stops.
 struct TunnelThreadResult {
