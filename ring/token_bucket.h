@@ -36,11 +36,15 @@ class TokenBucket {
 };
 
 // Spends `cost` from a total and a per-item bucket only if both have it (nothing from either
-// otherwise). A rate <= 0 is no limit; each bucket holds at most one second of its rate.
-inline bool TakeFromBoth(TimePoint now, TokenBucket& total, double total_rate, TokenBucket& item,
-                         double item_rate, double cost) {
-  if (total_rate > 0) total.Refill(now, total_rate, total_rate);
-  if (item_rate > 0) item.Refill(now, item_rate, item_rate);
+// otherwise). A rate <= 0 is no limit; each bucket holds at most one second of its rate. `now()`
+// reads the clock, only when a rate is set: with no limit a packet path reads no clock.
+template <typename Now>
+bool TakeFromBoth(Now&& now, TokenBucket& total, double total_rate, TokenBucket& item,
+                  double item_rate, double cost) {
+  if (total_rate <= 0 && item_rate <= 0) return true;
+  const TimePoint at = now();
+  if (total_rate > 0) total.Refill(at, total_rate, total_rate);
+  if (item_rate > 0) item.Refill(at, item_rate, item_rate);
   if ((total_rate > 0 && total.tokens() < cost) || (item_rate > 0 && item.tokens() < cost)) {
     return false;
   }

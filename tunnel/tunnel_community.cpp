@@ -824,19 +824,15 @@ bool TunnelCommunity::AllowCreate(const Address& source) {
 }
 
 bool TunnelCommunity::TakeExitBudget(TokenBucket& socket_budget, size_t bytes) {
-  const double total = tunnel_settings_.max_exit_rate;
-  const double per_circuit = tunnel_settings_.max_exit_circuit_rate;
-  if (total <= 0 && per_circuit <= 0) return true;  // No budget: no clock read per datagram.
-  return TakeFromBoth(loop().Now(), exit_budget_, total, socket_budget, per_circuit,
+  return TakeFromBoth([this] { return loop().Now(); }, exit_budget_, tunnel_settings_.max_exit_rate,
+                      socket_budget, tunnel_settings_.max_exit_circuit_rate,
                       static_cast<double>(bytes));
 }
 
 bool TunnelCommunity::TakeBudget(TokenBucket& circuit_budget, size_t bytes) {
-  const double total = tunnel_settings_.max_relay_rate;
-  const double per_circuit = tunnel_settings_.max_circuit_rate;
-  if (total <= 0 && per_circuit <= 0) return true;  // No budget: no clock read per cell.
-  return TakeFromBoth(loop().Now(), relay_budget_, total, circuit_budget, per_circuit,
-                      static_cast<double>(bytes));
+  return TakeFromBoth([this] { return loop().Now(); }, relay_budget_,
+                      tunnel_settings_.max_relay_rate, circuit_budget,
+                      tunnel_settings_.max_circuit_rate, static_cast<double>(bytes));
 }
 
 bool TunnelCommunity::ExtendTargetAllowed(const Address& target) {
