@@ -103,6 +103,7 @@ Result<std::unique_ptr<EventLoop>> EventLoop::Create(const Options& options) {
   loop->busy_completions_ = std::max(options.busy_completions, 1u);
   loop->batch_completions_ = options.batch_completions;
   loop->batch_delay_ = options.batch_delay;
+  loop->batch_work_limit_ = options.batch_work_limit;
   loop->wakeup_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (loop->wakeup_fd_ < 0) return Unexpected{Errno(errno)};
 
@@ -400,7 +401,8 @@ void EventLoop::WaitUring(Duration max_wait) {
   } else {
     // Busy: wait for a batch, a bounded extra delay at most. Idle: wake on the first.
     unsigned wait_for = 1;
-    if (batch_completions_ > 1 && last_completions_ >= busy_completions_) {
+    if (batch_completions_ > 1 && last_completions_ >= busy_completions_ &&
+        last_handling_ < batch_work_limit_ * last_completions_) {
       wait_for = batch_completions_;
       max_wait = std::min(max_wait, batch_delay_);
       ++batched_waits_;
@@ -414,6 +416,7 @@ void EventLoop::WaitUring(Duration max_wait) {
   unsigned head;
   unsigned seen = 0;
   io_uring_cqe* cqe;
+  const auto handling_start = std::chrono::steady_clock::now();
   io_uring_for_each_cqe(ring, head, cqe) {
     ++seen;
     auto* handler = static_cast<CompletionHandler*>(io_uring_cqe_get_data(cqe));
@@ -421,6 +424,7 @@ void EventLoop::WaitUring(Duration max_wait) {
   }
   io_uring_cq_advance(ring, seen);
   last_completions_ = seen;
+  last_handling_ = std::chrono::steady_clock::now() - handling_start;
 }
 
 void EventLoop::WaitEpoll(Duration max_wait) {

@@ -55,6 +55,10 @@ class EventLoop {
     unsigned busy_completions = 4;
     unsigned batch_completions = 32;
     Duration batch_delay = std::chrono::microseconds(50);
+    // ... unless the last iteration's handlers took `batch_work_limit` or more per completion:
+    // then a wake-up is a small part of the work, the backlog builds by itself, and waiting
+    // for a batch would only add latency (a relay's cell costs ~2 us of crypto and copying).
+    Duration batch_work_limit = std::chrono::nanoseconds(1000);
   };
 
   // Receives io_uring completions for the SQEs whose user_data it set with SetCompletion().
@@ -210,6 +214,8 @@ class EventLoop {
   unsigned busy_completions_ = 4;
   unsigned batch_completions_ = 32;
   Duration batch_delay_{0};
+  Duration batch_work_limit_{0};
+  std::chrono::steady_clock::duration last_handling_{0};  // Handlers' time in the last WaitUring.
   bool in_iteration_ = false;
 };
 

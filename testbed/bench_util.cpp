@@ -136,8 +136,8 @@ double ThreadCpuSeconds(pthread_t thread) {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
-Sink::Sink(const Address& at, Inspect inspect)
-    : fd_(LoopbackSocket(&address_, /*gro=*/true, at)), inspect_(std::move(inspect)) {
+Sink::Sink(const Address& at, Inspect inspect, int cpu)
+    : fd_(LoopbackSocket(&address_, /*gro=*/true, at)), inspect_(std::move(inspect)), cpu_(cpu) {
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -148,7 +148,7 @@ Sink::~Sink() {
 }
 
 void Sink::Run() {
-  PinToCpu(0);
+  PinToCpu(cpu_);
   pthread_setname_np(pthread_self(), "sink");
   ReceiveBatch batch(65536);
   const bool poll = !inspect_;

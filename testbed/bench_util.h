@@ -61,7 +61,7 @@ struct ReceiveBatch {
 };
 
 // Counts the datagrams that arrive on its socket (GRO reads by their segments) until destroyed,
-// on its own thread pinned to CPU 0. `inspect`, if given, sees every datagram (GRO reads split).
+// on its own thread pinned to `cpu`. `inspect`, if given, sees every datagram (GRO reads split).
 //
 // Without `inspect` the sink stands for another machine: it drains its socket without blocking
 // and sleeps 50 us when it is empty, so no reader waits on the socket and a sender on loopback
@@ -70,7 +70,8 @@ struct ReceiveBatch {
 class Sink {
  public:
   using Inspect = std::function<void(std::span<const uint8_t> datagram)>;
-  explicit Sink(const Address& at = Address::Ipv4(0x7F000001u, 0), Inspect inspect = {});
+  explicit Sink(const Address& at = Address::Ipv4(0x7F000001u, 0), Inspect inspect = {},
+                int cpu = 0);
   ~Sink();
   Sink(const Sink&) = delete;
   Sink& operator=(const Sink&) = delete;
@@ -82,6 +83,7 @@ class Sink {
   Address address_;
   int fd_;
   Inspect inspect_;
+  int cpu_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> count_{0};
   std::thread thread_;

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <future>
 #include <stdexcept>
@@ -132,7 +133,7 @@ uint64_t GenerateCells(const Address& from, const Address& to,
                        const std::vector<std::vector<uint8_t>>& cells, bool gso, double rate,
                        const std::atomic<bool>& stop, std::chrono::microseconds probe_every,
                        const std::function<void(std::vector<uint8_t>&)>& probe,
-                       bool one_cell_per_send) {
+                       bool one_cell_per_send, int burst) {
   PinToCpu(0);
   pthread_setname_np(pthread_self(), "generator");
   Address bound;
@@ -149,7 +150,8 @@ uint64_t GenerateCells(const Address& from, const Address& to,
     h.msg_hdr.msg_namelen = len;
   }
   // A UDP_SEGMENT send carries at most 64 KiB: 46 cells of 1,400 bytes.
-  const int per_send = gso ? std::min<int>(kBatch, static_cast<int>(65507 / size)) : kBatch;
+  const int per_send =
+      gso ? std::min<int>(kBatch, static_cast<int>(65507 / size)) : std::clamp(burst, 1, kBatch);
   std::vector<uint8_t> probe_cell;
   size_t next = 0;
   uint64_t count = 0;
@@ -168,11 +170,11 @@ uint64_t GenerateCells(const Address& from, const Address& to,
       SetUdpSegment(msg, control, sizeof(control), static_cast<uint16_t>(size));
       if (sendmsg(fd, &msg, 0) > 0) count += static_cast<uint64_t>(per_send);
     } else {
-      for (int i = 0; i < kBatch; ++i) {
+      for (int i = 0; i < per_send; ++i) {
         headers[i].msg_hdr.msg_iov = &iov[i];
         headers[i].msg_hdr.msg_iovlen = 1;
       }
-      const int n = sendmmsg(fd, headers, kBatch, 0);
+      const int n = sendmmsg(fd, headers, static_cast<unsigned>(per_send), 0);
       if (n > 0) count += static_cast<uint64_t>(n);
     }
     if (probe && Clock::now() >= next_probe) {

@@ -16,6 +16,7 @@
 
 #include "overlay/network.h"
 #include "ring/open_endpoint.h"
+#include "testbed/bench_util.h"
 #include "tunnel/shard_hand_off.h"
 #include "tunnel/tunnel_community.h"
 
@@ -44,16 +45,17 @@ void WalkUntilAnswered(tunnel::TunnelCommunity& client, EventLoop& loop, const A
 std::vector<uint32_t> BuildReadyCircuits(tunnel::TunnelCommunity& client, EventLoop& loop,
                                          size_t hops, const tunnel::RequiredHop& last, size_t n);
 
-// Sends `cells` (all of one size) round-robin from `from` to `to` until `stop`, on CPU 0: 64 per
-// sendmmsg, or as UDP_SEGMENT sends of up to 64 (a bulk transfer). `rate` > 0 paces it. Every
-// `probe_every` (if > 0) one probe: `probe(buffer)` fills a cell that is sent alone. With
-// `one_cell_per_send` every send repeats one cell (a burst of one circuit's cells: relays and
-// exits check no counter, spec Q7), the next send the next cell. Returns what the kernel took.
+// Sends `cells` (all of one size) round-robin from `from` to `to` until `stop`, on CPU 0: `burst`
+// (at most 64) per sendmmsg, or as UDP_SEGMENT sends of up to 64 (a bulk transfer). `rate` > 0
+// paces it. Every `probe_every` (if > 0) one probe: `probe(buffer)` fills a cell that is sent
+// alone. With `one_cell_per_send` every send repeats one cell (a burst of one circuit's cells:
+// relays and exits check no counter, spec Q7), the next send the next cell. Returns what the kernel
+// took.
 uint64_t GenerateCells(const Address& from, const Address& to,
                        const std::vector<std::vector<uint8_t>>& cells, bool gso, double rate,
                        const std::atomic<bool>& stop, std::chrono::microseconds probe_every = {},
                        const std::function<void(std::vector<uint8_t>&)>& probe = {},
-                       bool one_cell_per_send = false);
+                       bool one_cell_per_send = false, int burst = kBatch);
 
 // What a TunnelThread's community did, read on its thread when it stops.
 struct TunnelThreadResult {

@@ -86,14 +86,19 @@ void PrintTable(const json& r) {
         run["relayed_per_second"].get<double>(), run["per_cpu_second"].get<double>(),
         run["relay_cpu_us_per_cell"].get<double>(), run["share_of_ceiling"].get<double>());
   }
-  if (const json& l = r["latency"]; !l.is_null()) {
+  for (const json& l : r["latency"]) {
     std::cout << fmt::format(
-        "latency at {:.0f} cells/s ({} B): through the relay p50 {:.0f} us, p99 {:.0f} us; "
-        "direct p50 {:.0f} us, p99 {:.0f} us: added p50 {:.0f} us, p99 {:.0f} us\n",
-        l["rate"].get<double>(), l["cell_size"].get<int>(),
+        "latency at {:.0f} cells/s ({} B, bursts of {}): added by the relay p50 {:.0f} us, p99 "
+        "{:.0f} us (median of the windows' p99: {:.0f} us); through it p50 {:.0f} us, p99 {:.0f} "
+        "us; direct p50 {:.0f} us, p99 {:.0f} us; {} probes, {} lost; relay CPU {:.2f} us per "
+        "cell\n",
+        l["rate"].get<double>(), l["cell_size"].get<int>(), l["burst"].get<int>(),
+        l["added"]["p50_us"].get<double>(), l["added"]["p99_us"].get<double>(),
+        l["added"]["p99_window_median_us"].get<double>(),
         l["through_relay"]["p50_us"].get<double>(), l["through_relay"]["p99_us"].get<double>(),
         l["direct"]["p50_us"].get<double>(), l["direct"]["p99_us"].get<double>(),
-        l["added_p50_us"].get<double>(), l["added_p99_us"].get<double>());
+        l["probes"].get<uint64_t>(), l["lost"].get<uint64_t>(),
+        l["relay_cpu_us_per_cell"].get<double>());
   }
   for (const json& m : r["memory"]) {
     std::cout << fmt::format(

@@ -1,6 +1,9 @@
 #include "ring/event_loop.h"
 
+#include <liburing.h>
+
 #include <atomic>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -209,4 +212,39 @@ TEST(EventLoop, ARearmableTimerFiresOncePerArming) {
 }
 
 }  // namespace
+
+// A busy io_uring loop waits for a batch of completions (a wake-up per batch, not per datagram),
+// but not when its handlers cost more per completion than Options::batch_work_limit: then the
+// backlog builds by itself and the wait would only add latency.
+TEST(EventLoop, BatchesWaitsOnlyWhileCompletionsAreCheap) {
+  struct Spin final : EventLoop::CompletionHandler {
+    std::chrono::microseconds cost{0};
+    void OnCompletion(const io_uring_cqe&) override {
+      const auto until = std::chrono::steady_clock::now() + cost;
+      while (std::chrono::steady_clock::now() < until) {
+      }
+    }
+  };
+  for (const auto cost : {std::chrono::microseconds(0), std::chrono::microseconds(5)}) {
+    auto loop = EventLoop::Create({.backend = EventLoop::Backend::kUring});
+    if (!loop) GTEST_SKIP() << "io_uring is not available here";
+    Spin handler;
+    handler.cost = cost;
+    (*loop)->AddBeforeWait([&] {
+      for (int i = 0; i < 8; ++i) {  // Eight completions per iteration: a busy loop.
+        io_uring_sqe* sqe = (*loop)->GetSqe();
+        ASSERT_NE(sqe, nullptr);
+        io_uring_prep_nop(sqe);
+        EventLoop::SetCompletion(sqe, &handler);
+      }
+    });
+    for (int i = 0; i < 10; ++i) (*loop)->RunOnce(std::chrono::milliseconds(1));
+    if (cost.count() == 0) {
+      EXPECT_GE((*loop)->batched_waits(), 9u);
+    } else {
+      EXPECT_EQ((*loop)->batched_waits(), 0u) << "5 us per completion is above the 1 us limit";
+    }
+  }
+}
+
 }  // namespace ringv8
