@@ -339,6 +339,7 @@ json Latency(RelayGroup& relay, const Address& from, const Address& sink_at,
     uint64_t sent_ns = 0, direct_ns = 0, through_ns = 0;
   };
   constexpr uint64_t kDirectMagic = kProbeMagic + 1;
+  constexpr uint64_t kMaxProbes = 1u << 24;  // Over two hours of probes at one per 0.5 ms.
   std::mutex mutex;
   std::vector<Probe> probes;  // By sequence number.
   Sink sink(
@@ -351,6 +352,7 @@ json Latency(RelayGroup& relay, const Address& from, const Address& sink_at,
         std::memcpy(&sent_ns, datagram.data() + tunnel::kCellHeaderSize + 8, 8);
         std::memcpy(&sequence, datagram.data() + tunnel::kCellHeaderSize + 16, 8);
         const uint64_t now = static_cast<uint64_t>(Clock::now().time_since_epoch().count());
+        if (sequence >= kMaxProbes) return;
         std::lock_guard lock(mutex);
         if (sequence >= probes.size()) probes.resize(sequence + 1);
         probes[sequence].sent_ns = sent_ns;
