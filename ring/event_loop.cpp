@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <optional>
@@ -319,6 +320,21 @@ void EventLoop::RemoveBeforeWait(HookId id) {
 
 void EventLoop::RunHooks() {
   for (size_t i = 0; i < hooks_.size(); ++i) hooks_[i].second();
+  running_hooks_.swap(requested_hooks_);  // What they request now runs next iteration.
+  for (size_t i = 0; i < running_hooks_.size(); ++i) {
+    WaitHook* hook = running_hooks_[i];
+    if (hook == nullptr) continue;  // Cancelled by an earlier hook.
+    hook->requested_ = false;
+    hook->BeforeWait();
+  }
+  running_hooks_.clear();
+}
+
+void EventLoop::CancelBeforeWait(WaitHook* hook) {
+  if (!hook->requested_) return;
+  hook->requested_ = false;
+  std::erase(requested_hooks_, hook);
+  std::replace(running_hooks_.begin(), running_hooks_.end(), hook, static_cast<WaitHook*>(nullptr));
 }
 
 int EventLoop::WatchFd(int fd, uint32_t events, std::function<void(uint32_t)> on_ready) {

@@ -55,11 +55,14 @@ BufferGroups& Groups() {
 
 }  // namespace
 
-class UringEndpoint::State final : public EventLoop::Orphan {
+class UringEndpoint::State final : public EventLoop::Orphan, public EventLoop::WaitHook {
  public:
   State(UringEndpoint* owner, EventLoop& loop, const EndpointOptions& options)
       : owner_(owner), loop_(loop), options_(options), pool_(options.send_queue_capacity) {}
-  ~State() override { ReleaseBufferRings(); }
+  ~State() override {
+    loop_.CancelBeforeWait(this);
+    ReleaseBufferRings();
+  }
 
   std::error_code Open();
   void Close();
@@ -122,7 +125,10 @@ class UringEndpoint::State final : public EventLoop::Orphan {
   // One SENDMSG for one datagram; false (left to the caller) when no SQE is to be had.
   bool SubmitSingle(size_t socket, internal::SendSlot* slot);
   bool SubmitGso(size_t socket, std::deque<internal::SendSlot*>& queue, size_t count);
-  void BeforeWait();
+  // Runs before the loop's next wait when this endpoint asked for it (sends queued, datagrams
+  // received, a receive to re-arm): an endpoint that an iteration did not touch costs nothing.
+  void BeforeWait() override;
+  void RequestBeforeWait() { loop_.RequestBeforeWait(this); }
   void MaybeDelete();
 
   UringEndpoint* owner_;  // Not owned; null once orphaned.
@@ -140,7 +146,7 @@ class UringEndpoint::State final : public EventLoop::Orphan {
   std::vector<bool> gso_;  // Per socket: GSO on (off once the kernel refused it).
   std::vector<std::unique_ptr<GsoSend>> gso_sends_;
   std::vector<GsoSend*> free_gso_;
-  EventLoop::HookId hook_ = 0;
+  EventLoop::TimerId drop_poll_ = 0;  // Reads the sockets' drop counters once a second.
   int outstanding_ = 0;  // Operations the kernel may still complete (armed receives + sends).
   bool closing_ = false;
   uint32_t buffer_count_ = 0;  // Per socket's buffer ring.
@@ -225,7 +231,9 @@ std::error_code UringEndpoint::State::Open() {
   // so they never move): an endpoint with a deep bound and little traffic stays small.
   send_handlers_.reserve(options_.send_queue_capacity + internal::SendPool::kLargeSlots);
   gso_sends_.reserve(kGsoInFlight);
-  hook_ = loop_.AddBeforeWait([this] { BeforeWait(); });
+  drop_poll_ = loop_.CallEvery(std::chrono::seconds(1), [this] {
+    if (owner_ != nullptr) sockets_.PollDrops(loop_.Now(), stats());
+  });
   loop_entries_seen_ = loop_.kernel_entries();
   return {};
 }
@@ -234,6 +242,7 @@ bool UringEndpoint::State::ArmReceive(size_t socket) {
   io_uring_sqe* sqe = loop_.GetSqe();
   if (sqe == nullptr) {
     needs_arm_[socket] = true;  // Retried before the next wait.
+    RequestBeforeWait();
     return false;
   }
   // MSG_TRUNC: io_uring_recvmsg_out.payloadlen is a datagram's real length, also when it did
@@ -286,7 +295,7 @@ void UringEndpoint::State::CountReceiveError(int error) {
 }
 
 void UringEndpoint::State::HandleDatagram(size_t socket, uint8_t* buffer, int length) {
-  ++received_this_iteration_;
+  if (received_this_iteration_++ == 0) RequestBeforeWait();  // Counts the batch.
   auto* out = io_uring_recvmsg_validate(buffer, length, &receive_template_);
   if (out == nullptr) {
     stats().receive_errors.Add();
@@ -319,7 +328,7 @@ std::error_code UringEndpoint::State::SendFilled(const Address& to, size_t max_s
                                                  Endpoint::Filler fill) {
   int index = sockets_.IndexFor(to);
   if (auto error = internal::CheckSend(!closing_, index, max_size, stats())) return error;
-  // Submitted before the loop waits.
+  RequestBeforeWait();  // Submitted before the loop waits.
   return internal::FillAndQueue(pool_, queues_[static_cast<size_t>(index)], to, max_size, fill,
                                 stats());
 }
@@ -332,7 +341,8 @@ std::error_code UringEndpoint::State::Send(const Address& to, std::span<const ui
     stats().send_queue_full.Add();
     return Errno(ENOBUFS);
   }
-  queues_[static_cast<size_t>(index)].push_back(slot);  // Submitted before the loop waits.
+  queues_[static_cast<size_t>(index)].push_back(slot);
+  RequestBeforeWait();  // Submitted before the loop waits.
   return {};
 }
 
@@ -435,6 +445,7 @@ void UringEndpoint::State::OnGsoSent(GsoSend& send, const io_uring_cqe& cqe) {
     auto& queue = queues_[send.socket];
     for (size_t k = send.count; k > 0; --k) queue.push_front(send.slots[k - 1]);
     Flush(send.socket);
+    RequestBeforeWait();  // What did not fit, and the count.
   } else {
     size_t bytes = result > 0 ? static_cast<size_t>(result) : 0;
     if (owner_ != nullptr && result >= 0) {
@@ -462,24 +473,31 @@ void UringEndpoint::State::OnGsoSent(GsoSend& send, const io_uring_cqe& cqe) {
 }
 
 void UringEndpoint::State::BeforeWait() {
-  for (size_t i = 0; i < queues_.size(); ++i) Flush(i);
+  if (owner_ == nullptr || closing_) return;
+  bool left = false;
+  for (size_t i = 0; i < queues_.size(); ++i) {
+    Flush(i);
+    left = left || !queues_[i].empty();
+  }
+  if (left) RequestBeforeWait();  // The rest waits for SQEs or GSO sends to come back.
   EndpointStats& s = stats();
   if (received_this_iteration_ > 0) s.CountReceiveBatch(received_this_iteration_);
   if (sent_this_iteration_ > 0) s.CountSendBatch(sent_this_iteration_);
   received_this_iteration_ = sent_this_iteration_ = 0;
+  // The loop's entries since this endpoint last looked (it looks when it has work).
   s.kernel_entries.Add(loop_.kernel_entries() - loop_entries_seen_);
   loop_entries_seen_ = loop_.kernel_entries();
-  sockets_.PollDrops(loop_.Now(), s);
   for (size_t i = 0; i < needs_arm_.size(); ++i) {
-    if (needs_arm_[i] && !closing_) ArmReceive(i);
+    if (needs_arm_[i]) ArmReceive(i);
   }
 }
 
 void UringEndpoint::State::Close() {
   if (closing_) return;
   closing_ = true;
-  if (hook_ != 0) loop_.RemoveBeforeWait(hook_);
-  hook_ = 0;
+  loop_.CancelBeforeWait(this);
+  if (drop_poll_ != 0) loop_.Cancel(drop_poll_);
+  drop_poll_ = 0;
   for (size_t i = 0; i < receive_handlers_.size(); ++i) {
     if (io_uring_sqe* sqe = loop_.GetSqe()) {
       io_uring_prep_cancel(sqe, &receive_handlers_[i], 0);

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -249,6 +250,54 @@ TEST(EventLoop, BatchesWaitsOnlyWhileCompletionsAreCheap) {
       EXPECT_EQ((*loop)->batched_waits(), 0u) << "5 us per completion is above the 1 us limit";
     }
   }
+}
+
+// A WaitHook runs once per request, before the wait of the next iteration; asking twice is
+// asking once; a hook that asks again while it runs runs again next iteration; a cancelled
+// hook does not run, also when an earlier hook of the same iteration cancels it.
+TEST(EventLoop, RequestedHooksRunOncePerRequestAndCanBeCancelled) {
+  VirtualClock clock;
+  auto loop = *EventLoop::Create({.virtual_clock = &clock});
+  struct Counting final : EventLoop::WaitHook {
+    int runs = 0;
+    std::function<void()> also;
+    void BeforeWait() override {
+      ++runs;
+      if (also) also();
+    }
+  };
+  Counting a, b;
+  loop->RequestBeforeWait(&a);
+  loop->RequestBeforeWait(&a);
+  loop->RunOnce(Duration(0));
+  loop->RunOnce(Duration(0));
+  EXPECT_EQ(a.runs, 1);
+
+  int again = 2;
+  a.also = [&] {
+    if (--again > 0) loop->RequestBeforeWait(&a);
+  };
+  loop->RequestBeforeWait(&a);
+  loop->RunOnce(Duration(0));
+  EXPECT_EQ(a.runs, 2);
+  loop->RunOnce(Duration(0));
+  EXPECT_EQ(a.runs, 3);
+  loop->RunOnce(Duration(0));
+  EXPECT_EQ(a.runs, 3);
+
+  a.also = [&] { loop->CancelBeforeWait(&b); };
+  loop->RequestBeforeWait(&a);
+  loop->RequestBeforeWait(&b);
+  loop->RunOnce(Duration(0));
+  EXPECT_EQ(a.runs, 4);
+  EXPECT_EQ(b.runs, 0);
+  loop->RequestBeforeWait(&b);
+  loop->CancelBeforeWait(&b);
+  loop->RunOnce(Duration(0));
+  EXPECT_EQ(b.runs, 0);
+  loop->RequestBeforeWait(&b);  // Cancelled hooks may ask again.
+  loop->RunOnce(Duration(0));
+  EXPECT_EQ(b.runs, 1);
 }
 
 }  // namespace ringv8
