@@ -44,15 +44,18 @@ Result<std::unique_ptr<MmsgEndpoint>> MmsgEndpoint::Open(EventLoop& loop,
     int error = loop.WatchFd(fd, EPOLLIN, [self, i](uint32_t events) { self->OnReady(i, events); });
     if (error != 0) return Unexpected{Errno(-error)};
   }
-  self->flush_hook_ = loop.AddBeforeWait([self] { self->BeforeWait(); });
+  self->drop_poll_ = loop.CallEvery(std::chrono::seconds(1), [self] {
+    self->sockets_.PollDrops(self->loop_.Now(), self->stats_);
+  });
   return endpoint;
 }
 
 MmsgEndpoint::~MmsgEndpoint() { Close(); }
 
 void MmsgEndpoint::Close() {
-  if (flush_hook_ != 0) loop_.RemoveBeforeWait(flush_hook_);
-  flush_hook_ = 0;
+  loop_.CancelBeforeWait(this);
+  if (drop_poll_ != 0) loop_.Cancel(drop_poll_);
+  drop_poll_ = 0;
   for (auto& socket : sockets_.sockets()) loop_.UnwatchFd(socket.udp.fd);
   sockets_.CloseAll();
   for (auto& queue : queues_) {
@@ -65,6 +68,7 @@ void MmsgEndpoint::Close() {
 std::error_code MmsgEndpoint::SendFilled(const Address& to, size_t max_size, Filler fill) {
   int index = sockets_.IndexFor(to);
   if (auto error = internal::CheckSend(is_open(), index, max_size, stats_)) return error;
+  loop_.RequestBeforeWait(this);  // Sent before the loop waits.
   return internal::FillAndQueue(pool_, queues_[static_cast<size_t>(index)], to, max_size, fill,
                                 stats_);
 }
@@ -78,6 +82,7 @@ std::error_code MmsgEndpoint::Send(const Address& to, std::span<const uint8_t> d
     return std::make_error_code(std::errc::no_buffer_space);
   }
   queues_[static_cast<size_t>(index)].push_back(slot);
+  loop_.RequestBeforeWait(this);  // Sent before the loop waits.
   return {};
 }
 
@@ -148,7 +153,7 @@ void MmsgEndpoint::Receive(size_t socket_index) {
 }
 
 void MmsgEndpoint::BeforeWait() {
-  sockets_.PollDrops(loop_.Now(), stats_);
+  // A socket waiting to be writable flushes when epoll says so (OnReady).
   for (size_t i = 0; i < queues_.size(); ++i) {
     if (!waiting_writable_[i]) FlushSocket(i);
   }

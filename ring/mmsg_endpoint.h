@@ -23,7 +23,7 @@
 
 namespace ringv8 {
 
-class MmsgEndpoint final : public Endpoint {
+class MmsgEndpoint final : public Endpoint, private EventLoop::WaitHook {
  public:
   static constexpr int kBatch = 64;
 
@@ -46,8 +46,9 @@ class MmsgEndpoint final : public Endpoint {
   MmsgEndpoint(EventLoop& loop, const EndpointOptions& options);
   void OnReady(size_t socket_index, uint32_t events);
   void Receive(size_t socket_index);
-  // Before the loop waits: flushes the send queues, reads the sockets' drop counters (1/s).
-  void BeforeWait();
+  // Before the loop's next wait, when a send was queued: flushes the send queues (an endpoint
+  // that an iteration did not touch costs nothing).
+  void BeforeWait() override;
   // Sends the queued datagrams of one socket; returns false if the kernel said EAGAIN.
   bool FlushSocket(size_t socket_index);
 
@@ -57,8 +58,8 @@ class MmsgEndpoint final : public Endpoint {
   internal::SendPool pool_;
   std::vector<std::deque<internal::SendSlot*>> queues_;  // Per socket; bounded by the pool.
   std::vector<bool> waiting_writable_;
-  std::vector<bool> gso_;  // Per socket: GSO sends on (off once the kernel refused one).
-  EventLoop::HookId flush_hook_ = 0;
+  std::vector<bool> gso_;             // Per socket: GSO sends on (off once the kernel refused one).
+  EventLoop::TimerId drop_poll_ = 0;  // Reads the sockets' drop counters once a second.
 
   // Receive batch: one buffer, address and control block per message.
   size_t buffer_size_ = 0;  // receive_buffer_size, or gro_buffer_size with GRO.
