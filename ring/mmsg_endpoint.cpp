@@ -44,9 +44,8 @@ Result<std::unique_ptr<MmsgEndpoint>> MmsgEndpoint::Open(EventLoop& loop,
     int error = loop.WatchFd(fd, EPOLLIN, [self, i](uint32_t events) { self->OnReady(i, events); });
     if (error != 0) return Unexpected{Errno(-error)};
   }
-  self->drop_poll_ = loop.CallEvery(std::chrono::seconds(1), [self] {
-    self->sockets_.PollDrops(self->loop_.Now(), self->stats_);
-  });
+  self->drop_poll_ =
+      loop.CallEvery(std::chrono::seconds(1), [self] { self->sockets_.PollDrops(self->stats_); });
   return endpoint;
 }
 

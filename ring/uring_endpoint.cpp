@@ -232,7 +232,7 @@ std::error_code UringEndpoint::State::Open() {
   send_handlers_.reserve(options_.send_queue_capacity + internal::SendPool::kLargeSlots);
   gso_sends_.reserve(kGsoInFlight);
   drop_poll_ = loop_.CallEvery(std::chrono::seconds(1), [this] {
-    if (owner_ != nullptr) sockets_.PollDrops(loop_.Now(), stats());
+    if (owner_ != nullptr) sockets_.PollDrops(stats());
   });
   loop_entries_seen_ = loop_.kernel_entries();
   return {};

@@ -116,9 +116,7 @@ std::optional<uint32_t> ReadSocketDrops(int fd) {
   return meminfo[SK_MEMINFO_DROPS];
 }
 
-void SocketSet::PollDrops(TimePoint now, EndpointStats& stats) {
-  if (now < next_drop_poll_) return;
-  next_drop_poll_ = now + std::chrono::seconds(1);
+void SocketSet::PollDrops(EndpointStats& stats) {
   for (Socket& socket : sockets_) {
     if (auto drops = ReadSocketDrops(socket.udp.fd)) {
       stats.kernel_drops.Add(socket.overflow.Update(*drops));

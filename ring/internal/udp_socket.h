@@ -13,7 +13,6 @@
 #include <vector>
 
 #include "ring/address.h"
-#include "ring/clock.h"
 #include "ring/endpoint.h"
 #include "ring/result.h"
 
@@ -84,16 +83,14 @@ class SocketSet {
   int IndexFor(const Address& to) const;
   // The bound addresses, in socket order (empty once closed).
   const std::vector<Address>& local_addresses() const { return local_; }
-  // Drops since the last datagram that reported them arrive only with the next one: once a
-  // second (call it from the loop; `now` is the loop's time) the sockets' counters are read
-  // directly and new drops added to `stats`, so that a burst of drops followed by silence is
-  // counted too.
-  void PollDrops(TimePoint now, EndpointStats& stats);
+  // Drops since the last datagram that reported them arrive only with the next one: the
+  // endpoints call this from a one-second timer, which reads the sockets' counters directly and
+  // adds new drops to `stats`, so that a burst of drops followed by silence is counted too.
+  void PollDrops(EndpointStats& stats);
 
  private:
   std::vector<Socket> sockets_;
   std::vector<Address> local_;  // sockets_[i].udp.local.
-  TimePoint next_drop_poll_{0};
 };
 
 // Checks a Send() before it is queued, counting the refusal: ENOTCONN, EMSGSIZE, EAFNOSUPPORT.

@@ -212,8 +212,6 @@ TEST(EventLoop, ARearmableTimerFiresOncePerArming) {
   EXPECT_FALSE(loop->NextTimer());
 }
 
-}  // namespace
-
 // A busy io_uring loop waits for a batch of completions (a wake-up per batch, not per datagram),
 // but not when its handlers cost more per completion than Options::batch_work_limit: then the
 // backlog builds by itself and the wait would only add latency.
@@ -300,4 +298,5 @@ TEST(EventLoop, RequestedHooksRunOncePerRequestAndCanBeCancelled) {
   EXPECT_EQ(b.runs, 1);
 }
 
+}  // namespace
 }  // namespace ringv8
