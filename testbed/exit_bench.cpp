@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
+#include "testbed/bare_exit.h"
 #include "testbed/bench_util.h"
 #include "testbed/process_memory.h"
 #include "testbed/tunnel_bench_util.h"
@@ -150,20 +151,67 @@ struct Flow {
   double exit_cpu_seconds = 0;
 };
 
-Flow Measure(TunnelThread& exit, const std::function<uint64_t(const std::atomic<bool>&)>& generate,
-             Sink& sink, double seconds) {
+// Waits (5 s at most) until the thread whose CPU time `cpu` reads is idle: a flood leaves the
+// exit's sockets full, and what it then works off must not count against the next figure.
+void SettleCpu(const std::function<double()>& cpu) {
+  constexpr auto kStep = std::chrono::milliseconds(100);
+  double last = cpu();
+  for (int i = 0; i < 50; ++i) {
+    std::this_thread::sleep_for(kStep);
+    const double now = cpu();
+    if (now - last < 0.02 * std::chrono::duration<double>(kStep).count()) return;
+    last = now;
+  }
+}
+
+// What `generate` sends through an exit whose thread's CPU time `cpu` reads, arriving at `sink`.
+Flow Measure(const std::function<double()>& cpu,
+             const std::function<uint64_t(const std::atomic<bool>&)>& generate, Sink& sink,
+             double seconds) {
+  SettleCpu(cpu);
   std::atomic<bool> stop{false};
   const uint64_t before = sink.count();
-  const double cpu_start = exit.CpuSeconds();
+  const double cpu_start = cpu();
   auto generator = std::async(std::launch::async, [&] { return generate(stop); });
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
   stop = true;
   Flow flow;
   flow.sent = generator.get();
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // What is queued drains.
-  flow.exit_cpu_seconds = exit.CpuSeconds() - cpu_start;
+  flow.exit_cpu_seconds = cpu() - cpu_start;
   flow.arrived = sink.count() - before;
   return flow;
+}
+
+// The same cells through a BareExit (testbed/bare_exit.h): the floor of one send per datagram
+// and circuit socket, with the exit's crypto, on the exit's core.
+json BareFigures(const Flow& flow) {
+  return {{"sent", flow.sent},
+          {"arrived", flow.arrived},
+          {"cpu_seconds", flow.exit_cpu_seconds},
+          {"per_cpu_second", flow.exit_cpu_seconds > 0 ? flow.arrived / flow.exit_cpu_seconds : 0}};
+}
+
+json MeasureBareExit(const Circuits& circuits, const std::vector<std::vector<uint8_t>>& cells,
+                     bool gso, Sink& internet, double seconds) {
+  BareExit bare(BareExit::Direction::kOut, circuits.ids, circuits.forward, internet.address());
+  return BareFigures(Measure([&] { return bare.CpuSeconds(); },
+                             [&](const std::atomic<bool>& stop) {
+                               return GenerateCells(circuits.client, bare.address(), cells, gso, 0,
+                                                    stop);
+                             },
+                             internet, seconds));
+}
+
+// The same replies through a BareExit's circuit sockets, sealed into cells for `client`.
+json MeasureBareExitBack(const Circuits& circuits, const std::vector<uint8_t>& reply, bool gso,
+                         Sink& client, double seconds) {
+  BareExit bare(BareExit::Direction::kBack, circuits.ids, circuits.forward, client.address());
+  return BareFigures(Measure([&] { return bare.CpuSeconds(); },
+                             [&](const std::atomic<bool>& stop) {
+                               return GenerateToMany(bare.circuit_addresses(), reply, gso, stop);
+                             },
+                             client, seconds));
 }
 
 }  // namespace
@@ -242,22 +290,28 @@ json RunExitBench(const ExitBenchOptions& options) {
       const std::vector<uint8_t> reply = DhtShaped(payload);
       for (const bool gso : {true, false}) {
         for (const bool out : {true, false}) {
+          const auto exit_cpu = [&] { return exit.CpuSeconds(); };
           Flow flow;
+          json bare = nullptr;
           if (out) {
             flow = Measure(
-                exit,
+                exit_cpu,
                 [&](const std::atomic<bool>& stop) {
                   return GenerateCells(circuits.client, exit.address(), cells, gso, 0, stop);
                 },
                 internet, options.seconds);
+            SettleCpu(exit_cpu);  // The bare exit gets the core to itself.
+            bare = MeasureBareExit(circuits, cells, gso, internet, options.seconds);
           } else {
             Sink client(circuits.client);
             flow = Measure(
-                exit,
+                exit_cpu,
                 [&](const std::atomic<bool>& stop) {
                   return GenerateToMany(sockets, reply, gso, stop);
                 },
                 client, options.seconds);
+            SettleCpu(exit_cpu);
+            bare = MeasureBareExitBack(circuits, reply, gso, client, options.seconds);
           }
           const double per_cpu =
               flow.exit_cpu_seconds > 0 ? flow.arrived / flow.exit_cpu_seconds : 0;
@@ -274,12 +328,22 @@ json RunExitBench(const ExitBenchOptions& options) {
                           {"per_cpu_second", per_cpu},
                           {"bytes_per_cpu_second", per_cpu * payload},
                           {"share_of_ceiling", per_cpu / ceiling[payload]}});
+          if (bare.is_object()) {
+            const double bare_per_cpu = bare["per_cpu_second"].get<double>();
+            bare["share_of_ceiling"] = bare_per_cpu / ceiling[payload];
+            runs.back()["bare"] = bare;
+            runs.back()["share_of_bare"] = bare_per_cpu > 0 ? per_cpu / bare_per_cpu : 0;
+          }
           spdlog::info(
               "{} circuits, {} B {} ({}): {:.0f} datagrams/s, {:.0f} per exit CPU-second = {:.2f} "
-              "of the crypto ceiling",
+              "of the crypto ceiling{}",
               circuits.ids.size(), payload, out ? "out" : "back",
               gso ? "GSO generator" : "plain generator", flow.arrived / options.seconds, per_cpu,
-              per_cpu / ceiling[payload]);
+              per_cpu / ceiling[payload],
+              bare.is_object() ? fmt::format("; bare syscalls {:.0f} per CPU-second = {:.2f}",
+                                             bare["per_cpu_second"].get<double>(),
+                                             bare["share_of_ceiling"].get<double>())
+                               : "");
         }
       }
     }

@@ -32,14 +32,16 @@ void PrintExitTable(const json& r) {
         c["libsodium_layers_per_second"].get<double>());
   }
   std::cout << "circuits  payload  direction  generator  datagrams/s  per exit CPU-s  MB per "
-               "exit CPU-s  share of ceiling\n";
+               "exit CPU-s  share of ceiling  bare syscalls: share of ceiling  ringv8/bare\n";
   for (const json& run : r["runs"]) {
     std::cout << fmt::format(
-        "{:>8}  {:>7}  {:<9}  {:<9}  {:>11.0f}  {:>14.0f}  {:>17.1f}  {:>16.2f}\n",
+        "{:>8}  {:>7}  {:<9}  {:<9}  {:>11.0f}  {:>14.0f}  {:>17.1f}  {:>16.2f}  {:>31.2f}  "
+        "{:>11.2f}\n",
         run["circuits"].get<size_t>(), run["payload"].get<int>(),
         run["direction"].get<std::string>(), run["generator_gso"].get<bool>() ? "GSO" : "plain",
         run["datagrams_per_second"].get<double>(), run["per_cpu_second"].get<double>(),
-        run["bytes_per_cpu_second"].get<double>() / 1e6, run["share_of_ceiling"].get<double>());
+        run["bytes_per_cpu_second"].get<double>() / 1e6, run["share_of_ceiling"].get<double>(),
+        run["bare"]["share_of_ceiling"].get<double>(), run["share_of_bare"].get<double>());
   }
   for (const json& m : r["memory"]) {
     std::cout << fmt::format(
@@ -194,7 +196,9 @@ void AddBenchRelayCommand(CLI::App& bench, RunFunction* run) {
       "Skip the latency measurement");
   cmd->add_flag("--exit", options.exit,
                 "Benchmark an exit instead: DATA through N 1-hop circuits out of its exit sockets "
-                "to a sink, and payloads back into the circuits, per exit CPU-second");
+                "to a sink, and payloads back into the circuits, per exit CPU-second, beside the "
+                "same flows through a bare-syscall exit (one send per datagram on its circuit's "
+                "socket: the floor of that design)");
   cmd->add_flag("--json", options.json, "Print the result as one JSON object");
   cmd->callback([run] { *run = [] { return RunBenchRelay(options); }; });
 }

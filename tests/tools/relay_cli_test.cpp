@@ -101,6 +101,10 @@ TEST(RelayCliTest, BenchRelayExitReportsEveryFigure) {
     EXPECT_EQ(run["circuits"], 2);
     EXPECT_GT(run["arrived"].get<uint64_t>(), 0u) << run.dump();
     EXPECT_GT(run["per_cpu_second"].get<double>(), 0) << run.dump();
+    // The same flow through the bare-syscall exit (testbed/bare_exit.h) arrived too.
+    EXPECT_GT(run["bare"]["arrived"].get<uint64_t>(), 0u) << run.dump();
+    EXPECT_GT(run["bare"]["per_cpu_second"].get<double>(), 0) << run.dump();
+    EXPECT_GT(run["share_of_bare"].get<double>(), 0) << run.dump();
   }
   ASSERT_EQ(r["memory"].size(), 1u);
   EXPECT_EQ(r["memory"][0]["exit_sockets"], 2);

@@ -1,0 +1,158 @@
+#include "testbed/bare_exit.h"
+
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "testbed/bench_util.h"
+#include "testbed/tunnel_bench_util.h"
+#include "tunnel/layer_cipher.h"
+#include "tunnel/payloads.h"
+
+namespace ringv8::testbed {
+namespace {
+
+// DATA's fixed part before the payload: cell id, destination and origin (IPv4: 7 bytes each).
+constexpr size_t kDataOverhead = 1 + 7 + 7;
+
+}  // namespace
+
+BareExit::BareExit(Direction direction, const std::vector<uint32_t>& ids,
+                   const std::vector<tunnel::DirectionKey>& keys, const Address& destination)
+    : direction_(direction), ids_(ids), keys_(keys), destination_(destination) {
+  fd_ = LoopbackSocket(&address_, /*gro=*/true);
+  timeval timeout{0, 50'000};  // How soon the thread sees stop_ when nothing arrives.
+  setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  try {
+    for (size_t i = 0; i < ids_.size(); ++i) {
+      circuit_fds_.push_back(LoopbackSocket(&circuit_addresses_.emplace_back()));
+    }
+  } catch (...) {
+    for (int fd : circuit_fds_) close(fd);
+    close(fd_);
+    throw;
+  }
+  thread_ = std::thread([this] { direction_ == Direction::kOut ? RunOut() : RunBack(); });
+}
+
+BareExit::~BareExit() {
+  stop_ = true;
+  thread_.join();
+  for (int fd : circuit_fds_) close(fd);
+  close(fd_);
+}
+
+double BareExit::CpuSeconds() { return ThreadCpuSeconds(thread_.native_handle()); }
+
+void BareExit::RunOut() {
+  PinToCpu(1);
+  pthread_setname_np(pthread_self(), "bare exit");
+  std::unordered_map<uint32_t, size_t> circuit;
+  for (size_t i = 0; i < ids_.size(); ++i) circuit.emplace(ids_[i], i);
+  sockaddr_storage to;
+  const socklen_t to_length = destination_.ToSockaddr(&to);
+  tunnel::LayerCipher cipher;
+  std::vector<uint8_t> message(65536);
+  ReceiveBatch batch(65536);
+  while (!stop_.load(std::memory_order_relaxed)) {
+    batch.Reset();
+    const int n = recvmmsg(fd_, batch.headers, kBatch, MSG_WAITFORONE, nullptr);
+    for (int i = 0; i < n; ++i) {
+      msghdr& msg = batch.headers[i].msg_hdr;
+      const size_t length = batch.headers[i].msg_len;
+      const size_t segment = GroSegmentIn(msg);
+      const size_t step = segment > 0 ? segment : length;
+      const uint8_t* data = static_cast<const uint8_t*>(batch.iov[i].iov_base);
+      for (size_t at = 0; at < length; at += step) {
+        const std::span<const uint8_t> cell(data + at, std::min(step, length - at));
+        const auto header = tunnel::ParseCellHeader(cell);
+        if (!header) continue;
+        const auto found = circuit.find(header->circuit_id);
+        if (found == circuit.end()) continue;
+        const auto opened = cipher.Open(keys_[found->second], cell.subspan(tunnel::kCellHeaderSize),
+                                        message.data());
+        if (!opened || *opened < kDataOverhead) continue;
+        if (sendto(circuit_fds_[found->second], message.data() + kDataOverhead,
+                   *opened - kDataOverhead, 0, reinterpret_cast<sockaddr*>(&to), to_length) >= 0) {
+          sent_.fetch_add(1, std::memory_order_relaxed);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace ringv8::testbed
+
+namespace ringv8::testbed {
+
+void BareExit::RunBack() {
+  PinToCpu(1);
+  pthread_setname_np(pthread_self(), "bare exit");
+  const int poll = epoll_create1(0);
+  for (size_t i = 0; i < circuit_fds_.size(); ++i) {
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.u64 = i;
+    epoll_ctl(poll, EPOLL_CTL_ADD, circuit_fds_[i], &event);
+  }
+  std::vector<std::vector<uint8_t>> headers;
+  for (uint32_t id : ids_) headers.push_back(CellHeader(id));
+  sockaddr_storage to;
+  const socklen_t to_length = destination_.ToSockaddr(&to);
+  tunnel::LayerCipher cipher;
+  std::array<uint8_t, kDataOverhead> head{};
+  head[0] = tunnel::kCellData;
+  ReceiveBatch batch(2048);
+  // Cells of one wake-up, sent as UDP_SEGMENT runs of equal size.
+  std::vector<uint8_t> cells(65536);
+  size_t used = 0, count = 0, cell_size = 0;
+  const auto flush = [&] {
+    if (count == 0) return;
+    iovec iov{cells.data(), used};
+    msghdr msg{};
+    msg.msg_name = &to;
+    msg.msg_namelen = to_length;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    alignas(cmsghdr) uint8_t control[CMSG_SPACE(sizeof(uint16_t))] = {};
+    if (count > 1) SetUdpSegment(msg, control, sizeof(control), static_cast<uint16_t>(cell_size));
+    if (sendmsg(fd_, &msg, 0) >= 0) sent_.fetch_add(count, std::memory_order_relaxed);
+    used = count = 0;
+  };
+  epoll_event events[kBatch];
+  while (!stop_.load(std::memory_order_relaxed)) {
+    const int ready = epoll_wait(poll, events, kBatch, 50);
+    for (int e = 0; e < ready; ++e) {
+      const size_t i = events[e].data.u64;
+      batch.Reset();
+      const int n = recvmmsg(circuit_fds_[i], batch.headers, kBatch, MSG_DONTWAIT, nullptr);
+      for (int k = 0; k < n; ++k) {
+        const std::span<const uint8_t> payload(static_cast<const uint8_t*>(batch.iov[k].iov_base),
+                                               batch.headers[k].msg_len);
+        const size_t size =
+            tunnel::kCellHeaderSize + tunnel::kLayerOverhead + head.size() + payload.size();
+        if (count > 0 && (size != cell_size || used + size > cells.size() || count == 64)) {
+          flush();
+        }
+        cell_size = size;
+        std::memcpy(cells.data() + used, headers[i].data(), tunnel::kCellHeaderSize);
+        cipher.SealNext(keys_[i], head, payload, cells.data() + used + tunnel::kCellHeaderSize);
+        used += size;
+        ++count;
+      }
+    }
+    flush();
+  }
+  close(poll);
+}
+
+}  // namespace ringv8::testbed
