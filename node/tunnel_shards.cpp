@@ -41,7 +41,8 @@ EndpointOptions TunnelShards::ReusePortOptions(EndpointOptions options) {
   return options;
 }
 
-TunnelShards::TunnelShards(Node& node, uint32_t count, EndpointBackend backend)
+TunnelShards::TunnelShards(Node& node, uint32_t count, EndpointBackend backend,
+                           uint32_t send_queue_capacity)
     : node_(node),
       tunnel_(TheTunnel(node)),
       community_id_(tunnel_.community_id()),
@@ -52,6 +53,7 @@ TunnelShards::TunnelShards(Node& node, uint32_t count, EndpointBackend backend)
   hand_off_.Attach(0, node_.loop(), tunnel_);
   // What the shards copy, taken here on the node's thread.
   EndpointOptions options = ReusePortOptions({});
+  options.send_queue_capacity = send_queue_capacity;
   options.ipv4.reset();
   for (const Address& a : node_.endpoint().local_addresses()) {
     (a.is_v4() ? options.ipv4 : options.ipv6) = a;

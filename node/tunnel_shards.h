@@ -35,8 +35,10 @@ namespace ringv8::node {
 class TunnelShards {
  public:
   // `node`'s endpoint must have been opened with reuse_port (see ReusePortOptions) and hold
-  // exactly one TunnelCommunity. Throws std::runtime_error naming what failed.
-  TunnelShards(Node& node, uint32_t count, EndpointBackend backend);
+  // exactly one TunnelCommunity. Each shard's endpoint queues at most `send_queue_capacity`
+  // datagrams (EndpointOptions). Throws std::runtime_error naming what failed.
+  TunnelShards(Node& node, uint32_t count, EndpointBackend backend,
+               uint32_t send_queue_capacity = EndpointOptions{}.send_queue_capacity);
   ~TunnelShards();
   TunnelShards(const TunnelShards&) = delete;
   TunnelShards& operator=(const TunnelShards&) = delete;

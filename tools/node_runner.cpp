@@ -111,6 +111,12 @@ void AddNodeRunOptions(CLI::App& cmd, NodeRunOptions& options) {
   cmd.add_option("--metrics", options.metrics,
                  "Serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9101)")
       ->check(IpAndPort());
+  cmd.add_option("--send-queue", options.send_queue,
+                 "Datagrams the socket may hold queued or in flight, per shard (64..1048576; "
+                 "beyond, sends are dropped and counted as send_queue_full; memory is touched "
+                 "only as far as the queue ever fills, 2 KiB per datagram)")
+      ->check(CLI::Range(64u, 1u << 20))
+      ->capture_default_str();
 }
 
 namespace {
@@ -135,6 +141,7 @@ int RunNode(const node::NodeConfig& config, const NodeRunOptions& options) {
   LoopAndEndpoint opened;
   try {
     EndpointOptions endpoint_options = node::EndpointOptionsFor(config);
+    endpoint_options.send_queue_capacity = options.send_queue;
     if (options.tunnel_shards > 1) {
       endpoint_options = node::TunnelShards::ReusePortOptions(std::move(endpoint_options));
     }
@@ -161,7 +168,8 @@ int RunNode(const node::NodeConfig& config, const NodeRunOptions& options) {
   std::unique_ptr<node::TunnelShards> shards;
   if (options.tunnel_shards > 1) {
     try {
-      shards = std::make_unique<node::TunnelShards>(*node, options.tunnel_shards, *backend);
+      shards = std::make_unique<node::TunnelShards>(*node, options.tunnel_shards, *backend,
+                                                    options.send_queue);
     } catch (const std::exception& e) {
       spdlog::error("tunnel shards: {}", e.what());
       return kExitRuntime;

@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 
 #include "node/config.h"
+#include "ring/endpoint.h"
 
 namespace ringv8::tools {
 
@@ -23,9 +24,12 @@ struct NodeRunOptions {
   std::string metrics;  // ADDR:PORT, "" for none.
   // > 1: the node's TunnelCommunity runs on this many shards (node/tunnel_shards.h).
   uint32_t tunnel_shards = 1;
+  // Datagrams each endpoint (each shard's) may hold queued or in flight (send_queue_full beyond).
+  uint32_t send_queue = ringv8::EndpointOptions{}.send_queue_capacity;
 };
 
-// The options both commands share: --duration, --json, --status-interval, --backend, --metrics.
+// The options both commands share: --duration, --json, --status-interval, --backend, --metrics,
+// --send-queue.
 void AddNodeRunOptions(CLI::App& command, NodeRunOptions& options);
 
 int RunNode(const node::NodeConfig& config, const NodeRunOptions& options);
