@@ -26,6 +26,7 @@
 #include "ring/endpoint_stats.h"
 #include "ring/function_ref.h"
 #include "ring/result.h"
+#include "ring/send_buffers.h"
 
 namespace ringv8 {
 
@@ -60,6 +61,10 @@ struct EndpointOptions {
   uint32_t receive_buffer_size = 4096;
   // Datagrams queued or in flight at most; Send() fails with ENOBUFS beyond.
   uint32_t send_queue_capacity = 4096;
+  // Set: the queue's buffers for datagrams up to 2 KiB come from these, shared with the other
+  // endpoints of the loop given the same (ring/send_buffers.h); Send() also fails with ENOBUFS
+  // when they are all queued. Unset: the endpoint reserves its own.
+  std::shared_ptr<SendBuffers> send_buffers;
   // SO_RCVBUF / SO_SNDBUF (the FORCE variants where permitted).
   int socket_buffer_bytes = 8 << 20;
   // SO_REUSEPORT: several endpoints (shards) bind the same port; the kernel spreads the peers

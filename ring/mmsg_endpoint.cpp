@@ -14,7 +14,7 @@ constexpr int kMaxBatchesPerWakeup = 16;
 }  // namespace
 
 MmsgEndpoint::MmsgEndpoint(EventLoop& loop, const EndpointOptions& options)
-    : loop_(loop), options_(options), pool_(options.send_queue_capacity) {
+    : loop_(loop), options_(options), pool_(options.send_queue_capacity, options.send_buffers) {
   raw_ = options.raw;
 }
 

@@ -8,7 +8,8 @@ constexpr uint32_t kReceiveBufferSize = 2048;
 
 }  // namespace
 
-EndpointOptions ExitSocket::EndpointOptionsFor(bool ipv6) {
+EndpointOptions ExitSocket::EndpointOptionsFor(bool ipv6,
+                                               std::shared_ptr<SendBuffers> send_buffers) {
   EndpointOptions options;
   options.ipv4 = Address();
   if (ipv6) options.ipv6 = Address::Ipv6({}, 0);
@@ -20,17 +21,17 @@ EndpointOptions ExitSocket::EndpointOptionsFor(bool ipv6) {
   // Deep enough for a GRO read of cells that all leave by this socket; touched only as far as
   // used (SendPool), like the receive buffers.
   options.send_queue_capacity = 4096;
+  options.send_buffers = std::move(send_buffers);
   options.socket_buffer_bytes = 256 << 10;
   return options;
 }
 
-Result<std::unique_ptr<ExitSocket>> ExitSocket::Open(Endpoint& node_endpoint, uint32_t circuit_id,
-                                                     const ReplyHandler* on_reply, TimePoint now,
-                                                     double budget_burst,
-                                                     double destination_burst) {
+Result<std::unique_ptr<ExitSocket>> ExitSocket::Open(
+    Endpoint& node_endpoint, std::shared_ptr<SendBuffers> send_buffers, uint32_t circuit_id,
+    const ReplyHandler* on_reply, TimePoint now, double budget_burst, double destination_burst) {
   // Both families as py-ipv8 opens them; a host without IPv6 gets the IPv4 socket alone.
-  auto endpoint = node_endpoint.OpenAnother(EndpointOptionsFor(true));
-  if (!endpoint) endpoint = node_endpoint.OpenAnother(EndpointOptionsFor(false));
+  auto endpoint = node_endpoint.OpenAnother(EndpointOptionsFor(true, send_buffers));
+  if (!endpoint) endpoint = node_endpoint.OpenAnother(EndpointOptionsFor(false, send_buffers));
   if (!endpoint) return Unexpected{endpoint.error()};
   return std::unique_ptr<ExitSocket>(new ExitSocket(circuit_id, std::move(*endpoint), on_reply, now,
                                                     budget_burst, destination_burst));

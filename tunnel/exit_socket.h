@@ -29,14 +29,21 @@ class ExitSocket final : public EndpointListener {
   using ReplyHandler =
       std::function<void(uint32_t circuit_id, const Address& source, wire::Bytes data)>;
 
+  // The send buffers all exit sockets of a community share (at most this many datagrams queued
+  // toward the Internet together; SendBuffers keeps the one used last in cache).
+  static constexpr uint32_t kSharedSendBuffers = 8192;
+
   // Options for the endpoint under an exit socket: both families on any port, raw, small
-  // receive rings (replies are single datagrams; GRO would need 64 KiB buffers per socket).
-  static EndpointOptions EndpointOptionsFor(bool ipv6);
+  // receive rings (replies are single datagrams; GRO would need 64 KiB buffers per socket), its
+  // sends queued in `send_buffers`.
+  static EndpointOptions EndpointOptionsFor(bool ipv6, std::shared_ptr<SendBuffers> send_buffers);
 
   // Opens the sockets on `node_endpoint`'s loop: IPv4 and, if the host has it, IPv6.
-  static Result<std::unique_ptr<ExitSocket>> Open(Endpoint& node_endpoint, uint32_t circuit_id,
-                                                  const ReplyHandler* on_reply, TimePoint now,
-                                                  double budget_burst, double destination_burst);
+  static Result<std::unique_ptr<ExitSocket>> Open(Endpoint& node_endpoint,
+                                                  std::shared_ptr<SendBuffers> send_buffers,
+                                                  uint32_t circuit_id, const ReplyHandler* on_reply,
+                                                  TimePoint now, double budget_burst,
+                                                  double destination_burst);
   ~ExitSocket();
   ExitSocket(const ExitSocket&) = delete;
   ExitSocket& operator=(const ExitSocket&) = delete;

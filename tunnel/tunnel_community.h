@@ -591,9 +591,10 @@ class TunnelCommunity : public overlay::Community {
   // Exit sockets by terminal circuit id; closed with their circuit. They call the handler.
   ExitSocket::ReplyHandler exit_reply_handler_;
   std::unordered_map<uint32_t, std::unique_ptr<ExitSocket>> exit_sockets_;
-  TokenBucket exit_budget_;                 // Exit bytes (max_exit_rate).
-  std::unique_ptr<HostResolver> resolver_;  // Made on the first host name unless injected.
-  size_t resolving_ = 0;                    // DATA waiting for a name.
+  std::shared_ptr<SendBuffers> exit_send_buffers_;  // The exit sockets' (made with the first).
+  TokenBucket exit_budget_;                         // Exit bytes (max_exit_rate).
+  std::unique_ptr<HostResolver> resolver_;          // Made on the first host name unless injected.
+  size_t resolving_ = 0;                            // DATA waiting for a name.
   EventLoop::TimerId housekeeping_timer_ = 0;
   // The loop's time, read once a second: relayed cells record their circuit's activity with it
   // (a clock read per cell cost 3% of a relay's CPU; idle limits are tens of seconds).

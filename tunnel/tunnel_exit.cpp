@@ -117,8 +117,12 @@ ExitSocket* TunnelCommunity::ExitSocketFor(uint32_t circuit_id) {
     return nullptr;
   }
   const double destination_burst = 2 * tunnel_settings_.max_exit_destination_rate;
-  auto socket = ExitSocket::Open(endpoint(), circuit_id, &exit_reply_handler_, loop().Now(),
-                                 tunnel_settings_.max_exit_circuit_rate, destination_burst);
+  if (!exit_send_buffers_) {
+    exit_send_buffers_ = std::make_shared<SendBuffers>(ExitSocket::kSharedSendBuffers);
+  }
+  auto socket =
+      ExitSocket::Open(endpoint(), exit_send_buffers_, circuit_id, &exit_reply_handler_,
+                       loop().Now(), tunnel_settings_.max_exit_circuit_rate, destination_burst);
   if (!socket) {
     ++tunnel_stats_.exit_socket_failed;
     RINGV8_DEBUG("exit socket for circuit {} refused: {}", circuit_id, socket.error().message());

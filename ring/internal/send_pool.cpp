@@ -8,11 +8,13 @@ namespace ringv8::internal {
 
 static_assert(std::is_trivially_copyable_v<SendSlot> && std::is_trivially_destructible_v<SendSlot>);
 
-SendPool::SendPool(uint32_t capacity) : regular_count_(capacity) {
+static_assert(SendBuffers::kBufferSize == SendPool::kSlotSize);
+
+SendPool::SendPool(uint32_t capacity, std::shared_ptr<SendBuffers> shared)
+    : shared_(std::move(shared)), regular_count_(capacity) {
   // new[] without an initialiser: the allocator maps large blocks lazily, so untouched slots and
   // buffers cost address space, not memory.
-  const size_t bytes = size_t{capacity} * kSlotSize + size_t{kLargeSlots} * kLargeSlotSize;
-  memory_.reset(new uint8_t[bytes]);
+  memory_.reset(new uint8_t[regular_bytes() + size_t{kLargeSlots} * kLargeSlotSize]);
   static_assert(alignof(SendSlot) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__);
   slot_memory_.reset(new uint8_t[sizeof(SendSlot) * (capacity + kLargeSlots)]);
   slots_ = reinterpret_cast<SendSlot*>(slot_memory_.get());
@@ -29,14 +31,20 @@ SendSlot* SendPool::AcquireEmpty(const Address& to, size_t size) {
     const uint32_t index = large ? regular_count_ + made : made;
     SendSlot& fresh = *new (&slots_[index]) SendSlot{};
     fresh.index = index;
-    fresh.data =
-        memory_.get() + (large ? size_t{regular_count_} * kSlotSize + size_t{made} * kLargeSlotSize
-                               : size_t{made} * kSlotSize);
+    if (large) {
+      fresh.data = memory_.get() + regular_bytes() + size_t{made} * kLargeSlotSize;
+    } else if (!shared_) {
+      fresh.data = memory_.get() + size_t{made} * kSlotSize;
+    }
     fresh.capacity = large ? kLargeSlotSize : kSlotSize;
     ++made;
     list.push_back(index);
   }
   SendSlot& slot = slots_[list.back()];
+  if (!large && shared_) {
+    slot.data = shared_->Take();
+    if (slot.data == nullptr) return nullptr;  // The shared buffers are all queued.
+  }
   list.pop_back();
   slot.ipv6 = to.is_v6();
   slot.iov = {slot.data, 0};
@@ -58,7 +66,12 @@ SendSlot* SendPool::Acquire(const Address& to, std::span<const uint8_t> datagram
 }
 
 void SendPool::Release(SendSlot* slot) {
-  (slot->index < regular_count_ ? free_ : free_large_).push_back(slot->index);
+  const bool regular = slot->index < regular_count_;
+  if (regular && shared_) {
+    shared_->Give(slot->data);
+    slot->data = nullptr;
+  }
+  (regular ? free_ : free_large_).push_back(slot->index);
 }
 
 std::error_code FillAndQueue(SendPool& pool, std::deque<SendSlot*>& queue, const Address& to,

@@ -5,7 +5,9 @@
 // Each slot carries the msghdr, iovec and destination address the kernel reads while the send is
 // in flight. Memory is reserved up front and touched only as far as the queue has ever reached
 // (slots are made on first use and reused lowest first), so an endpoint with a deep queue bound
-// and little traffic (an exit socket) stays small. Thread-affine.
+// and little traffic stays small. With `shared` (EndpointOptions::send_buffers) the regular slots
+// take their buffers from it when acquired and give them back when released, and reserve none
+// of their own. Thread-affine.
 #ifndef RINGV8_RING_INTERNAL_SEND_POOL_H_
 #define RINGV8_RING_INTERNAL_SEND_POOL_H_
 
@@ -22,6 +24,7 @@
 #include "ring/address.h"
 #include "ring/endpoint_stats.h"
 #include "ring/function_ref.h"
+#include "ring/send_buffers.h"
 
 namespace ringv8::internal {
 
@@ -43,7 +46,7 @@ class SendPool {
   static constexpr uint32_t kLargeSlots = 8;
   static constexpr uint32_t kLargeSlotSize = 65536;
 
-  explicit SendPool(uint32_t capacity);
+  explicit SendPool(uint32_t capacity, std::shared_ptr<SendBuffers> shared = nullptr);
   SendPool(const SendPool&) = delete;
   SendPool& operator=(const SendPool&) = delete;
 
@@ -62,6 +65,9 @@ class SendPool {
   SendSlot* slot(uint32_t index) { return &slots_[index]; }
 
  private:
+  size_t regular_bytes() const { return shared_ ? 0 : size_t{regular_count_} * kSlotSize; }
+
+  std::shared_ptr<SendBuffers> shared_;  // Regular slots' buffers, if shared.
   std::unique_ptr<uint8_t[]> memory_;
   std::unique_ptr<uint8_t[]> slot_memory_;  // Raw: a slot is constructed when first made.
   SendSlot* slots_ = nullptr;

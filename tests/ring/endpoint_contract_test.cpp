@@ -280,6 +280,45 @@ TEST_P(EndpointContract, TheSendQueueIsBounded) {
   EXPECT_EQ(a->Send(b->local_addresses()[0], std::vector<uint8_t>(70000)), std::errc::message_size);
 }
 
+TEST_P(EndpointContract, EndpointsGivenOneSetOfSendBuffersShareItsBound) {
+  if (GetParam() == Kind::kMemory) GTEST_SKIP() << "memory endpoints queue no buffers";
+  auto shared = std::make_shared<SendBuffers>(8);
+  EndpointOptions options = Loopback4();
+  options.send_buffers = shared;
+  Endpoint* a = Open(options);
+  Endpoint* c = Open(options);
+  Endpoint* b = Open(Loopback4());
+  ASSERT_TRUE(a && b && c);
+  const Address to = b->local_addresses()[0];
+  int accepted = 0;
+  for (int i = 0; i < 5; ++i) {
+    accepted += !a->Send(to, Datagram(Prefix(1), 1));
+    accepted += !c->Send(to, Datagram(Prefix(1), 1));
+  }
+  EXPECT_EQ(accepted, 8);
+  EXPECT_EQ(shared->in_use(), 8u);
+  EXPECT_EQ(a->stats().send_queue_full.value() + c->stats().send_queue_full.value(), 2u);
+  // A datagram over 2 KiB takes a buffer of the endpoint's own.
+  EXPECT_FALSE(a->Send(to, Datagram(Prefix(1), 1, 3000)));
+  RunUntil([&] { return b->stats().packets_in.value() == 9; });
+  EXPECT_EQ(b->stats().packets_in.value(), 9u);
+  EXPECT_EQ(shared->in_use(), 0u);  // Every buffer came back once sent.
+  EXPECT_FALSE(c->Send(to, Datagram(Prefix(1), 1)));
+}
+
+TEST(SendBuffers, HandsOutTheBufferFreedLastAndNoMoreThanItsCount) {
+  SendBuffers buffers(2);
+  uint8_t* first = buffers.Take();
+  uint8_t* second = buffers.Take();
+  ASSERT_TRUE(first && second);
+  EXPECT_EQ(second - first, static_cast<ptrdiff_t>(SendBuffers::kBufferSize));
+  EXPECT_EQ(buffers.Take(), nullptr);
+  buffers.Give(first);
+  buffers.Give(second);
+  EXPECT_EQ(buffers.Take(), second);  // Still in cache.
+  EXPECT_EQ(buffers.in_use(), 1u);
+}
+
 TEST_P(EndpointContract, OversizedDatagramsAreDroppedAndCounted) {
   EndpointOptions small = Loopback4();
   small.receive_buffer_size = 1024;
