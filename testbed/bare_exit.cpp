@@ -19,12 +19,6 @@
 #include "tunnel/payloads.h"
 
 namespace ringv8::testbed {
-namespace {
-
-// DATA's fixed part before the payload: cell id, destination and origin (IPv4: 7 bytes each).
-constexpr size_t kDataOverhead = 1 + 7 + 7;
-
-}  // namespace
 
 BareExit::BareExit(Direction direction, const std::vector<uint32_t>& ids,
                    const std::vector<tunnel::DirectionKey>& keys, const Address& destination)
@@ -80,9 +74,10 @@ void BareExit::RunOut() {
         if (found == circuit.end()) continue;
         const auto opened = cipher.Open(keys_[found->second], cell.subspan(tunnel::kCellHeaderSize),
                                         message.data());
-        if (!opened || *opened < kDataOverhead) continue;
-        if (sendto(circuit_fds_[found->second], message.data() + kDataOverhead,
-                   *opened - kDataOverhead, 0, reinterpret_cast<sockaddr*>(&to), to_length) >= 0) {
+        if (!opened || *opened < kDataIpv4Overhead) continue;
+        if (sendto(circuit_fds_[found->second], message.data() + kDataIpv4Overhead,
+                   *opened - kDataIpv4Overhead, 0, reinterpret_cast<sockaddr*>(&to),
+                   to_length) >= 0) {
           sent_.fetch_add(1, std::memory_order_relaxed);
         }
       }
@@ -109,7 +104,7 @@ void BareExit::RunBack() {
   sockaddr_storage to;
   const socklen_t to_length = destination_.ToSockaddr(&to);
   tunnel::LayerCipher cipher;
-  std::array<uint8_t, kDataOverhead> head{};
+  std::array<uint8_t, kDataIpv4Overhead> head{};
   head[0] = tunnel::kCellData;
   ReceiveBatch batch(2048);
   // Cells of one wake-up, sent as UDP_SEGMENT runs of equal size.

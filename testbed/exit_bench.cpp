@@ -28,8 +28,8 @@ namespace {
 using nlohmann::json;
 using tunnel::TunnelCommunity;
 
-// DATA's fixed part: cell id, destination and origin (IPv4: 7 bytes each).
-constexpr int kDataOverhead = 1 + 7 + 7;
+// DATA's fixed part (IPv4 addresses), as an int for the payload arithmetic here.
+constexpr int kDataOverhead = static_cast<int>(kDataIpv4Overhead);
 
 tunnel::TunnelSettings ExitSettings(size_t circuits) {
   tunnel::TunnelSettings s =

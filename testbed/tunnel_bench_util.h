@@ -33,6 +33,9 @@ double LayerCipherPerSecond(tunnel::AeadImpl impl, size_t size, double seconds);
 
 // Settings under which nothing expires or is refused during a run.
 tunnel::TunnelSettings BenchSettings(size_t circuits, tunnel::PeerFlags flags);
+// DATA's fixed part before its payload: cell id, destination and origin (IPv4: 7 bytes each).
+inline constexpr size_t kDataIpv4Overhead = 1 + 7 + 7;
+
 // A cell header (py-ipv8's tunnel prefix) for `circuit_id`, encrypted, relay_early 0.
 std::vector<uint8_t> CellHeader(uint32_t circuit_id);
 
