@@ -63,7 +63,8 @@ struct EndpointOptions {
   uint32_t send_queue_capacity = 4096;
   // Set: the queue's buffers for datagrams up to 2 KiB come from these, shared with the other
   // endpoints of the loop given the same (ring/send_buffers.h); Send() also fails with ENOBUFS
-  // when they are all queued. Unset: the endpoint reserves its own.
+  // when they are all queued. Unset: the endpoint reserves its own. MemoryEndpoint copies each
+  // datagram into the network and ignores it.
   std::shared_ptr<SendBuffers> send_buffers;
   // SO_RCVBUF / SO_SNDBUF (the FORCE variants where permitted).
   int socket_buffer_bytes = 8 << 20;
