@@ -183,8 +183,7 @@ Flow Measure(const std::function<double()>& cpu,
   return flow;
 }
 
-// The same cells through a BareExit (testbed/bare_exit.h): the floor of one send per datagram
-// and circuit socket, with the exit's crypto, on the exit's core.
+// A flow through a BareExit, as runs[].bare reports it.
 json BareFigures(const Flow& flow) {
   return {{"sent", flow.sent},
           {"arrived", flow.arrived},
@@ -192,6 +191,8 @@ json BareFigures(const Flow& flow) {
           {"per_cpu_second", flow.exit_cpu_seconds > 0 ? flow.arrived / flow.exit_cpu_seconds : 0}};
 }
 
+// The same cells through a BareExit (testbed/bare_exit.h): the floor of one send per datagram
+// and circuit socket, with the exit's crypto, on the exit's core.
 json MeasureBareExit(const Circuits& circuits, const std::vector<std::vector<uint8_t>>& cells,
                      bool gso, Sink& internet, double seconds) {
   BareExit bare(BareExit::Direction::kOut, circuits.ids, circuits.forward, internet.address());
@@ -292,7 +293,7 @@ json RunExitBench(const ExitBenchOptions& options) {
         for (const bool out : {true, false}) {
           const auto exit_cpu = [&] { return exit.CpuSeconds(); };
           Flow flow;
-          json bare = nullptr;
+          json bare;  // The same flow through the bare exit.
           if (out) {
             flow = Measure(
                 exit_cpu,
@@ -328,22 +329,16 @@ json RunExitBench(const ExitBenchOptions& options) {
                           {"per_cpu_second", per_cpu},
                           {"bytes_per_cpu_second", per_cpu * payload},
                           {"share_of_ceiling", per_cpu / ceiling[payload]}});
-          if (bare.is_object()) {
-            const double bare_per_cpu = bare["per_cpu_second"].get<double>();
-            bare["share_of_ceiling"] = bare_per_cpu / ceiling[payload];
-            runs.back()["bare"] = bare;
-            runs.back()["share_of_bare"] = bare_per_cpu > 0 ? per_cpu / bare_per_cpu : 0;
-          }
+          const double bare_per_cpu = bare["per_cpu_second"].get<double>();
+          bare["share_of_ceiling"] = bare_per_cpu / ceiling[payload];
+          runs.back()["bare"] = bare;
+          runs.back()["share_of_bare"] = bare_per_cpu > 0 ? per_cpu / bare_per_cpu : 0;
           spdlog::info(
               "{} circuits, {} B {} ({}): {:.0f} datagrams/s, {:.0f} per exit CPU-second = {:.2f} "
-              "of the crypto ceiling{}",
+              "of the crypto ceiling; bare syscalls {:.0f} per CPU-second = {:.2f}",
               circuits.ids.size(), payload, out ? "out" : "back",
               gso ? "GSO generator" : "plain generator", flow.arrived / options.seconds, per_cpu,
-              per_cpu / ceiling[payload],
-              bare.is_object() ? fmt::format("; bare syscalls {:.0f} per CPU-second = {:.2f}",
-                                             bare["per_cpu_second"].get<double>(),
-                                             bare["share_of_ceiling"].get<double>())
-                               : "");
+              per_cpu / ceiling[payload], bare_per_cpu, bare_per_cpu / ceiling[payload]);
         }
       }
     }
