@@ -1,10 +1,13 @@
 #include "tools/command.h"
 
+#include <sys/resource.h>
+
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "ring/address.h"
 
@@ -36,6 +39,16 @@ CLI::Validator IpAndPort() {
         return fmt::format("'{}' is not IP:PORT (e.g. 127.0.0.1:9100)", text);
       },
       "IP:PORT");
+}
+
+void RaiseDescriptorLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  const rlim_t before = limit.rlim_cur;
+  limit.rlim_cur = limit.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    spdlog::debug("open files limit raised from {} to {}", before, limit.rlim_cur);
+  }
 }
 
 }  // namespace ringv8::tools

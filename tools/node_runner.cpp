@@ -1,6 +1,5 @@
 #include "tools/node_runner.h"
 
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -119,24 +118,7 @@ void AddNodeRunOptions(CLI::App& cmd, NodeRunOptions& options) {
       ->capture_default_str();
 }
 
-namespace {
-
-// A server's descriptor limit: the soft limit up to the hard one (an exit opens two sockets per
-// circuit; the soft default of 1024 would cap it at ~500 circuits).
-void RaiseDescriptorLimit() {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
-  const rlim_t before = limit.rlim_cur;
-  limit.rlim_cur = limit.rlim_max;
-  if (setrlimit(RLIMIT_NOFILE, &limit) == 0) {
-    spdlog::debug("open files limit raised from {} to {}", before, limit.rlim_cur);
-  }
-}
-
-}  // namespace
-
 int RunNode(const node::NodeConfig& config, const NodeRunOptions& options) {
-  RaiseDescriptorLimit();
   auto backend = ParseEndpointBackend(options.backend);
   LoopAndEndpoint opened;
   try {

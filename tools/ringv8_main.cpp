@@ -84,6 +84,7 @@ int main(int argc, char** argv) {
   logger->set_level(spdlog::level::from_str(log_level));
   spdlog::set_default_logger(logger);
 
+  RaiseDescriptorLimit();
   try {
     return run();
   } catch (const std::exception& e) {

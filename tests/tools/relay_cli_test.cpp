@@ -113,6 +113,21 @@ TEST(RelayCliTest, BenchRelayExitReportsEveryFigure) {
   EXPECT_EQ(Ringv8("bench relay --exit --payload 1405").exit_code, 2);
 }
 
+// A user's shell allows 1,024 open files; 1,000 circuits' exit sockets take two each, and the
+// bare exit one more. ringv8 raises its soft limit to the hard one before any command runs: here
+// 150 circuits under a soft limit of 256.
+TEST(RelayCliTest, BenchRelayExitRaisesTheOpenFilesLimit) {
+  Output out = Ringv8("bench relay --exit --circuits 150 --payload 100 --seconds 0.1 --json", false,
+                      "ulimit -Sn 256;");
+  ASSERT_EQ(out.exit_code, 0);
+  const json r = json::parse(out.stdout_text);
+  EXPECT_EQ(r["memory"][0]["exit_sockets"], 150);
+  for (const json& run : r["runs"]) {
+    EXPECT_GT(run["arrived"].get<uint64_t>(), 0u) << run.dump();
+    EXPECT_GT(run["bare"]["arrived"].get<uint64_t>(), 0u) << run.dump();
+  }
+}
+
 // The client: a TunnelCommunity on a real socket (127.0.0.1, mmsg), advertising no flags.
 struct TunnelClient {
   TunnelClient() {

@@ -25,7 +25,8 @@ struct Output {
 // stderr is discarded unless `with_stderr`, which merges it into the output.
 class Ringv8Process {
  public:
-  // `environment`: "NAME=value ..." set for this process only.
+  // `environment`: "NAME=value ..." set for this process only (or a shell command ending in ';'
+  // run before it, such as a ulimit).
   explicit Ringv8Process(const std::string& args, bool with_stderr = false,
                          const std::string& environment = "") {
     const std::string command = (environment.empty() ? "" : environment + " ") +
