@@ -59,7 +59,10 @@ BufferGroups& Groups() {
 class UringEndpoint::State final : public EventLoop::Orphan, public EventLoop::WaitHook {
  public:
   State(UringEndpoint* owner, EventLoop& loop, const EndpointOptions& options)
-      : owner_(owner), loop_(loop), options_(options), pool_(options.send_queue_capacity, options.send_buffers) {}
+      : owner_(owner),
+        loop_(loop),
+        options_(options),
+        pool_(options.send_queue_capacity, options.send_buffers) {}
   ~State() override {
     loop_.CancelBeforeWait(this);
     ReleaseBufferRings();
