@@ -25,6 +25,7 @@
 #include "ring/address.h"
 #include "ring/endpoint_stats.h"
 #include "ring/function_ref.h"
+#include "ring/receive_buffers.h"
 #include "ring/result.h"
 #include "ring/send_buffers.h"
 
@@ -59,6 +60,10 @@ struct EndpointOptions {
   // tests use tiny rings to force exhaustion). Each buffer holds one datagram and its headers.
   uint32_t receive_buffers = 2048;
   uint32_t receive_buffer_size = 4096;
+  // Set: the sockets receive into these, shared with the other endpoints of the loop given the
+  // same (ring/receive_buffers.h), instead of receive_buffers of their own; needs gro off
+  // (opening fails with EINVAL otherwise). MemoryEndpoint ignores it.
+  std::shared_ptr<ReceiveBuffers> shared_receive_buffers;
   // Datagrams queued or in flight at most; Send() fails with ENOBUFS beyond.
   uint32_t send_queue_capacity = 4096;
   // Set: the queue's buffers for datagrams up to 2 KiB come from these, shared with the other

@@ -2,6 +2,7 @@
 
 #include <sys/epoll.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "ring/fault_injection.h"
@@ -34,8 +35,18 @@ Result<std::unique_ptr<MmsgEndpoint>> MmsgEndpoint::Open(EventLoop& loop,
   MmsgEndpoint* self = endpoint.get();
 
   // With GRO a read may hold 64 KiB; the buffers are touched only as far as reads fill them.
-  self->buffer_size_ = self->sockets_.gro() ? options.gro_buffer_size : options.receive_buffer_size;
-  self->receive_memory_.reset(new uint8_t[self->buffer_size_ * kBatch]);
+  if (ReceiveBuffers* shared = options.shared_receive_buffers.get()) {
+    // Reads are synchronous: the batch lives in the shared buffers (one datagram each).
+    if (self->sockets_.gro()) return Unexpected{Errno(EINVAL)};
+    self->buffer_size_ = shared->size();
+    self->batch_ = static_cast<int>(std::min<uint32_t>(kBatch, shared->count()));
+    self->receive_memory_ = shared->Memory();
+  } else {
+    self->buffer_size_ =
+        self->sockets_.gro() ? options.gro_buffer_size : options.receive_buffer_size;
+    self->own_receive_memory_.reset(new uint8_t[self->buffer_size_ * kBatch]);
+    self->receive_memory_ = self->own_receive_memory_.get();
+  }
   self->queues_.resize(self->sockets_.sockets().size());
   self->waiting_writable_.assign(self->sockets_.sockets().size(), false);
   self->gso_.assign(self->sockets_.sockets().size(), options.gso);
@@ -99,8 +110,8 @@ void MmsgEndpoint::Receive(size_t socket_index) {
   for (int round = 0; round < kMaxBatchesPerWakeup && socket_index < sockets_.sockets().size();
        ++round) {
     auto& socket = sockets_.sockets()[socket_index];
-    for (int i = 0; i < kBatch; ++i) {
-      receive_iov_[i] = {receive_memory_.get() + i * buffer_size, buffer_size};
+    for (int i = 0; i < batch_; ++i) {
+      receive_iov_[i] = {receive_memory_ + i * buffer_size, buffer_size};
       msghdr& msg = receive_headers_[i].msg_hdr;
       msg = msghdr{};
       msg.msg_name = &receive_addrs_[i];
@@ -112,7 +123,8 @@ void MmsgEndpoint::Receive(size_t socket_index) {
     }
     stats_.kernel_entries.Add();
     // MSG_TRUNC: msg_len is the datagram's real length, also when it did not fit.
-    int n = recvmmsg(socket.udp.fd, receive_headers_, kBatch, MSG_DONTWAIT | MSG_TRUNC, nullptr);
+    int n = recvmmsg(socket.udp.fd, receive_headers_, static_cast<unsigned>(batch_),
+                     MSG_DONTWAIT | MSG_TRUNC, nullptr);
     if (n < 0) {
       // EAGAIN: drained. ECONNREFUSED and friends: an ICMP error for an earlier send; go on.
       if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) stats_.receive_errors.Add();
@@ -137,7 +149,7 @@ void MmsgEndpoint::Receive(size_t socket_index) {
         continue;
       }
       const std::span<const uint8_t> read(
-          receive_memory_.get() + i * buffer_size,
+          receive_memory_ + i * buffer_size,
           std::min<size_t>(receive_headers_[i].msg_len, buffer_size));
       internal::DispatchRead(read, parsed.gro_segment, msg.msg_flags & MSG_TRUNC,
                              receive_headers_[i].msg_len, stats_,
@@ -147,7 +159,7 @@ void MmsgEndpoint::Receive(size_t socket_index) {
                                }
                              });
     }
-    if (n < kBatch) return;
+    if (n < batch_) return;
   }
 }
 

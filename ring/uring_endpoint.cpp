@@ -1,60 +1,21 @@
 #include "ring/uring_endpoint.h"
 
 #include <liburing.h>
-#include <sys/mman.h>
 
 #include <algorithm>
-#include <bitset>
 #include <cerrno>
 #include <cstring>
 #include <deque>
-#include <mutex>
 
 #include <spdlog/spdlog.h>
 
 #include "ring/fault_injection.h"
+#include "ring/internal/provided_buffer_ring.h"
 #include "ring/internal/send_pool.h"
 #include "ring/internal/udp_offload.h"
 #include "ring/internal/udp_socket.h"
 
 namespace ringv8 {
-
-namespace {
-
-// Buffer group ids are per ring; a process-wide table keeps them distinct among the groups in
-// use, so an exit that opens and closes sockets for days never reuses a registered id.
-class BufferGroups {
- public:
-  // A free id (1..65535), or 0 when all are taken.
-  uint16_t Acquire() {
-    std::lock_guard lock(mutex_);
-    for (uint32_t i = 0; i < 65535; ++i) {
-      const uint16_t id = static_cast<uint16_t>(next_ + i == 0 ? 1 : next_ + i);
-      if (!used_[id]) {
-        used_[id] = true;
-        next_ = static_cast<uint16_t>(id + 1);
-        return id;
-      }
-    }
-    return 0;
-  }
-  void Release(uint16_t id) {
-    std::lock_guard lock(mutex_);
-    used_[id] = false;
-  }
-
- private:
-  std::mutex mutex_;
-  std::bitset<65536> used_;
-  uint16_t next_ = 1;
-};
-
-BufferGroups& Groups() {
-  static BufferGroups groups;
-  return groups;
-}
-
-}  // namespace
 
 class UringEndpoint::State final : public EventLoop::Orphan, public EventLoop::WaitHook {
  public:
@@ -63,10 +24,7 @@ class UringEndpoint::State final : public EventLoop::Orphan, public EventLoop::W
         loop_(loop),
         options_(options),
         pool_(options.send_queue_capacity, options.send_buffers) {}
-  ~State() override {
-    loop_.CancelBeforeWait(this);
-    ReleaseBufferRings();
-  }
+  ~State() override { loop_.CancelBeforeWait(this); }
 
   std::error_code Open();
   void Close();
@@ -111,18 +69,10 @@ class UringEndpoint::State final : public EventLoop::Orphan, public EventLoop::W
   size_t GsoInFlightLimit() const {
     return std::max<size_t>(256, options_.send_queue_capacity / 16);
   }
-  struct BufferRing {
-    io_uring_buf_ring* ring = nullptr;
-    uint8_t* buffers = nullptr;
-    void* memory = nullptr;
-    size_t memory_size = 0;
-    uint16_t group = 0;
-    bool registered = false;
-  };
 
   EndpointStats& stats() { return owner_->stats_; }
-  std::error_code SetUpBufferRing(BufferRing* ring);
-  void ReleaseBufferRings();
+  // The buffer rings of the sockets: one each, or the one of shared_receive_buffers.
+  std::error_code SetUpBufferRings(size_t count);
   bool ArmReceive(size_t socket);
   void OnReceive(size_t socket, const io_uring_cqe& cqe);
   void HandleDatagram(size_t socket, uint8_t* buffer, int length);
@@ -145,7 +95,8 @@ class UringEndpoint::State final : public EventLoop::Orphan, public EventLoop::W
   EndpointOptions options_;
   internal::SocketSet sockets_;
   std::vector<Address> local_;
-  std::vector<BufferRing> buffer_rings_;
+  // Per socket; kept until every receive completed (a shared one also by its other users).
+  std::vector<std::shared_ptr<internal::ProvidedBufferRing>> buffer_rings_;
   std::vector<ReceiveHandler> receive_handlers_;
   std::vector<bool> needs_arm_;
   msghdr receive_template_{};
@@ -158,68 +109,38 @@ class UringEndpoint::State final : public EventLoop::Orphan, public EventLoop::W
   EventLoop::TimerId drop_poll_ = 0;  // Reads the sockets' drop counters once a second.
   int outstanding_ = 0;  // Operations the kernel may still complete (armed receives + sends).
   bool closing_ = false;
-  uint32_t buffer_count_ = 0;  // Per socket's buffer ring.
-  uint32_t buffer_size_ = 0;
   uint64_t received_this_iteration_ = 0;
   uint64_t sent_this_iteration_ = 0;
   uint64_t loop_entries_seen_ = 0;
 };
 
-std::error_code UringEndpoint::State::SetUpBufferRing(BufferRing* br) {
-  const uint32_t count = buffer_count_;
-  const size_t ring_bytes = sizeof(io_uring_buf) * count;
-  br->memory_size = ring_bytes + size_t{count} * buffer_size_;
-  br->memory =
-      mmap(nullptr, br->memory_size, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-  if (br->memory == MAP_FAILED) {
-    br->memory = nullptr;
-    return Errno(errno);
+std::error_code UringEndpoint::State::SetUpBufferRings(size_t count) {
+  if (options_.shared_receive_buffers != nullptr) {
+    // One datagram per buffer: a GRO read of up to 64 KiB would not fit.
+    if (sockets_.gro()) return Errno(EINVAL);
+    int error = 0;
+    auto shared = options_.shared_receive_buffers->UringRing(loop_, &error);
+    if (shared == nullptr) return Errno(error);
+    buffer_rings_.assign(count, shared);
+    return {};
   }
-  madvise(br->memory, br->memory_size, MADV_NOHUGEPAGE);  // Resident only where reads wrote.
-  br->ring = static_cast<io_uring_buf_ring*>(br->memory);
-  br->buffers = static_cast<uint8_t*>(br->memory) + ring_bytes;
-  br->group = Groups().Acquire();
-  if (br->group == 0) return Errno(ENOSPC);
-  io_uring_buf_ring_init(br->ring);
-  io_uring_buf_reg reg{};
-  reg.ring_addr = reinterpret_cast<uint64_t>(br->ring);
-  reg.ring_entries = count;
-  reg.bgid = br->group;
-  int result = io_uring_register_buf_ring(loop_.uring(), &reg, 0);
-  if (result != 0) return Errno(-result);  // EINVAL before kernel 5.19.
-  br->registered = true;
-  const int mask = io_uring_buf_ring_mask(count);
-  for (uint32_t i = 0; i < count; ++i) {
-    io_uring_buf_ring_add(br->ring, br->buffers + size_t{i} * buffer_size_, buffer_size_,
-                          static_cast<uint16_t>(i), mask, static_cast<int>(i));
+  // With GRO a read may hold 64 KiB: fewer, larger buffers, touched only as far as reads fill
+  // them (the kernel writes a small datagram into the first page of its buffer).
+  const uint32_t buffers = sockets_.gro() ? options_.gro_buffers : options_.receive_buffers;
+  const uint32_t size = sockets_.gro() ? options_.gro_buffer_size : options_.receive_buffer_size;
+  for (size_t i = 0; i < count; ++i) {
+    auto ring = internal::ProvidedBufferRing::Make(loop_, buffers, size);
+    if (!ring) return ring.error();
+    buffer_rings_.push_back(std::move(*ring));
   }
-  io_uring_buf_ring_advance(br->ring, static_cast<int>(count));
   return {};
-}
-
-void UringEndpoint::State::ReleaseBufferRings() {
-  for (auto& br : buffer_rings_) {
-    // After the loop's ring is gone (an orphan deleted with the loop) the kernel freed it.
-    if (br.registered && loop_.uring() != nullptr) {
-      io_uring_unregister_buf_ring(loop_.uring(), br.group);
-    }
-    if (br.group != 0) Groups().Release(br.group);
-    if (br.memory != nullptr) munmap(br.memory, br.memory_size);
-  }
-  buffer_rings_.clear();
 }
 
 std::error_code UringEndpoint::State::Open() {
   if (std::error_code error = sockets_.Open(options_)) return error;
-  // With GRO a read may hold 64 KiB: fewer, larger buffers, touched only as far as reads fill
-  // them (the kernel writes a small datagram into the first page of its buffer).
-  buffer_count_ = sockets_.gro() ? options_.gro_buffers : options_.receive_buffers;
-  buffer_size_ = sockets_.gro() ? options_.gro_buffer_size : options_.receive_buffer_size;
-  const uint32_t n = buffer_count_;
-  if (n == 0 || (n & (n - 1)) != 0 || n > 32768) return Errno(EINVAL);
   local_ = sockets_.local_addresses();
   const size_t count = sockets_.sockets().size();
-  buffer_rings_.resize(count);
+  if (std::error_code error = SetUpBufferRings(count)) return error;
   receive_handlers_.resize(count);
   needs_arm_.assign(count, false);
   // One template for every socket: room for an IPv6 source address and SO_RXQ_OVFL. The kernel
@@ -229,7 +150,6 @@ std::error_code UringEndpoint::State::Open() {
       (sizeof(sockaddr_in6) + alignof(cmsghdr) - 1) & ~(alignof(cmsghdr) - 1);
   receive_template_.msg_controllen = internal::kControlSpace;
   for (size_t i = 0; i < count; ++i) {
-    if (std::error_code error = SetUpBufferRing(&buffer_rings_[i])) return error;
     receive_handlers_[i].state = this;
     receive_handlers_[i].socket = i;
     if (!ArmReceive(i)) return Errno(EBUSY);
@@ -259,7 +179,7 @@ bool UringEndpoint::State::ArmReceive(size_t socket) {
   io_uring_prep_recvmsg_multishot(sqe, sockets_.sockets()[socket].udp.fd, &receive_template_,
                                   MSG_TRUNC);
   sqe->flags |= IOSQE_BUFFER_SELECT;
-  sqe->buf_group = buffer_rings_[socket].group;
+  sqe->buf_group = buffer_rings_[socket]->group();
   EventLoop::SetCompletion(sqe, &receive_handlers_[socket]);
   needs_arm_[socket] = false;
   ++outstanding_;
@@ -280,21 +200,26 @@ void UringEndpoint::State::OnReceive(size_t socket, const io_uring_cqe& cqe) {
     }
   } else if (cqe.flags & IORING_CQE_F_BUFFER) {
     const uint16_t id = static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
-    BufferRing& br = buffer_rings_[socket];
-    uint8_t* buffer = br.buffers + size_t{id} * buffer_size_;
+    internal::ProvidedBufferRing& ring = *buffer_rings_[socket];
+    uint8_t* buffer = ring.buffer(id);
     if (const int fault = FaultInjection::TakeReceiveFailure()) {
       CountReceiveError(fault);  // A test made the kernel lose this one.
     } else if (owner_ != nullptr && !closing_) {
       HandleDatagram(socket, buffer, cqe.res);
     }
     // Back to the kernel at once, so the ring only runs dry under a real burst.
-    io_uring_buf_ring_add(br.ring, buffer, buffer_size_, id, io_uring_buf_ring_mask(buffer_count_),
-                          0);
-    io_uring_buf_ring_advance(br.ring, 1);
+    ring.Give(id);
   }
   if (rearm) {
     if (owner_ != nullptr) stats().receive_rearms.Add();
-    ArmReceive(socket);
+    if (cqe.res == -ENOBUFS) {
+      // The ring ran dry: re-armed before the loop's next wait, once this iteration has given
+      // its buffers back (a shared ring's other sockets are giving theirs too).
+      needs_arm_[socket] = true;
+      RequestBeforeWait();
+    } else {
+      ArmReceive(socket);
+    }
   }
   MaybeDelete();
 }

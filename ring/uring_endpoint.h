@@ -1,9 +1,11 @@
 // UringEndpoint: UDP through the loop's io_uring.
 //
 // Receive: one multishot RECVMSG per socket on a provided-buffer ring (liburing's
-// examples/io_uring-udp.c is the model). Each completion is one datagram in one buffer, handed to
-// Dispatch and returned to the ring at once. The multishot is re-armed whenever a completion comes
-// without IORING_CQE_F_MORE; running out of buffers (-ENOBUFS) ends it, is counted, and re-arms.
+// examples/io_uring-udp.c is the model): one per socket, or the one of the shared_receive_buffers
+// of several endpoints. Each completion is one datagram in one buffer, handed to Dispatch and
+// returned to the ring at once. The multishot is re-armed whenever a completion comes without
+// IORING_CQE_F_MORE; running out of buffers (-ENOBUFS) ends it, is counted, and re-arms before
+// the loop's next wait (the datagrams wait in the socket meanwhile).
 // Datagrams larger than a buffer (MSG_TRUNC) are dropped and counted; SO_RXQ_OVFL reports
 // kernel drops. Needs kernel 6.0+ (multishot recvmsg).
 // Send: Send() copies into a pooled slot and prepares a SENDMSG SQE; the loop submits every SQE

@@ -345,23 +345,23 @@ json RunExitBench(const ExitBenchOptions& options) {
     const uint64_t resident_after_load = ResidentBytes();
     const TunnelThreadResult r = exit.Stop();
     const size_t sockets_open = std::max<size_t>(1, r.exit_sockets);
-    memory.push_back(
-        {{"circuits", circuits.ids.size()},
-         {"exit_sockets", r.exit_sockets},
-         {"receive_buffer_bytes_per_socket", r.exit_receive_buffer_bytes / sockets_open},
-         {"resident_bytes_per_socket",
-          resident_with_sockets > resident_before
-              ? (resident_with_sockets - resident_before) / sockets_open
-              : 0},
-         {"resident_after_load_bytes_per_socket",
-          resident_after_load > resident_before
-              ? (resident_after_load - resident_before) / sockets_open
-              : 0},
-         {"bad_tag", r.stats.bad_tag},
-         {"exit_send_failed", r.stats.exit_send_failed},
-         {"exit_not_allowed", r.stats.exit_not_allowed},
-         {"kernel_drops", r.kernel_drops},
-         {"send_queue_full", r.send_queue_full}});
+    memory.push_back({{"circuits", circuits.ids.size()},
+                      {"exit_sockets", r.exit_sockets},
+                      {"shared_receive_buffer_bytes", r.exit_receive_buffer_bytes},
+                      {"resident_bytes_per_socket",
+                       resident_with_sockets > resident_before
+                           ? (resident_with_sockets - resident_before) / sockets_open
+                           : 0},
+                      {"resident_after_load_bytes_per_socket",
+                       resident_after_load > resident_before
+                           ? (resident_after_load - resident_before) / sockets_open
+                           : 0},
+                      {"bad_tag", r.stats.bad_tag},
+                      {"exit_send_failed", r.stats.exit_send_failed},
+                      {"exit_not_allowed", r.stats.exit_not_allowed},
+                      {"kernel_drops", r.kernel_drops},
+                      {"exit_kernel_drops", r.exit_kernel_drops},
+                      {"send_queue_full", r.send_queue_full}});
   }
   result["runs"] = runs;
   result["memory"] = memory;

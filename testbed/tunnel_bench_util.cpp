@@ -230,6 +230,7 @@ TunnelThread::TunnelThread(EndpointBackend backend, const TunnelSettings& settin
     result_.relayed_circuits = community_->relayed_circuits();
     result_.exit_sockets = community_->exit_socket_count();
     result_.exit_receive_buffer_bytes = community_->ExitReceiveMemoryBytes();
+    result_.exit_kernel_drops = community_->ExitSocketLossTotals().kernel_drops;
     result_.kernel_drops = opened_.endpoint->stats().kernel_drops.value();
     result_.send_queue_full = opened_.endpoint->stats().send_queue_full.value();
     if (shard.count > 1) shard.hand_off->Detach(shard.index);

@@ -67,7 +67,8 @@ struct TunnelThreadResult {
   size_t relayed_circuits = 0;
   size_t exit_sockets = 0;
   size_t exit_receive_buffer_bytes = 0;
-  uint64_t kernel_drops = 0;
+  uint64_t exit_kernel_drops = 0;  // On the exit sockets (replies).
+  uint64_t kernel_drops = 0;       // On the relay's or exit's own socket.
   uint64_t send_queue_full = 0;
 };
 

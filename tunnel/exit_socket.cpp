@@ -1,37 +1,35 @@
 #include "tunnel/exit_socket.h"
 
+#include <cstdlib>
+
 namespace ringv8::tunnel {
-namespace {
+ExitSocket::SharedBuffers ExitSocket::SharedBuffers::Make() {
+  return {std::make_shared<SendBuffers>(kSharedSendBuffers),
+          std::make_shared<ReceiveBuffers>(kSharedReceiveBuffers, kReceiveBufferSize)};
+}
 
-constexpr uint32_t kReceiveBuffers = 32;
-constexpr uint32_t kReceiveBufferSize = 2048;
-
-}  // namespace
-
-EndpointOptions ExitSocket::EndpointOptionsFor(bool ipv6,
-                                               std::shared_ptr<SendBuffers> send_buffers) {
+EndpointOptions ExitSocket::EndpointOptionsFor(bool ipv6, const SharedBuffers& buffers) {
   EndpointOptions options;
   options.ipv4 = Address();
   if (ipv6) options.ipv6 = Address::Ipv6({}, 0);
   options.raw = true;
   options.gro = false;
   options.gso = true;
-  options.receive_buffers = kReceiveBuffers;
-  options.receive_buffer_size = kReceiveBufferSize;
+  options.shared_receive_buffers = buffers.receive;
   // Deep enough for a GRO read of cells that all leave by this socket; touched only as far as
   // used (SendPool), like the receive buffers.
   options.send_queue_capacity = 4096;
-  options.send_buffers = std::move(send_buffers);
+  options.send_buffers = buffers.send;
   options.socket_buffer_bytes = 256 << 10;
   return options;
 }
 
 Result<std::unique_ptr<ExitSocket>> ExitSocket::Open(
-    Endpoint& node_endpoint, std::shared_ptr<SendBuffers> send_buffers, uint32_t circuit_id,
+    Endpoint& node_endpoint, const SharedBuffers& buffers, uint32_t circuit_id,
     const ReplyHandler* on_reply, TimePoint now, double budget_burst, double destination_burst) {
   // Both families as py-ipv8 opens them; a host without IPv6 gets the IPv4 socket alone.
-  auto endpoint = node_endpoint.OpenAnother(EndpointOptionsFor(true, send_buffers));
-  if (!endpoint) endpoint = node_endpoint.OpenAnother(EndpointOptionsFor(false, send_buffers));
+  auto endpoint = node_endpoint.OpenAnother(EndpointOptionsFor(true, buffers));
+  if (!endpoint) endpoint = node_endpoint.OpenAnother(EndpointOptionsFor(false, buffers));
   if (!endpoint) return Unexpected{endpoint.error()};
   return std::unique_ptr<ExitSocket>(new ExitSocket(circuit_id, std::move(*endpoint), on_reply, now,
                                                     budget_burst, destination_burst));
@@ -55,10 +53,6 @@ bool ExitSocket::has_ipv6() const {
     if (!local.is_v4()) return true;
   }
   return false;
-}
-
-size_t ExitSocket::ReceiveMemoryBytes() const {
-  return endpoint_->local_addresses().size() * size_t{kReceiveBuffers} * kReceiveBufferSize;
 }
 
 void ExitSocket::OnPacket(const Address& source, std::span<const uint8_t> datagram) {

@@ -29,21 +29,28 @@ class ExitSocket final : public EndpointListener {
   using ReplyHandler =
       std::function<void(uint32_t circuit_id, const Address& source, wire::Bytes data)>;
 
-  // The send buffers all exit sockets of a community share (at most this many datagrams queued
-  // toward the Internet together; SendBuffers keeps the one used last in cache).
+  // The buffers all exit sockets of a community share (ring/send_buffers.h,
+  // ring/receive_buffers.h): at most kSharedSendBuffers datagrams queued toward the Internet
+  // together, and replies read into one ring of kSharedReceiveBuffers (a burst beyond waits in
+  // the sockets, 256 KiB each). Made once; the ones used last are still in cache.
   static constexpr uint32_t kSharedSendBuffers = 8192;
+  static constexpr uint32_t kSharedReceiveBuffers = 2048;
+  static constexpr uint32_t kReceiveBufferSize = 2048;
+  struct SharedBuffers {
+    std::shared_ptr<SendBuffers> send;
+    std::shared_ptr<ReceiveBuffers> receive;
+    static SharedBuffers Make();
+  };
 
-  // Options for the endpoint under an exit socket: both families on any port, raw, small
-  // receive rings (replies are single datagrams; GRO would need 64 KiB buffers per socket), its
-  // sends queued in `send_buffers`.
-  static EndpointOptions EndpointOptionsFor(bool ipv6, std::shared_ptr<SendBuffers> send_buffers);
+  // Options for the endpoint under an exit socket: both families on any port, raw, receiving
+  // into the shared buffers (replies are single datagrams: no GRO), its sends queued in them.
+  static EndpointOptions EndpointOptionsFor(bool ipv6, const SharedBuffers& buffers);
 
   // Opens the sockets on `node_endpoint`'s loop: IPv4 and, if the host has it, IPv6.
   static Result<std::unique_ptr<ExitSocket>> Open(Endpoint& node_endpoint,
-                                                  std::shared_ptr<SendBuffers> send_buffers,
-                                                  uint32_t circuit_id, const ReplyHandler* on_reply,
-                                                  TimePoint now, double budget_burst,
-                                                  double destination_burst);
+                                                  const SharedBuffers& buffers, uint32_t circuit_id,
+                                                  const ReplyHandler* on_reply, TimePoint now,
+                                                  double budget_burst, double destination_burst);
   ~ExitSocket();
   ExitSocket(const ExitSocket&) = delete;
   ExitSocket& operator=(const ExitSocket&) = delete;
@@ -54,8 +61,6 @@ class ExitSocket final : public EndpointListener {
   bool has_ipv6() const;
   std::span<const Address> local_addresses() const { return endpoint_->local_addresses(); }
   const EndpointStats& endpoint_stats() const { return endpoint_->stats(); }
-  // Receive buffer memory of the sockets in user space (mapped; resident as far as used).
-  size_t ReceiveMemoryBytes() const;
 
   // True if `to` is one of the recent destinations (a small cache: a new destination spends the
   // destination budget); RememberDestination adds it, evicting the one in its slot.

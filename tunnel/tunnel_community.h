@@ -365,8 +365,15 @@ class TunnelCommunity : public overlay::Community {
     fn(Stat{"exit_sockets", StatKind::kGauge, "Circuits with exit sockets open."},
        exit_sockets_.size());
     fn(Stat{"exit_receive_buffer_bytes", StatKind::kGauge,
-            "Receive buffers of the exit sockets (mapped; resident as far as used)."},
+            "Receive buffers the exit sockets share (mapped; resident as far as used)."},
        ExitReceiveMemoryBytes());
+    const ExitSocketLosses losses = ExitSocketLossTotals();
+    fn(Stat{"exit_kernel_drops", StatKind::kReceiveDrop,
+            "Replies the kernel dropped: an exit socket's receive buffer was full."},
+       losses.kernel_drops);
+    fn(Stat{"exit_kernel_send_errors", StatKind::kSendDrop,
+            "Datagrams the kernel refused to send from an exit socket."},
+       losses.send_errors);
   }
 
   // ---- Client role (spec 5.8) ----
@@ -417,6 +424,13 @@ class TunnelCommunity : public overlay::Community {
   size_t exit_socket_count() const { return exit_sockets_.size(); }
   const ExitSocket* GetExitSocket(uint32_t circuit_id) const;
   size_t ExitReceiveMemoryBytes() const;
+  // What the kernel lost on the exit sockets, open and closed: replies dropped because a
+  // socket's receive buffer was full, and datagrams it refused to send.
+  struct ExitSocketLosses {
+    uint64_t kernel_drops = 0;
+    uint64_t send_errors = 0;
+  };
+  ExitSocketLosses ExitSocketLossTotals() const;
   // Resolves the host names of DATA cells (default: getaddrinfo on a worker thread).
   void SetHostResolver(std::unique_ptr<HostResolver> resolver);
 
@@ -515,7 +529,7 @@ class TunnelCommunity : public overlay::Community {
   // Counts and returns false for a destination the exit must not send to.
   bool ExitDestinationAllowed(const Address& to);
   ExitSocket* ExitSocketFor(uint32_t circuit_id);
-  void CloseExitSocket(uint32_t circuit_id) { exit_sockets_.erase(circuit_id); }
+  void CloseExitSocket(uint32_t circuit_id);
   void OnCandidateFlags(overlay::Peer& peer, wire::Bytes extra_bytes);
 
   // Client role (tunnel_client.cpp).
@@ -591,10 +605,11 @@ class TunnelCommunity : public overlay::Community {
   // Exit sockets by terminal circuit id; closed with their circuit. They call the handler.
   ExitSocket::ReplyHandler exit_reply_handler_;
   std::unordered_map<uint32_t, std::unique_ptr<ExitSocket>> exit_sockets_;
-  std::shared_ptr<SendBuffers> exit_send_buffers_;  // The exit sockets' (made with the first).
-  TokenBucket exit_budget_;                         // Exit bytes (max_exit_rate).
-  std::unique_ptr<HostResolver> resolver_;          // Made on the first host name unless injected.
-  size_t resolving_ = 0;                            // DATA waiting for a name.
+  ExitSocket::SharedBuffers exit_buffers_;  // The exit sockets' (made with the first).
+  ExitSocketLosses closed_exit_losses_;     // Of the sockets closed so far.
+  TokenBucket exit_budget_;                 // Exit bytes (max_exit_rate).
+  std::unique_ptr<HostResolver> resolver_;  // Made on the first host name unless injected.
+  size_t resolving_ = 0;                    // DATA waiting for a name.
   EventLoop::TimerId housekeeping_timer_ = 0;
   // The loop's time, read once a second: relayed cells record their circuit's activity with it
   // (a clock read per cell cost 3% of a relay's CPU; idle limits are tens of seconds).

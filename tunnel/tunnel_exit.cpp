@@ -27,9 +27,24 @@ const ExitSocket* TunnelCommunity::GetExitSocket(uint32_t circuit_id) const {
 }
 
 size_t TunnelCommunity::ExitReceiveMemoryBytes() const {
-  size_t bytes = 0;
-  for (const auto& [id, socket] : exit_sockets_) bytes += socket->ReceiveMemoryBytes();
-  return bytes;
+  return exit_buffers_.receive != nullptr ? exit_buffers_.receive->bytes() : 0;
+}
+
+TunnelCommunity::ExitSocketLosses TunnelCommunity::ExitSocketLossTotals() const {
+  ExitSocketLosses losses = closed_exit_losses_;
+  for (const auto& [id, socket] : exit_sockets_) {
+    losses.kernel_drops += socket->endpoint_stats().kernel_drops.value();
+    losses.send_errors += socket->endpoint_stats().send_errors.value();
+  }
+  return losses;
+}
+
+void TunnelCommunity::CloseExitSocket(uint32_t circuit_id) {
+  auto it = exit_sockets_.find(circuit_id);
+  if (it == exit_sockets_.end()) return;
+  closed_exit_losses_.kernel_drops += it->second->endpoint_stats().kernel_drops.value();
+  closed_exit_losses_.send_errors += it->second->endpoint_stats().send_errors.value();
+  exit_sockets_.erase(it);
 }
 
 void TunnelCommunity::OnExitData(uint32_t circuit_id, wire::Bytes body) {
@@ -117,12 +132,10 @@ ExitSocket* TunnelCommunity::ExitSocketFor(uint32_t circuit_id) {
     return nullptr;
   }
   const double destination_burst = 2 * tunnel_settings_.max_exit_destination_rate;
-  if (!exit_send_buffers_) {
-    exit_send_buffers_ = std::make_shared<SendBuffers>(ExitSocket::kSharedSendBuffers);
-  }
+  if (exit_buffers_.send == nullptr) exit_buffers_ = ExitSocket::SharedBuffers::Make();
   auto socket =
-      ExitSocket::Open(endpoint(), exit_send_buffers_, circuit_id, &exit_reply_handler_,
-                       loop().Now(), tunnel_settings_.max_exit_circuit_rate, destination_burst);
+      ExitSocket::Open(endpoint(), exit_buffers_, circuit_id, &exit_reply_handler_, loop().Now(),
+                       tunnel_settings_.max_exit_circuit_rate, destination_burst);
   if (!socket) {
     ++tunnel_stats_.exit_socket_failed;
     RINGV8_DEBUG("exit socket for circuit {} refused: {}", circuit_id, socket.error().message());

@@ -306,6 +306,56 @@ TEST_P(EndpointContract, EndpointsGivenOneSetOfSendBuffersShareItsBound) {
   EXPECT_FALSE(c->Send(to, Datagram(Prefix(1), 1)));
 }
 
+// Three endpoints read into one ring of 4 buffers: a burst to each runs it dry, the datagrams
+// wait in their sockets, and every one arrives; one endpoint closing leaves the others working.
+TEST_P(EndpointContract, EndpointsGivenOneSetOfReceiveBuffersReceiveEverything) {
+  if (GetParam() == Kind::kMemory) GTEST_SKIP() << "memory endpoints read into no buffers";
+  auto shared = std::make_shared<ReceiveBuffers>(4, 2048);
+  EndpointOptions options = Loopback4();
+  options.gro = false;
+  options.shared_receive_buffers = shared;
+  Endpoint* receivers[3] = {Open(options), Open(options), Open(options)};
+  Endpoint* sender = Open(Loopback4());
+  ASSERT_TRUE(receivers[0] && receivers[1] && receivers[2] && sender);
+  Recorder recorded[3];
+  for (int i = 0; i < 3; ++i) receivers[i]->AddListener(Prefix(1), &recorded[i]);
+  RunBriefly();  // Arms the receives.
+  auto burst = [&](int count) {
+    for (int n = 0; n < count; ++n) {
+      for (Endpoint* to : receivers) {
+        if (to == nullptr) continue;
+        ASSERT_FALSE(sender->Send(to->local_addresses()[0], Datagram(Prefix(1), 1)));
+      }
+    }
+  };
+  burst(40);
+  RunUntil([&] {
+    return recorded[0].packets.size() + recorded[1].packets.size() + recorded[2].packets.size() ==
+           120;
+  });
+  for (const Recorder& r : recorded) EXPECT_EQ(r.packets.size(), 40u);
+  uint64_t kernel_drops = 0;
+  for (Endpoint* e : receivers) kernel_drops += e->stats().kernel_drops.value();
+  EXPECT_EQ(kernel_drops, 0u);
+  if (GetParam() == Kind::kUring) {
+    uint64_t exhausted = 0;
+    for (Endpoint* e : receivers) exhausted += e->stats().buffer_exhausted.value();
+    EXPECT_GT(exhausted, 0u);  // The ring ran dry and the receives were re-armed.
+  }
+  receivers[1]->RemoveListener(Prefix(1), &recorded[1]);
+  endpoints_.erase(endpoints_.begin() + 1);
+  receivers[1] = nullptr;
+  burst(10);
+  RunUntil([&] { return recorded[0].packets.size() == 50 && recorded[2].packets.size() == 50; });
+  EXPECT_EQ(recorded[0].packets.size(), 50u);
+  EXPECT_EQ(recorded[2].packets.size(), 50u);
+  // One datagram per buffer: GRO reads would not fit.
+  options.gro = true;
+  Result<std::unique_ptr<Endpoint>> gro = OpenRaw(options);
+  ASSERT_FALSE(gro);
+  EXPECT_EQ(gro.error(), std::errc::invalid_argument);
+}
+
 TEST(SendBuffers, HandsOutTheBufferFreedLastAndNoMoreThanItsCount) {
   SendBuffers buffers(2);
   uint8_t* first = buffers.Take();
@@ -472,6 +522,27 @@ TEST(UringEndpoint, RecoversFromBufferRingExhaustion) {
   EXPECT_GE(recorder.packets.size(), before + 3);
   close(fd);
   endpoint->reset();
+}
+
+// A ring of shared receive buffers is registered on one loop: another loop's endpoint is refused.
+TEST(UringEndpoint, SharedReceiveBuffersStayOnTheirLoop) {
+  auto first = EventLoop::Create({.backend = EventLoop::Backend::kUring});
+  auto second = EventLoop::Create({.backend = EventLoop::Backend::kUring});
+  if (!first || !second) GTEST_SKIP() << "io_uring is not available here";
+  EndpointOptions options;
+  options.ipv4 = Address::Parse("127.0.0.1:0");
+  options.gro = false;
+  options.shared_receive_buffers = std::make_shared<ReceiveBuffers>(8, 2048);
+  auto here = UringEndpoint::Open(**first, options);
+  ASSERT_TRUE(here) << here.error().message();
+  auto there = UringEndpoint::Open(**second, options);
+  ASSERT_FALSE(there);
+  EXPECT_EQ(there.error(), std::errc::invalid_argument);
+  // Not a power of two: refused like receive_buffers.
+  options.shared_receive_buffers = std::make_shared<ReceiveBuffers>(6, 2048);
+  auto odd = UringEndpoint::Open(**second, options);
+  ASSERT_FALSE(odd);
+  EXPECT_EQ(odd.error(), std::errc::invalid_argument);
 }
 
 // N sends to distinct destinations cost about one kernel entry per iteration, not N.

@@ -1,0 +1,34 @@
+#include "ring/receive_buffers.h"
+
+#include <cerrno>
+
+#include "ring/internal/provided_buffer_ring.h"
+
+namespace ringv8 {
+
+ReceiveBuffers::~ReceiveBuffers() = default;
+
+std::shared_ptr<internal::ProvidedBufferRing> ReceiveBuffers::UringRing(EventLoop& loop,
+                                                                        int* error) {
+  if (ring_ == nullptr) {
+    auto made = internal::ProvidedBufferRing::Make(loop, count_, size_);
+    if (!made) {
+      *error = made.error().value();
+      return nullptr;
+    }
+    ring_ = std::move(*made);
+  }
+  if (&ring_->loop() != &loop) {
+    *error = EINVAL;
+    return nullptr;
+  }
+  return ring_;
+}
+
+uint8_t* ReceiveBuffers::Memory() {
+  // new[] without an initialiser: mapped lazily, resident as far as reads wrote.
+  if (memory_ == nullptr) memory_.reset(new uint8_t[bytes()]);
+  return memory_.get();
+}
+
+}  // namespace ringv8

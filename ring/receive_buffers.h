@@ -1,0 +1,57 @@
+// ReceiveBuffers: one set of receive buffers that several endpoints on one loop take their
+// datagrams in (EndpointOptions::shared_receive_buffers), instead of each its own.
+//
+// Many sockets that each receive little (an exit's, one per circuit) then reuse the few buffers
+// the loop just handed back, still in cache, instead of each cycling through a ring of its own:
+// an exit with 1,000 circuits kept 2,000 rings of 32 buffers (one per socket and family) and
+// every reply landed in a cold one. UringEndpoint registers the buffers once as a provided-buffer
+// ring that all its sockets' receives draw from; when it runs dry a socket's receive ends
+// (counted: buffer_exhausted), its datagrams wait in the socket, and it is re-armed before the
+// loop's next wait, after the iteration gave its buffers back. MmsgEndpoint reads its batches
+// into them (its reads are synchronous, so sharing is free). MemoryEndpoint ignores them.
+//
+// Thread-affine: only endpoints of one loop may share it (another loop's endpoint fails to open
+// with EINVAL); it lives as long as its last user.
+#ifndef RINGV8_RING_RECEIVE_BUFFERS_H_
+#define RINGV8_RING_RECEIVE_BUFFERS_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace ringv8 {
+
+class EventLoop;
+namespace internal {
+class ProvidedBufferRing;
+}  // namespace internal
+
+class ReceiveBuffers {
+ public:
+  // `count` buffers (a power of two, at most 32,768) of `size` bytes, each holding one datagram
+  // and its headers. Nothing is mapped until an endpoint uses them.
+  ReceiveBuffers(uint32_t count, uint32_t size) : count_(count), size_(size) {}
+  ReceiveBuffers(const ReceiveBuffers&) = delete;
+  ReceiveBuffers& operator=(const ReceiveBuffers&) = delete;
+  ~ReceiveBuffers();
+
+  uint32_t count() const { return count_; }
+  uint32_t size() const { return size_; }
+  size_t bytes() const { return size_t{count_} * size_; }
+
+  // For the backends. UringEndpoint: the ring registered on `loop` (made by the first endpoint;
+  // null with EINVAL for another loop or a count that is not a power of two). MmsgEndpoint: the
+  // plain memory (made by the first endpoint).
+  std::shared_ptr<internal::ProvidedBufferRing> UringRing(EventLoop& loop, int* error);
+  uint8_t* Memory();
+
+ private:
+  uint32_t count_;
+  uint32_t size_;
+  std::shared_ptr<internal::ProvidedBufferRing> ring_;
+  std::unique_ptr<uint8_t[]> memory_;
+};
+
+}  // namespace ringv8
+
+#endif  // RINGV8_RING_RECEIVE_BUFFERS_H_
