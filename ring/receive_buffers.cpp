@@ -11,7 +11,7 @@ ReceiveBuffers::~ReceiveBuffers() = default;
 std::shared_ptr<internal::ProvidedBufferRing> ReceiveBuffers::UringRing(EventLoop& loop,
                                                                         int* error) {
   if (ring_ == nullptr) {
-    auto made = internal::ProvidedBufferRing::Make(loop, count_, size_);
+    auto made = internal::ProvidedBufferRing::Make(loop, count_, size_, initial_);
     if (!made) {
       *error = made.error().value();
       return nullptr;
@@ -24,6 +24,8 @@ std::shared_ptr<internal::ProvidedBufferRing> ReceiveBuffers::UringRing(EventLoo
   }
   return ring_;
 }
+
+uint32_t ReceiveBuffers::circulating() const { return ring_ != nullptr ? ring_->circulating() : 0; }
 
 uint8_t* ReceiveBuffers::Memory() {
   // new[] without an initialiser: mapped lazily, resident as far as reads wrote.

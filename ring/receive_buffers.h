@@ -29,8 +29,12 @@ class ProvidedBufferRing;
 class ReceiveBuffers {
  public:
   // `count` buffers (a power of two, at most 32,768) of `size` bytes, each holding one datagram
-  // and its headers. Nothing is mapped until an endpoint uses them.
-  ReceiveBuffers(uint32_t count, uint32_t size) : count_(count), size_(size) {}
+  // and its headers. Nothing is mapped until an endpoint uses them. UringEndpoint circulates
+  // `initial` of them at first and doubles that whenever the ring runs dry: the kernel takes
+  // buffers in ring order, so light traffic stays in a few buffers, in cache, and a flood over
+  // many sockets gets them all.
+  ReceiveBuffers(uint32_t count, uint32_t size, uint32_t initial)
+      : count_(count), size_(size), initial_(initial) {}
   ReceiveBuffers(const ReceiveBuffers&) = delete;
   ReceiveBuffers& operator=(const ReceiveBuffers&) = delete;
   ~ReceiveBuffers();
@@ -38,6 +42,8 @@ class ReceiveBuffers {
   uint32_t count() const { return count_; }
   uint32_t size() const { return size_; }
   size_t bytes() const { return size_t{count_} * size_; }
+  // UringEndpoint: the buffers in circulation so far (0 before an endpoint used them).
+  uint32_t circulating() const;
 
   // For the backends. UringEndpoint: the ring registered on `loop` (made by the first endpoint;
   // null with EINVAL for another loop or a count that is not a power of two). MmsgEndpoint: the
@@ -48,6 +54,7 @@ class ReceiveBuffers {
  private:
   uint32_t count_;
   uint32_t size_;
+  uint32_t initial_;
   std::shared_ptr<internal::ProvidedBufferRing> ring_;
   std::unique_ptr<uint8_t[]> memory_;
 };

@@ -129,7 +129,7 @@ std::error_code UringEndpoint::State::SetUpBufferRings(size_t count) {
   const uint32_t buffers = sockets_.gro() ? options_.gro_buffers : options_.receive_buffers;
   const uint32_t size = sockets_.gro() ? options_.gro_buffer_size : options_.receive_buffer_size;
   for (size_t i = 0; i < count; ++i) {
-    auto ring = internal::ProvidedBufferRing::Make(loop_, buffers, size);
+    auto ring = internal::ProvidedBufferRing::Make(loop_, buffers, size, buffers);
     if (!ring) return ring.error();
     buffer_rings_.push_back(std::move(*ring));
   }
@@ -213,8 +213,10 @@ void UringEndpoint::State::OnReceive(size_t socket, const io_uring_cqe& cqe) {
   if (rearm) {
     if (owner_ != nullptr) stats().receive_rearms.Add();
     if (cqe.res == -ENOBUFS) {
-      // The ring ran dry: re-armed before the loop's next wait, once this iteration has given
-      // its buffers back (a shared ring's other sockets are giving theirs too).
+      // The ring ran dry: more buffers join it (up to its count), and the receive is re-armed
+      // before the loop's next wait, once this iteration has given its buffers back (a shared
+      // ring's other sockets are giving theirs too).
+      buffer_rings_[socket]->Grow();
       needs_arm_[socket] = true;
       RequestBeforeWait();
     } else {

@@ -5,7 +5,8 @@
 namespace ringv8::tunnel {
 ExitSocket::SharedBuffers ExitSocket::SharedBuffers::Make() {
   return {std::make_shared<SendBuffers>(kSharedSendBuffers),
-          std::make_shared<ReceiveBuffers>(kSharedReceiveBuffers, kReceiveBufferSize)};
+          std::make_shared<ReceiveBuffers>(kSharedReceiveBuffers, kReceiveBufferSize,
+                                           kReceiveBuffersAtFirst)};
 }
 
 EndpointOptions ExitSocket::EndpointOptionsFor(bool ipv6, const SharedBuffers& buffers) {

@@ -31,10 +31,12 @@ class ExitSocket final : public EndpointListener {
 
   // The buffers all exit sockets of a community share (ring/send_buffers.h,
   // ring/receive_buffers.h): at most kSharedSendBuffers datagrams queued toward the Internet
-  // together, and replies read into one ring of kSharedReceiveBuffers (a burst beyond waits in
-  // the sockets, 256 KiB each). Made once; the ones used last are still in cache.
+  // together, and replies read into one ring of up to kSharedReceiveBuffers, of which
+  // kReceiveBuffersAtFirst circulate until it first runs dry (a burst beyond waits in the
+  // sockets, 256 KiB each). Made once; the ones used last are still in cache.
   static constexpr uint32_t kSharedSendBuffers = 8192;
   static constexpr uint32_t kSharedReceiveBuffers = 2048;
+  static constexpr uint32_t kReceiveBuffersAtFirst = 32;
   static constexpr uint32_t kReceiveBufferSize = 2048;
   struct SharedBuffers {
     std::shared_ptr<SendBuffers> send;

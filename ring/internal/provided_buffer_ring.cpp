@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <bitset>
 #include <cerrno>
 #include <mutex>
@@ -45,13 +46,14 @@ BufferGroups& Groups() {
 }  // namespace
 
 Result<std::shared_ptr<ProvidedBufferRing>> ProvidedBufferRing::Make(EventLoop& loop,
-                                                                     uint32_t count,
-                                                                     uint32_t size) {
+                                                                     uint32_t count, uint32_t size,
+                                                                     uint32_t initial) {
   if (count == 0 || (count & (count - 1)) != 0 || count > 32768 || size == 0) {
     return Unexpected{Errno(EINVAL)};
   }
   std::shared_ptr<ProvidedBufferRing> ring(new ProvidedBufferRing(loop, count, size));
   if (std::error_code error = ring->SetUp()) return Unexpected{error};
+  ring->Provide(std::clamp<uint32_t>(initial, 1, count));
   return ring;
 }
 
@@ -76,14 +78,20 @@ std::error_code ProvidedBufferRing::SetUp() {
   const int result = io_uring_register_buf_ring(loop_.uring(), &reg, 0);
   if (result != 0) return Errno(-result);  // EINVAL before kernel 5.19.
   registered_ = true;
-  const int mask = io_uring_buf_ring_mask(count_);
-  for (uint32_t i = 0; i < count_; ++i) {
-    io_uring_buf_ring_add(ring_, buffer(static_cast<uint16_t>(i)), size_, static_cast<uint16_t>(i),
-                          mask, static_cast<int>(i));
-  }
-  io_uring_buf_ring_advance(ring_, static_cast<int>(count_));
   return {};
 }
+
+void ProvidedBufferRing::Provide(uint32_t n) {
+  const int mask = io_uring_buf_ring_mask(count_);
+  for (uint32_t i = 0; i < n; ++i) {
+    const auto id = static_cast<uint16_t>(circulating_ + i);
+    io_uring_buf_ring_add(ring_, buffer(id), size_, id, mask, static_cast<int>(i));
+  }
+  io_uring_buf_ring_advance(ring_, static_cast<int>(n));
+  circulating_ += n;
+}
+
+void ProvidedBufferRing::Grow() { Provide(std::min(circulating_, count_ - circulating_)); }
 
 ProvidedBufferRing::~ProvidedBufferRing() {
   // After the loop's ring is gone (an orphan deleted with the loop) the kernel freed it.

@@ -310,7 +310,7 @@ TEST_P(EndpointContract, EndpointsGivenOneSetOfSendBuffersShareItsBound) {
 // wait in their sockets, and every one arrives; one endpoint closing leaves the others working.
 TEST_P(EndpointContract, EndpointsGivenOneSetOfReceiveBuffersReceiveEverything) {
   if (GetParam() == Kind::kMemory) GTEST_SKIP() << "memory endpoints read into no buffers";
-  auto shared = std::make_shared<ReceiveBuffers>(4, 2048);
+  auto shared = std::make_shared<ReceiveBuffers>(4, 2048, 4);
   EndpointOptions options = Loopback4();
   options.gro = false;
   options.shared_receive_buffers = shared;
@@ -485,6 +485,28 @@ INSTANTIATE_TEST_SUITE_P(Backends, EndpointContract,
                          ::testing::Values(Kind::kUring, Kind::kMmsg, Kind::kMemory),
                          [](const auto& info) { return KindName(info.param); });
 
+// A plain socket sending bursts of one datagram to an endpoint, as a peer's kernel would.
+class BurstSender {
+ public:
+  explicit BurstSender(const Address& to)
+      : fd_(socket(AF_INET, SOCK_DGRAM, 0)), length_(to.ToSockaddr(&to_)) {}
+  ~BurstSender() { close(fd_); }
+  BurstSender(const BurstSender&) = delete;
+  BurstSender& operator=(const BurstSender&) = delete;
+  void Send(int count) {
+    for (int i = 0; i < count; ++i) {
+      sendto(fd_, datagram_.data(), datagram_.size(), 0, reinterpret_cast<sockaddr*>(&to_),
+             length_);
+    }
+  }
+
+ private:
+  int fd_;
+  sockaddr_storage to_{};
+  socklen_t length_;
+  std::vector<uint8_t> datagram_ = Datagram(Prefix(1), 1);
+};
+
 // io_uring only: a tiny buffer ring under a burst runs dry; the endpoint counts it, re-arms, and
 // receives again.
 TEST(UringEndpoint, RecoversFromBufferRingExhaustion) {
@@ -500,27 +522,18 @@ TEST(UringEndpoint, RecoversFromBufferRingExhaustion) {
   (*endpoint)->AddListener(Prefix(1), &recorder);
   (*loop)->RunOnce(milliseconds(0));  // Arms the receive.
 
-  int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_storage addr;
-  socklen_t len = (*endpoint)->local_addresses()[0].ToSockaddr(&addr);
-  auto d = Datagram(Prefix(1), 1);
-  auto burst = [&](int n) {
-    for (int i = 0; i < n; ++i) {
-      sendto(fd, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&addr), len);
-    }
-  };
-  burst(200);
+  BurstSender sender((*endpoint)->local_addresses()[0]);
+  sender.Send(200);
   for (int i = 0; i < 50; ++i) (*loop)->RunOnce(milliseconds(1));
   EXPECT_GT((*endpoint)->stats().buffer_exhausted.value(), 0u);
   EXPECT_GT((*endpoint)->stats().receive_rearms.value(), 0u);
   const size_t before = recorder.packets.size();
   EXPECT_GT(before, 0u);
-  burst(3);
+  sender.Send(3);
   for (int i = 0; i < 50 && recorder.packets.size() < before + 3; ++i) {
     (*loop)->RunOnce(milliseconds(1));
   }
   EXPECT_GE(recorder.packets.size(), before + 3);
-  close(fd);
   endpoint->reset();
 }
 
@@ -532,17 +545,48 @@ TEST(UringEndpoint, SharedReceiveBuffersStayOnTheirLoop) {
   EndpointOptions options;
   options.ipv4 = Address::Parse("127.0.0.1:0");
   options.gro = false;
-  options.shared_receive_buffers = std::make_shared<ReceiveBuffers>(8, 2048);
+  options.shared_receive_buffers = std::make_shared<ReceiveBuffers>(8, 2048, 8);
   auto here = UringEndpoint::Open(**first, options);
   ASSERT_TRUE(here) << here.error().message();
   auto there = UringEndpoint::Open(**second, options);
   ASSERT_FALSE(there);
   EXPECT_EQ(there.error(), std::errc::invalid_argument);
   // Not a power of two: refused like receive_buffers.
-  options.shared_receive_buffers = std::make_shared<ReceiveBuffers>(6, 2048);
+  options.shared_receive_buffers = std::make_shared<ReceiveBuffers>(6, 2048, 6);
   auto odd = UringEndpoint::Open(**second, options);
   ASSERT_FALSE(odd);
   EXPECT_EQ(odd.error(), std::errc::invalid_argument);
+}
+
+// A shared ring circulates few buffers while that is enough, and more each time it runs dry.
+TEST(UringEndpoint, SharedReceiveBuffersCirculateMoreWhenTheyRunDry) {
+  auto loop = EventLoop::Create({.backend = EventLoop::Backend::kUring});
+  if (!loop) GTEST_SKIP() << "io_uring is not available here";
+  EndpointOptions options;
+  options.ipv4 = Address::Parse("127.0.0.1:0");
+  options.gro = false;
+  auto shared = std::make_shared<ReceiveBuffers>(64, 2048, 2);
+  options.shared_receive_buffers = shared;
+  auto endpoint = UringEndpoint::Open(**loop, options);
+  ASSERT_TRUE(endpoint) << endpoint.error().message();
+  EXPECT_EQ(shared->circulating(), 2u);
+  Recorder recorder;
+  (*endpoint)->AddListener(Prefix(1), &recorder);
+  (*loop)->RunOnce(milliseconds(0));  // Arms the receive.
+
+  BurstSender sender((*endpoint)->local_addresses()[0]);
+  sender.Send(1);
+  for (int i = 0; i < 50 && recorder.packets.size() < 1; ++i) (*loop)->RunOnce(milliseconds(1));
+  EXPECT_EQ(shared->circulating(), 2u);  // One datagram at a time: two buffers suffice.
+  sender.Send(300);
+  for (int i = 0; i < 200 && recorder.packets.size() < 301; ++i) {
+    (*loop)->RunOnce(milliseconds(1));
+  }
+  EXPECT_EQ(recorder.packets.size(), 301u);  // Nothing lost while it grew.
+  EXPECT_GT((*endpoint)->stats().buffer_exhausted.value(), 0u);
+  EXPECT_GT(shared->circulating(), 2u);
+  EXPECT_LE(shared->circulating(), 64u);
+  endpoint->reset();
 }
 
 // N sends to distinct destinations cost about one kernel entry per iteration, not N.
