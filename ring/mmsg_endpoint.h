@@ -64,8 +64,8 @@ class MmsgEndpoint final : public Endpoint, private EventLoop::WaitHook {
   // Receive batch: one buffer, address and control block per message.
   size_t buffer_size_ = 0;  // receive_buffer_size, or gro_buffer_size with GRO.
   int batch_ = kBatch;      // Fewer when shared_receive_buffers has fewer.
-  uint8_t* receive_memory_ =
-      nullptr;  // Its own, or the shared_receive_buffers' (kept by options_).
+  // Its own, or the shared_receive_buffers' (options_ keeps them).
+  uint8_t* receive_memory_ = nullptr;
   std::unique_ptr<uint8_t[]> own_receive_memory_;
   mmsghdr receive_headers_[kBatch];
   iovec receive_iov_[kBatch];

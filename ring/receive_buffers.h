@@ -11,7 +11,8 @@
 // into them (its reads are synchronous, so sharing is free). MemoryEndpoint ignores them.
 //
 // Thread-affine: only endpoints of one loop may share it (another loop's endpoint fails to open
-// with EINVAL); it lives as long as its last user.
+// with EINVAL); it lives as long as its last user, and all its users must be gone before the
+// loop is destroyed (the ring is unregistered from it), as endpoints must.
 #ifndef RINGV8_RING_RECEIVE_BUFFERS_H_
 #define RINGV8_RING_RECEIVE_BUFFERS_H_
 
