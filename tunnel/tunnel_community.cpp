@@ -272,7 +272,7 @@ void TunnelCommunity::OnTerminalCell(const Address& source, wire::Bytes datagram
     case kCellRustTestRequest:
       return OnTestRequest(circuit_id, terminal, cell_id, body);
     case kCellData:
-      return OnExitData(circuit_id, body);
+      return OnExitData(circuit_id, terminal, body);
     default:
       if (IsHiddenServicesId(cell_id)) {
         ++tunnel_stats_.hidden_services;

@@ -489,6 +489,9 @@ class TunnelCommunity : public overlay::Community {
     // The CreatedRequestCache: the candidates offered in CREATED, until extend_until.
     TimePoint extend_until{};
     std::vector<Offered> offered;
+    // Its exit socket once opened (owned by exit_sockets_; cleared when that closes): a cell
+    // finds it without a second lookup.
+    ExitSocket* exit_socket = nullptr;
   };
   // py-ipv8's CreateRequestCache, keyed by the circuit id of our CREATE to the next hop.
   struct PendingExtend {
@@ -523,12 +526,13 @@ class TunnelCommunity : public overlay::Community {
   void OnDestroy(const std::shared_ptr<overlay::Peer>& signer, const DestroyPayload& destroy);
 
   // Exit role (tunnel_exit.cpp).
-  void OnExitData(uint32_t circuit_id, wire::Bytes body);
-  void SendOut(uint32_t circuit_id, ExitClass traffic, const Address& to, wire::Bytes data);
+  void OnExitData(uint32_t circuit_id, TerminalCircuit& terminal, wire::Bytes body);
+  void SendOut(uint32_t circuit_id, TerminalCircuit& terminal, ExitClass traffic, const Address& to,
+               wire::Bytes data);
   void OnExitReply(uint32_t circuit_id, const Address& source, wire::Bytes data);
   // Counts and returns false for a destination the exit must not send to.
   bool ExitDestinationAllowed(const Address& to);
-  ExitSocket* ExitSocketFor(uint32_t circuit_id);
+  ExitSocket* ExitSocketFor(uint32_t circuit_id, TerminalCircuit& terminal);
   void CloseExitSocket(uint32_t circuit_id);
   void OnCandidateFlags(overlay::Peer& peer, wire::Bytes extra_bytes);
 

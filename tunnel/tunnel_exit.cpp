@@ -44,10 +44,13 @@ void TunnelCommunity::CloseExitSocket(uint32_t circuit_id) {
   if (it == exit_sockets_.end()) return;
   closed_exit_losses_.kernel_drops += it->second->endpoint_stats().kernel_drops.value();
   closed_exit_losses_.send_errors += it->second->endpoint_stats().send_errors.value();
+  if (auto terminal = terminal_.find(circuit_id); terminal != terminal_.end()) {
+    terminal->second.exit_socket = nullptr;
+  }
   exit_sockets_.erase(it);
 }
 
-void TunnelCommunity::OnExitData(uint32_t circuit_id, wire::Bytes body) {
+void TunnelCommunity::OnExitData(uint32_t circuit_id, TerminalCircuit& terminal, wire::Bytes body) {
   const PeerFlags flags = tunnel_settings_.peer_flags;
   if ((flags & kExitFlags) == 0) {
     ++tunnel_stats_.data_not_exit;
@@ -69,7 +72,7 @@ void TunnelCommunity::OnExitData(uint32_t circuit_id, wire::Bytes body) {
     return;
   }
   if (const auto* ip = std::get_if<Address>(&data->dest_address)) {
-    return SendOut(circuit_id, traffic, *ip, data->data);
+    return SendOut(circuit_id, terminal, traffic, *ip, data->data);
   }
   const auto& host = std::get<wire::HostPort>(data->dest_address);
   if (host.port == 0 || host.host.empty() || resolving_ >= kMaxResolving) {
@@ -87,9 +90,10 @@ void TunnelCommunity::OnExitData(uint32_t circuit_id, wire::Bytes body) {
                          ++tunnel_stats_.exit_hostname_unresolved;
                          return;
                        }
-                       // The circuit may have gone meanwhile; SendOut checks.
-                       if (!terminal_.contains(circuit_id)) return;
-                       SendOut(circuit_id, traffic, ip->WithPort(port), payload);
+                       // The circuit may have gone meanwhile.
+                       auto it = terminal_.find(circuit_id);
+                       if (it == terminal_.end()) return;
+                       SendOut(circuit_id, it->second, traffic, ip->WithPort(port), payload);
                      });
 }
 
@@ -125,8 +129,8 @@ bool TunnelCommunity::ExitDestinationAllowed(const Address& to) {
   return true;
 }
 
-ExitSocket* TunnelCommunity::ExitSocketFor(uint32_t circuit_id) {
-  if (auto it = exit_sockets_.find(circuit_id); it != exit_sockets_.end()) return it->second.get();
+ExitSocket* TunnelCommunity::ExitSocketFor(uint32_t circuit_id, TerminalCircuit& terminal) {
+  if (terminal.exit_socket != nullptr) return terminal.exit_socket;
   if (exit_sockets_.size() >= tunnel_settings_.max_exit_sockets) {
     ++tunnel_stats_.exit_socket_limit;
     return nullptr;
@@ -144,13 +148,14 @@ ExitSocket* TunnelCommunity::ExitSocketFor(uint32_t circuit_id) {
   ++tunnel_stats_.exit_sockets_opened;
   RINGV8_DEBUG("circuit {} exits through {}", circuit_id,
                (*socket)->local_addresses().front().ToString());
-  return exit_sockets_.emplace(circuit_id, std::move(*socket)).first->second.get();
+  terminal.exit_socket = exit_sockets_.emplace(circuit_id, std::move(*socket)).first->second.get();
+  return terminal.exit_socket;
 }
 
-void TunnelCommunity::SendOut(uint32_t circuit_id, ExitClass traffic, const Address& to,
-                              wire::Bytes data) {
+void TunnelCommunity::SendOut(uint32_t circuit_id, TerminalCircuit& terminal, ExitClass traffic,
+                              const Address& to, wire::Bytes data) {
   if (!ExitDestinationAllowed(to)) return;
-  ExitSocket* socket = ExitSocketFor(circuit_id);
+  ExitSocket* socket = ExitSocketFor(circuit_id, terminal);
   if (socket == nullptr) return;
   if (!to.is_v4() && !socket->has_ipv6()) {
     ++tunnel_stats_.exit_no_ipv6;
@@ -185,15 +190,15 @@ void TunnelCommunity::SendOut(uint32_t circuit_id, ExitClass traffic, const Addr
 
 void TunnelCommunity::OnExitReply(uint32_t circuit_id, const Address& source, wire::Bytes data) {
   auto terminal = terminal_.find(circuit_id);
-  auto socket = exit_sockets_.find(circuit_id);
-  if (terminal == terminal_.end() || socket == exit_sockets_.end()) return;  // Closing.
+  if (terminal == terminal_.end() || terminal->second.exit_socket == nullptr) return;  // Closing.
+  ExitSocket& socket = *terminal->second.exit_socket;
   // Any source may answer (DHT and incoming uTP are unsolicited); the payload must pass.
   const ExitClass traffic = ClassifyExit(data, tunnel_settings_.peer_flags, prefix());
   if (traffic == ExitClass::kRefused || traffic == ExitClass::kOwnTunnel) {
     ++tunnel_stats_.exit_reply_not_allowed;
     return;
   }
-  if (!TakeExitBudget(socket->second->budget(), data.size())) {
+  if (!TakeExitBudget(socket.budget(), data.size())) {
     ++tunnel_stats_.exit_reply_over_budget;
     return;
   }
@@ -207,7 +212,7 @@ void TunnelCommunity::OnExitReply(uint32_t circuit_id, const Address& source, wi
     ++tunnel_stats_.truncated_cell;
     return;
   }
-  socket->second->bytes_back += data.size();
+  socket.bytes_back += data.size();
   terminal->second.bytes += data.size();
   if (traffic == ExitClass::kBitTorrent) {
     ++tunnel_stats_.exit_datagrams_back_bt;
