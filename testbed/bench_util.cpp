@@ -5,9 +5,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include <pthread.h>
 #include <sched.h>
@@ -63,6 +65,20 @@ int LoopbackSocket(Address* bound, bool gro, const Address& at) {
   *bound = *Address::FromSockaddr(reinterpret_cast<sockaddr*>(&addr), len);
   return fd;
 }
+
+int HoldAddress(const Address& at) {
+  Address bound;
+  for (int attempt = 0;; ++attempt) {
+    try {
+      return LoopbackSocket(&bound, /*gro=*/true, at);
+    } catch (const std::runtime_error&) {
+      if (attempt == 50) throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+}
+
+HeldSocket::~HeldSocket() { close(fd); }
 
 uint32_t DropsIn(msghdr& msg, uint32_t last) {
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
@@ -138,6 +154,19 @@ double ThreadCpuSeconds(pthread_t thread) {
 
 Sink::Sink(const Address& at, Inspect inspect, int cpu)
     : fd_(LoopbackSocket(&address_, /*gro=*/true, at)), inspect_(std::move(inspect)), cpu_(cpu) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+Sink::Sink(int held, Inspect inspect, int cpu)
+    : fd_(dup(held)), inspect_(std::move(inspect)), cpu_(cpu) {
+  if (fd_ < 0) throw std::runtime_error(std::string("dup: ") + strerror(errno));
+  sockaddr_storage addr;
+  socklen_t len = sizeof(addr);
+  getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+  address_ = *Address::FromSockaddr(reinterpret_cast<sockaddr*>(&addr), len);
+  std::vector<uint8_t> discard(65536);
+  while (recv(fd_, discard.data(), discard.size(), MSG_DONTWAIT) >= 0) {
+  }
   thread_ = std::thread([this] { Run(); });
 }
 

@@ -36,6 +36,17 @@ double Percentile(std::vector<double> values, double p);
 int LoopbackSocket(Address* bound, bool gro = false,
                    const Address& at = Address::Ipv4(0x7F000001u, 0));
 
+// A socket bound to `at`, which another socket had until a moment ago (the kernel may let an
+// io_uring socket go a little after its ring closed): retried for up to a second. A bench that
+// sends from or reads at one address in many flows holds it for the whole run, so that no socket
+// opened in between is given its port. Throws std::runtime_error.
+int HoldAddress(const Address& at);
+// Closes its socket when it goes out of scope.
+struct HeldSocket {
+  int fd;
+  ~HeldSocket();
+};
+
 // The socket's cumulative drop counter in a received message (SO_RXQ_OVFL), else `last`.
 uint32_t DropsIn(msghdr& msg, uint32_t last);
 // Datagrams in a received message: a GRO read holds length / segment size (rounded up).
@@ -72,6 +83,9 @@ class Sink {
   using Inspect = std::function<void(std::span<const uint8_t> datagram)>;
   explicit Sink(const Address& at = Address::Ipv4(0x7F000001u, 0), Inspect inspect = {},
                 int cpu = 0);
+  // On a socket the caller holds (see GenerateCells(int, ...)): it reads a duplicate, after
+  // discarding what earlier flows left in it.
+  explicit Sink(int held, Inspect inspect = {}, int cpu = 0);
   ~Sink();
   Sink(const Sink&) = delete;
   Sink& operator=(const Sink&) = delete;

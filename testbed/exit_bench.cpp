@@ -77,7 +77,7 @@ Circuits BuildCircuits(TunnelThread& exit, size_t n) {
   built.seconds = SecondsSince(start);
   for (uint32_t id : built.ids)
     built.forward.push_back(client->GetCircuit(id)->hops[0].keys.forward);
-  client.reset();  // Frees the client's address for the generator and the sink.
+  client.reset();  // Frees the client's address: the bench holds it from here (HoldAddress).
   opened->endpoint.reset();
   return built;
 }
@@ -193,13 +193,13 @@ json BareFigures(const Flow& flow) {
 
 // The same cells through a BareExit (testbed/bare_exit.h): the floor of one send per datagram
 // and circuit socket, with the exit's crypto, on the exit's core.
-json MeasureBareExit(const Circuits& circuits, const std::vector<std::vector<uint8_t>>& cells,
-                     bool gso, Sink& internet, double seconds) {
+json MeasureBareExit(const Circuits& circuits, int client,
+                     const std::vector<std::vector<uint8_t>>& cells, bool gso, Sink& internet,
+                     double seconds) {
   BareExit bare(BareExit::Direction::kOut, circuits.ids, circuits.forward, internet.address());
   return BareFigures(Measure([&] { return bare.CpuSeconds(); },
                              [&](const std::atomic<bool>& stop) {
-                               return GenerateCells(circuits.client, bare.address(), cells, gso, 0,
-                                                    stop);
+                               return GenerateCells(client, bare.address(), cells, gso, 0, stop);
                              },
                              internet, seconds));
 }
@@ -257,20 +257,20 @@ json RunExitBench(const ExitBenchOptions& options) {
     Circuits circuits = BuildCircuits(exit, n);
     if (circuits.ids.empty()) throw std::runtime_error(fmt::format("no circuit ({} asked)", n));
     spdlog::info("{} circuits to the exit in {:.1f} s", circuits.ids.size(), circuits.seconds);
+    // The client's address, held until the last flow: the generators send from it and the sinks
+    // read it, and no socket opened in between (the bare exit's 1,000) may be given its port.
+    const HeldSocket client{HoldAddress(circuits.client)};
     Sink internet;  // Where DATA goes: the exit's sockets send to it.
     // One DATA per circuit opens its exit sockets (not measured).
     {
       const auto cells = DataCells(circuits, internet.address(), options.payload_sizes.front());
-      Address bound;
-      int fd = LoopbackSocket(&bound, false, circuits.client);
       sockaddr_storage addr;
       const socklen_t len = exit.address().ToSockaddr(&addr);
       for (size_t i = 0; i < cells.size(); ++i) {
-        (void)sendto(fd, cells[i].data(), cells[i].size(), 0, reinterpret_cast<sockaddr*>(&addr),
-                     len);
+        (void)sendto(client.fd, cells[i].data(), cells[i].size(), 0,
+                     reinterpret_cast<sockaddr*>(&addr), len);
         if (i % 256 == 255) std::this_thread::sleep_for(std::chrono::milliseconds(20));
       }
-      close(fd);
       std::this_thread::sleep_for(std::chrono::milliseconds(300));
     }
     std::vector<Address> sockets;
@@ -298,21 +298,21 @@ json RunExitBench(const ExitBenchOptions& options) {
             flow = Measure(
                 exit_cpu,
                 [&](const std::atomic<bool>& stop) {
-                  return GenerateCells(circuits.client, exit.address(), cells, gso, 0, stop);
+                  return GenerateCells(client.fd, exit.address(), cells, gso, 0, stop);
                 },
                 internet, options.seconds);
             SettleCpu(exit_cpu);  // The bare exit gets the core to itself.
-            bare = MeasureBareExit(circuits, cells, gso, internet, options.seconds);
+            bare = MeasureBareExit(circuits, client.fd, cells, gso, internet, options.seconds);
           } else {
-            Sink client(circuits.client);
+            Sink back(client.fd);
             flow = Measure(
                 exit_cpu,
                 [&](const std::atomic<bool>& stop) {
                   return GenerateToMany(sockets, reply, gso, stop);
                 },
-                client, options.seconds);
+                back, options.seconds);
             SettleCpu(exit_cpu);
-            bare = MeasureBareExitBack(circuits, reply, gso, client, options.seconds);
+            bare = MeasureBareExitBack(circuits, reply, gso, back, options.seconds);
           }
           const double per_cpu =
               flow.exit_cpu_seconds > 0 ? flow.arrived / flow.exit_cpu_seconds : 0;

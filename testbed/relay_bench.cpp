@@ -224,7 +224,7 @@ Built BuildCircuits(RelayGroup& relay, size_t n) {
   for (uint32_t id : ready)
     built.forward.push_back({id, client->GetCircuit(id)->hops[0].keys.forward});
   built.backward = last->TerminalCircuitIds();
-  client.reset();  // Frees the addresses for the generator and the sink.
+  client.reset();  // Frees the addresses: the bench holds them from here (HoldAddress).
   last.reset();
   last_endpoint->reset();
   opened->endpoint.reset();
@@ -277,7 +277,8 @@ struct Flow {
   double relay_cpu_seconds = 0;
 };
 
-Flow Measure(RelayGroup& relay, const Address& from, const Address& sink_at,
+// `from` and `sink_at`: held sockets (HoldAddress).
+Flow Measure(RelayGroup& relay, int from, int sink_at,
              const std::vector<std::vector<uint8_t>>& cells, bool gso, double seconds) {
   Sink sink(sink_at);
   std::atomic<bool> stop{false};
@@ -332,7 +333,7 @@ json ToJson(const Percentiles& p) {
 // start of one sendto counts against the relay). The sink runs on CPU 1, the relay's: on CPU 0 it
 // would wait until the generator's sendmmsg (tens of microseconds in the kernel) returned, a
 // delay of the generator's. Sharing the relay's CPU is the harder case for the relay.
-json Latency(RelayGroup& relay, const Address& from, const Address& sink_at,
+json Latency(RelayGroup& relay, int from, int sink_at,
              const std::vector<std::vector<uint8_t>>& cells, double rate, int burst, double seconds,
              const CircuitKeys& keys) {
   struct Probe {
@@ -466,6 +467,8 @@ json RunRelayBench(const RelayBenchOptions& options) {
       RelayGroup relay(backend, BenchSettings(n, tunnel::kFlagRelay | tunnel::kFlagSpeedTest),
                        shards);
       Built built = BuildCircuits(relay, n);
+      const HeldSocket client{HoldAddress(built.client)};
+      const HeldSocket last_hop{HoldAddress(built.last_hop)};
       const double built_per_cpu =
           built.relay_cpu_seconds > 0 ? built.ready / built.relay_cpu_seconds : 0;
       handshakes.push_back({{"circuits", n},
@@ -490,10 +493,10 @@ json RunRelayBench(const RelayBenchOptions& options) {
         for (const bool gso : {true, false}) {
           for (const bool forward : {true, false}) {
             const std::vector<double> cpu_before = relay.ShardCpuSeconds();
-            const Flow flow = forward ? Measure(relay, built.client, built.last_hop, forward_cells,
-                                                gso, options.seconds)
-                                      : Measure(relay, built.last_hop, built.client, backward_cells,
-                                                gso, options.seconds);
+            const Flow flow =
+                forward
+                    ? Measure(relay, client.fd, last_hop.fd, forward_cells, gso, options.seconds)
+                    : Measure(relay, last_hop.fd, client.fd, backward_cells, gso, options.seconds);
             json shard_cpu = json::array();
             const std::vector<double> cpu_after = relay.ShardCpuSeconds();
             for (size_t i = 0; i < cpu_after.size(); ++i) {
@@ -538,7 +541,7 @@ json RunRelayBench(const RelayBenchOptions& options) {
         }
         const auto cells = ForwardCells(built, size);
         for (const int burst : {4, 64}) {
-          json l = Latency(relay, built.client, built.last_hop, cells, rate, burst, options.seconds,
+          json l = Latency(relay, client.fd, last_hop.fd, cells, rate, burst, options.seconds,
                            built.forward[0]);
           spdlog::info(
               "latency at {:.0f} cells/s in bursts of {}: added by the relay p50 {:.0f} us, p99 "

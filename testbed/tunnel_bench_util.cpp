@@ -134,10 +134,21 @@ uint64_t GenerateCells(const Address& from, const Address& to,
                        const std::atomic<bool>& stop, std::chrono::microseconds probe_every,
                        const std::function<void(std::vector<uint8_t>&)>& probe,
                        bool one_cell_per_send, int burst) {
+  Address bound;
+  const int fd = LoopbackSocket(&bound, false, from);
+  const uint64_t count =
+      GenerateCells(fd, to, cells, gso, rate, stop, probe_every, probe, one_cell_per_send, burst);
+  close(fd);
+  return count;
+}
+
+uint64_t GenerateCells(int fd, const Address& to, const std::vector<std::vector<uint8_t>>& cells,
+                       bool gso, double rate, const std::atomic<bool>& stop,
+                       std::chrono::microseconds probe_every,
+                       const std::function<void(std::vector<uint8_t>&)>& probe,
+                       bool one_cell_per_send, int burst) {
   PinToCpu(0);
   pthread_setname_np(pthread_self(), "generator");
-  Address bound;
-  int fd = LoopbackSocket(&bound, false, from);
   sockaddr_storage addr;
   socklen_t len = to.ToSockaddr(&addr);
   const size_t size = cells[0].size();
@@ -185,7 +196,6 @@ uint64_t GenerateCells(const Address& from, const Address& to,
     }
     Pace(start, count, rate);
   }
-  close(fd);
   return count;
 }
 

@@ -59,6 +59,13 @@ uint64_t GenerateCells(const Address& from, const Address& to,
                        const std::atomic<bool>& stop, std::chrono::microseconds probe_every = {},
                        const std::function<void(std::vector<uint8_t>&)>& probe = {},
                        bool one_cell_per_send = false, int burst = kBatch);
+// The same from a socket the caller holds (and keeps open): a bench that sends from one address
+// in many flows holds it for the whole run, so no other socket is given its port in between.
+uint64_t GenerateCells(int from, const Address& to, const std::vector<std::vector<uint8_t>>& cells,
+                       bool gso, double rate, const std::atomic<bool>& stop,
+                       std::chrono::microseconds probe_every = {},
+                       const std::function<void(std::vector<uint8_t>&)>& probe = {},
+                       bool one_cell_per_send = false, int burst = kBatch);
 
 // What a TunnelThread's community did, read on its thread when it stops.
 struct TunnelThreadResult {
