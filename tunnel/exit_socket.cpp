@@ -1,8 +1,7 @@
 #include "tunnel/exit_socket.h"
 
-#include <cstdlib>
-
 namespace ringv8::tunnel {
+
 ExitSocket::SharedBuffers ExitSocket::SharedBuffers::Make() {
   return {std::make_shared<SendBuffers>(kSharedSendBuffers),
           std::make_shared<ReceiveBuffers>(kSharedReceiveBuffers, kReceiveBufferSize,
