@@ -8,20 +8,13 @@ namespace ringv8 {
 
 ReceiveBuffers::~ReceiveBuffers() = default;
 
-std::shared_ptr<internal::ProvidedBufferRing> ReceiveBuffers::UringRing(EventLoop& loop,
-                                                                        int* error) {
+Result<std::shared_ptr<internal::ProvidedBufferRing>> ReceiveBuffers::UringRing(EventLoop& loop) {
   if (ring_ == nullptr) {
     auto made = internal::ProvidedBufferRing::Make(loop, count_, size_, initial_);
-    if (!made) {
-      *error = made.error().value();
-      return nullptr;
-    }
+    if (!made) return Unexpected{made.error()};
     ring_ = std::move(*made);
   }
-  if (&ring_->loop() != &loop) {
-    *error = EINVAL;
-    return nullptr;
-  }
+  if (&ring_->loop() != &loop) return Unexpected{Errno(EINVAL)};
   return ring_;
 }
 

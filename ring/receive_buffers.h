@@ -20,6 +20,8 @@
 #include <cstdint>
 #include <memory>
 
+#include "ring/result.h"
+
 namespace ringv8 {
 
 class EventLoop;
@@ -47,9 +49,9 @@ class ReceiveBuffers {
   uint32_t circulating() const;
 
   // For the backends. UringEndpoint: the ring registered on `loop` (made by the first endpoint;
-  // null with EINVAL for another loop or a count that is not a power of two). MmsgEndpoint: the
-  // plain memory (made by the first endpoint).
-  std::shared_ptr<internal::ProvidedBufferRing> UringRing(EventLoop& loop, int* error);
+  // EINVAL for another loop or a count that is not a power of two). MmsgEndpoint: the plain
+  // memory (made by the first endpoint).
+  Result<std::shared_ptr<internal::ProvidedBufferRing>> UringRing(EventLoop& loop);
   uint8_t* Memory();
 
  private:

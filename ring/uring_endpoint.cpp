@@ -118,10 +118,9 @@ std::error_code UringEndpoint::State::SetUpBufferRings(size_t count) {
   if (options_.shared_receive_buffers != nullptr) {
     // One datagram per buffer: a GRO read of up to 64 KiB would not fit.
     if (sockets_.gro()) return Errno(EINVAL);
-    int error = 0;
-    auto shared = options_.shared_receive_buffers->UringRing(loop_, &error);
-    if (shared == nullptr) return Errno(error);
-    buffer_rings_.assign(count, shared);
+    auto shared = options_.shared_receive_buffers->UringRing(loop_);
+    if (!shared) return shared.error();
+    buffer_rings_.assign(count, *shared);
     return {};
   }
   // With GRO a read may hold 64 KiB: fewer, larger buffers, touched only as far as reads fill

@@ -45,6 +45,17 @@ double Percentile(std::vector<double> values, double p) {
   return values[std::min(values.size() - 1, static_cast<size_t>(p * values.size()))];
 }
 
+namespace {
+
+Address BoundAddress(int fd) {
+  sockaddr_storage addr;
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  return *Address::FromSockaddr(reinterpret_cast<sockaddr*>(&addr), len);
+}
+
+}  // namespace
+
 int LoopbackSocket(Address* bound, bool gro, const Address& at) {
   int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw std::runtime_error(std::string("socket: ") + strerror(errno));
@@ -61,8 +72,7 @@ int LoopbackSocket(Address* bound, bool gro, const Address& at) {
     close(fd);
     throw std::runtime_error("bind " + at.ToString() + ": " + strerror(errno));
   }
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  *bound = *Address::FromSockaddr(reinterpret_cast<sockaddr*>(&addr), len);
+  *bound = BoundAddress(fd);
   return fd;
 }
 
@@ -160,10 +170,7 @@ Sink::Sink(const Address& at, Inspect inspect, int cpu)
 Sink::Sink(int held, Inspect inspect, int cpu)
     : fd_(dup(held)), inspect_(std::move(inspect)), cpu_(cpu) {
   if (fd_ < 0) throw std::runtime_error(std::string("dup: ") + strerror(errno));
-  sockaddr_storage addr;
-  socklen_t len = sizeof(addr);
-  getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-  address_ = *Address::FromSockaddr(reinterpret_cast<sockaddr*>(&addr), len);
+  address_ = BoundAddress(fd_);
   std::vector<uint8_t> discard(65536);
   while (recv(fd_, discard.data(), discard.size(), MSG_DONTWAIT) >= 0) {
   }

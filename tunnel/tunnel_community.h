@@ -429,6 +429,10 @@ class TunnelCommunity : public overlay::Community {
   struct ExitSocketLosses {
     uint64_t kernel_drops = 0;
     uint64_t send_errors = 0;
+    void Add(const ExitSocket& socket) {
+      kernel_drops += socket.endpoint_stats().kernel_drops.value();
+      send_errors += socket.endpoint_stats().send_errors.value();
+    }
   };
   ExitSocketLosses ExitSocketLossTotals() const;
   // Resolves the host names of DATA cells (default: getaddrinfo on a worker thread).

@@ -32,18 +32,14 @@ size_t TunnelCommunity::ExitReceiveMemoryBytes() const {
 
 TunnelCommunity::ExitSocketLosses TunnelCommunity::ExitSocketLossTotals() const {
   ExitSocketLosses losses = closed_exit_losses_;
-  for (const auto& [id, socket] : exit_sockets_) {
-    losses.kernel_drops += socket->endpoint_stats().kernel_drops.value();
-    losses.send_errors += socket->endpoint_stats().send_errors.value();
-  }
+  for (const auto& [id, socket] : exit_sockets_) losses.Add(*socket);
   return losses;
 }
 
 void TunnelCommunity::CloseExitSocket(uint32_t circuit_id) {
   auto it = exit_sockets_.find(circuit_id);
   if (it == exit_sockets_.end()) return;
-  closed_exit_losses_.kernel_drops += it->second->endpoint_stats().kernel_drops.value();
-  closed_exit_losses_.send_errors += it->second->endpoint_stats().send_errors.value();
+  closed_exit_losses_.Add(*it->second);
   if (auto terminal = terminal_.find(circuit_id); terminal != terminal_.end()) {
     terminal->second.exit_socket = nullptr;
   }
