@@ -60,28 +60,20 @@ void BareExit::RunOut() {
   while (!stop_.load(std::memory_order_relaxed)) {
     batch.Reset();
     const int n = recvmmsg(fd_, batch.headers, kBatch, MSG_WAITFORONE, nullptr);
-    for (int i = 0; i < n; ++i) {
-      msghdr& msg = batch.headers[i].msg_hdr;
-      const size_t length = batch.headers[i].msg_len;
-      const size_t segment = GroSegmentIn(msg);
-      const size_t step = segment > 0 ? segment : length;
-      const uint8_t* data = static_cast<const uint8_t*>(batch.iov[i].iov_base);
-      for (size_t at = 0; at < length; at += step) {
-        const std::span<const uint8_t> cell(data + at, std::min(step, length - at));
-        const auto header = tunnel::ParseCellHeader(cell);
-        if (!header) continue;
-        const auto found = circuit.find(header->circuit_id);
-        if (found == circuit.end()) continue;
-        const auto opened = cipher.Open(keys_[found->second], cell.subspan(tunnel::kCellHeaderSize),
-                                        message.data());
-        if (!opened || *opened < kDataIpv4Overhead) continue;
-        if (sendto(circuit_fds_[found->second], message.data() + kDataIpv4Overhead,
-                   *opened - kDataIpv4Overhead, 0, reinterpret_cast<sockaddr*>(&to),
-                   to_length) >= 0) {
-          sent_.fetch_add(1, std::memory_order_relaxed);
-        }
+    ForEachDatagram(batch, n, [&](std::span<const uint8_t> cell) {
+      const auto header = tunnel::ParseCellHeader(cell);
+      if (!header) return;
+      const auto found = circuit.find(header->circuit_id);
+      if (found == circuit.end()) return;
+      const auto opened =
+          cipher.Open(keys_[found->second], cell.subspan(tunnel::kCellHeaderSize), message.data());
+      if (!opened || *opened < kDataIpv4Overhead) return;
+      if (sendto(circuit_fds_[found->second], message.data() + kDataIpv4Overhead,
+                 *opened - kDataIpv4Overhead, 0, reinterpret_cast<sockaddr*>(&to),
+                 to_length) >= 0) {
+        sent_.fetch_add(1, std::memory_order_relaxed);
       }
-    }
+    });
   }
 }
 
@@ -101,28 +93,12 @@ void BareExit::RunBack() {
   }
   std::vector<std::vector<uint8_t>> headers;
   for (uint32_t id : ids_) headers.push_back(CellHeader(id));
-  sockaddr_storage to;
-  const socklen_t to_length = destination_.ToSockaddr(&to);
   tunnel::LayerCipher cipher;
   std::array<uint8_t, kDataIpv4Overhead> head{};
   head[0] = tunnel::kCellData;
   ReceiveBatch batch(2048);
   // Cells of one wake-up, sent as UDP_SEGMENT runs of equal size.
-  std::vector<uint8_t> cells(65536);
-  size_t used = 0, count = 0, cell_size = 0;
-  const auto flush = [&] {
-    if (count == 0) return;
-    iovec iov{cells.data(), used};
-    msghdr msg{};
-    msg.msg_name = &to;
-    msg.msg_namelen = to_length;
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    alignas(cmsghdr) uint8_t control[CMSG_SPACE(sizeof(uint16_t))] = {};
-    if (count > 1) SetUdpSegment(msg, control, sizeof(control), static_cast<uint16_t>(cell_size));
-    if (sendmsg(fd_, &msg, 0) >= 0) sent_.fetch_add(count, std::memory_order_relaxed);
-    used = count = 0;
-  };
+  GsoRun run(fd_, {destination_});
   epoll_event events[kBatch];
   while (!stop_.load(std::memory_order_relaxed)) {
     const int ready = epoll_wait(poll, events, kBatch, 50);
@@ -133,19 +109,16 @@ void BareExit::RunBack() {
       for (int k = 0; k < n; ++k) {
         const std::span<const uint8_t> payload(static_cast<const uint8_t*>(batch.iov[k].iov_base),
                                                batch.headers[k].msg_len);
-        const size_t size =
-            tunnel::kCellHeaderSize + tunnel::kLayerOverhead + head.size() + payload.size();
-        if (count > 0 && (size != cell_size || used + size > cells.size() || count == 64)) {
-          flush();
-        }
-        cell_size = size;
-        std::memcpy(cells.data() + used, headers[i].data(), tunnel::kCellHeaderSize);
-        cipher.SealNext(keys_[i], head, payload, cells.data() + used + tunnel::kCellHeaderSize);
-        used += size;
-        ++count;
+        uint8_t* cell = run.Room(
+            0, tunnel::kCellHeaderSize + tunnel::kLayerOverhead + head.size() + payload.size());
+        if (cell == nullptr) continue;
+        std::memcpy(cell, headers[i].data(), tunnel::kCellHeaderSize);
+        cipher.SealNext(keys_[i], head, payload, cell + tunnel::kCellHeaderSize);
+        run.Add();
       }
     }
-    flush();
+    run.Flush();
+    sent_.store(run.sent(), std::memory_order_relaxed);
   }
   close(poll);
 }

@@ -147,6 +147,38 @@ void SetUdpSegment(msghdr& msg, uint8_t* control, size_t control_size, uint16_t 
   std::memcpy(CMSG_DATA(c), &size, sizeof(size));
 }
 
+GsoRun::GsoRun(int fd, const std::vector<Address>& destinations)
+    : fd_(fd), destinations_(destinations.size()), buffer_(kMaxBytes) {
+  for (size_t i = 0; i < destinations.size(); ++i) {
+    lengths_.push_back(destinations[i].ToSockaddr(&destinations_[i]));
+  }
+}
+
+uint8_t* GsoRun::Room(uint32_t to, size_t size) {
+  if (size > kMaxBytes) return nullptr;
+  if (count_ > 0 &&
+      (to != to_ || size != size_ || used_ + size > buffer_.size() || count_ == kMaxSegments)) {
+    Flush();
+  }
+  to_ = to;
+  size_ = size;
+  return buffer_.data() + used_;
+}
+
+void GsoRun::Flush() {
+  if (count_ == 0) return;
+  iovec iov{buffer_.data(), used_};
+  msghdr msg{};
+  msg.msg_name = &destinations_[to_];
+  msg.msg_namelen = lengths_[to_];
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) uint8_t control[CMSG_SPACE(sizeof(uint16_t))] = {};
+  if (count_ > 1) SetUdpSegment(msg, control, sizeof(control), static_cast<uint16_t>(size_));
+  if (sendmsg(fd_, &msg, 0) >= 0) sent_ += count_;
+  used_ = count_ = 0;
+}
+
 void Pace(std::chrono::steady_clock::time_point start, uint64_t count, double rate) {
   if (rate <= 0) return;
   std::this_thread::sleep_until(start +

@@ -7,6 +7,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -69,6 +70,52 @@ struct ReceiveBatch {
   iovec iov[kBatch];
   mmsghdr headers[kBatch];
   alignas(cmsghdr) uint8_t control[kBatch][64];
+};
+
+// Calls `datagram(span)` for every datagram of the first `n` messages of a recvmmsg'd `batch`,
+// GRO reads split into their segments.
+template <typename F>
+void ForEachDatagram(ReceiveBatch& batch, int n, F&& datagram) {
+  for (int i = 0; i < n; ++i) {
+    const size_t length = batch.headers[i].msg_len;
+    const size_t segment = GroSegmentIn(batch.headers[i].msg_hdr);
+    const size_t step = segment > 0 ? segment : length;
+    const uint8_t* data = static_cast<const uint8_t*>(batch.iov[i].iov_base);
+    for (size_t at = 0; at < length; at += step) {
+      datagram(std::span<const uint8_t>(data + at, std::min(step, length - at)));
+    }
+  }
+}
+
+// Datagrams of one size to one address, written one after the other into one buffer and sent as
+// one UDP_SEGMENT send (at most 64 segments, the kernel's limit before 6.9, in one IPv4 datagram).
+class GsoRun {
+ public:
+  // The socket it sends from, and the addresses it sends to (by index).
+  GsoRun(int fd, const std::vector<Address>& destinations);
+  // Where the next datagram of `size` bytes to destination `to` goes: the run is sent first if
+  // it goes elsewhere, holds another size, or is full. Add() counts it in once written. Null if
+  // `size` is more than a datagram holds.
+  uint8_t* Room(uint32_t to, size_t size);
+  void Add() {
+    used_ += size_;
+    ++count_;
+  }
+  // Sends the run (a plain send if it holds one datagram).
+  void Flush();
+  // Datagrams the kernel took.
+  uint64_t sent() const { return sent_; }
+
+ private:
+  static constexpr size_t kMaxSegments = 64;
+  static constexpr size_t kMaxBytes = 65507;
+  int fd_;
+  std::vector<sockaddr_storage> destinations_;
+  std::vector<socklen_t> lengths_;
+  std::vector<uint8_t> buffer_;
+  size_t used_ = 0, count_ = 0, size_ = 0;
+  uint32_t to_ = 0;
+  uint64_t sent_ = 0;
 };
 
 // Counts the datagrams that arrive on its socket (GRO reads by their segments) until destroyed,

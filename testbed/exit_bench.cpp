@@ -151,19 +151,6 @@ struct Flow {
   double exit_cpu_seconds = 0;
 };
 
-// Waits (5 s at most) until the thread whose CPU time `cpu` reads is idle: a flood leaves the
-// exit's sockets full, and what it then works off must not count against the next figure.
-void SettleCpu(const std::function<double()>& cpu) {
-  constexpr auto kStep = std::chrono::milliseconds(100);
-  double last = cpu();
-  for (int i = 0; i < 50; ++i) {
-    std::this_thread::sleep_for(kStep);
-    const double now = cpu();
-    if (now - last < 0.02 * std::chrono::duration<double>(kStep).count()) return;
-    last = now;
-  }
-}
-
 // What `generate` sends through an exit whose thread's CPU time `cpu` reads, arriving at `sink`.
 Flow Measure(const std::function<double()>& cpu,
              const std::function<uint64_t(const std::atomic<bool>&)>& generate, Sink& sink,
@@ -183,36 +170,30 @@ Flow Measure(const std::function<double()>& cpu,
   return flow;
 }
 
-// A flow through a BareExit, as runs[].bare reports it.
-json BareFigures(const Flow& flow) {
-  return {{"sent", flow.sent},
-          {"arrived", flow.arrived},
-          {"cpu_seconds", flow.exit_cpu_seconds},
-          {"per_cpu_second", flow.exit_cpu_seconds > 0 ? flow.arrived / flow.exit_cpu_seconds : 0}};
-}
-
 // The same cells through a BareExit (testbed/bare_exit.h): the floor of one send per datagram
 // and circuit socket, with the exit's crypto, on the exit's core.
 json MeasureBareExit(const Circuits& circuits, int client,
                      const std::vector<std::vector<uint8_t>>& cells, bool gso, Sink& internet,
                      double seconds) {
   BareExit bare(BareExit::Direction::kOut, circuits.ids, circuits.forward, internet.address());
-  return BareFigures(Measure([&] { return bare.CpuSeconds(); },
-                             [&](const std::atomic<bool>& stop) {
-                               return GenerateCells(client, bare.address(), cells, gso, 0, stop);
-                             },
-                             internet, seconds));
+  const Flow flow = Measure([&] { return bare.CpuSeconds(); },
+                            [&](const std::atomic<bool>& stop) {
+                              return GenerateCells(client, bare.address(), cells, gso, 0, stop);
+                            },
+                            internet, seconds);
+  return BareFigures(flow.sent, flow.arrived, flow.exit_cpu_seconds);
 }
 
 // The same replies through a BareExit's circuit sockets, sealed into cells for `client`.
 json MeasureBareExitBack(const Circuits& circuits, const std::vector<uint8_t>& reply, bool gso,
                          Sink& client, double seconds) {
   BareExit bare(BareExit::Direction::kBack, circuits.ids, circuits.forward, client.address());
-  return BareFigures(Measure([&] { return bare.CpuSeconds(); },
-                             [&](const std::atomic<bool>& stop) {
-                               return GenerateToMany(bare.circuit_addresses(), reply, gso, stop);
-                             },
-                             client, seconds));
+  const Flow flow = Measure([&] { return bare.CpuSeconds(); },
+                            [&](const std::atomic<bool>& stop) {
+                              return GenerateToMany(bare.circuit_addresses(), reply, gso, stop);
+                            },
+                            client, seconds);
+  return BareFigures(flow.sent, flow.arrived, flow.exit_cpu_seconds);
 }
 
 }  // namespace

@@ -25,6 +25,7 @@
 
 #include "overlay/network.h"
 #include "ring/open_endpoint.h"
+#include "testbed/bare_relay.h"
 #include "testbed/bench_util.h"
 #include "testbed/tunnel_bench_util.h"
 #include "tunnel/crypto.h"
@@ -127,6 +128,7 @@ CreateFlood FloodCreates(EndpointBackend backend, double seconds) {
 struct CircuitKeys {
   uint32_t circuit_id = 0;  // The client's (forward cells).
   tunnel::DirectionKey forward;
+  tunnel::DirectionKey backward;
 };
 
 struct Built {
@@ -221,8 +223,10 @@ Built BuildCircuits(RelayGroup& relay, size_t n) {
   built.seconds = SecondsSince(start);
   built.relay_cpu_seconds = relay.CpuSeconds() - cpu_start;
   built.ready = ready.size();
-  for (uint32_t id : ready)
-    built.forward.push_back({id, client->GetCircuit(id)->hops[0].keys.forward});
+  for (uint32_t id : ready) {
+    const tunnel::SessionKeys& keys = client->GetCircuit(id)->hops[0].keys;
+    built.forward.push_back({id, keys.forward, keys.backward});
+  }
   built.backward = last->TerminalCircuitIds();
   client.reset();  // Frees the addresses: the bench holds them from here (HoldAddress).
   last.reset();
@@ -277,25 +281,46 @@ struct Flow {
   double relay_cpu_seconds = 0;
 };
 
-// `from` and `sink_at`: held sockets (HoldAddress).
-Flow Measure(RelayGroup& relay, int from, int sink_at,
+// `cells` sent to a relay at `to` whose CPU time `cpu` reads; `from` and `sink_at`: held
+// sockets (HoldAddress).
+Flow Measure(const Address& to, const std::function<double()>& cpu, int from, int sink_at,
              const std::vector<std::vector<uint8_t>>& cells, bool gso, double seconds) {
   Sink sink(sink_at);
   std::atomic<bool> stop{false};
-  const double cpu_start = relay.CpuSeconds();
+  const double cpu_start = cpu();
   auto generator = std::async(std::launch::async, [&] {
     // GSO: each send a burst of one circuit's cells (a bulk transfer on it), circuits in
     // random order; plain: every datagram another circuit's cell (many small flows mixed).
-    return GenerateCells(from, relay.address(), cells, gso, 0, stop, {}, {}, gso);
+    return GenerateCells(from, to, cells, gso, 0, stop, {}, {}, gso);
   });
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
   stop = true;
   Flow flow;
   flow.sent = generator.get();
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // What is queued drains.
-  flow.relay_cpu_seconds = relay.CpuSeconds() - cpu_start;
+  flow.relay_cpu_seconds = cpu() - cpu_start;
   flow.arrived = sink.count();
   return flow;
+}
+
+// The same flow through a BareRelay (testbed/bare_relay.h) with the built circuits' ids and keys:
+// the floor of the relay's cell path with raw syscalls, on the relay's core.
+json MeasureBareRelay(const Built& built, bool forward, int from, int sink_at,
+                      const std::vector<std::vector<uint8_t>>& cells, bool gso, double seconds) {
+  std::vector<BareRelay::Hop> hops;
+  for (size_t i = 0; i < std::min(built.forward.size(), built.backward.size()); ++i) {
+    const CircuitKeys& client = built.forward[i];
+    // The relay's own pairing of the two ids does not matter here: every cell costs the same.
+    if (forward) {
+      hops.push_back({client.circuit_id, built.backward[i], true, client.forward, built.last_hop});
+    } else {
+      hops.push_back({built.backward[i], client.circuit_id, false, client.backward, built.client});
+    }
+  }
+  BareRelay bare(hops);
+  const Flow flow = Measure(
+      bare.address(), [&] { return bare.CpuSeconds(); }, from, sink_at, cells, gso, seconds);
+  return BareFigures(flow.sent, flow.arrived, flow.relay_cpu_seconds);
 }
 
 constexpr size_t kProbesPerWindow = 500;
@@ -493,10 +518,12 @@ json RunRelayBench(const RelayBenchOptions& options) {
         for (const bool gso : {true, false}) {
           for (const bool forward : {true, false}) {
             const std::vector<double> cpu_before = relay.ShardCpuSeconds();
+            const auto relay_cpu = [&] { return relay.CpuSeconds(); };
+            const int from = forward ? client.fd : last_hop.fd;
+            const int sink_at = forward ? last_hop.fd : client.fd;
+            const auto& cells = forward ? forward_cells : backward_cells;
             const Flow flow =
-                forward
-                    ? Measure(relay, client.fd, last_hop.fd, forward_cells, gso, options.seconds)
-                    : Measure(relay, last_hop.fd, client.fd, backward_cells, gso, options.seconds);
+                Measure(relay.address(), relay_cpu, from, sink_at, cells, gso, options.seconds);
             json shard_cpu = json::array();
             const std::vector<double> cpu_after = relay.ShardCpuSeconds();
             for (size_t i = 0; i < cpu_after.size(); ++i) {
@@ -518,12 +545,20 @@ json RunRelayBench(const RelayBenchOptions& options) {
                         {"relay_cpu_seconds", flow.relay_cpu_seconds},
                         {"per_cpu_second", per_cpu},
                         {"share_of_ceiling", per_cpu / ceiling[size]}};
+            SettleCpu(relay_cpu);  // The bare relay gets the core to itself.
+            json bare =
+                MeasureBareRelay(built, forward, from, sink_at, cells, gso, options.seconds);
+            const double bare_per_cpu = bare["per_cpu_second"].get<double>();
+            bare["share_of_ceiling"] = bare_per_cpu / ceiling[size];
+            run["bare"] = bare;
+            run["share_of_bare"] = bare_per_cpu > 0 ? per_cpu / bare_per_cpu : 0;
             spdlog::info(
                 "{} circuits, {} shard(s), {} B {} ({}): {:.0f} cells/s, {:.0f} per relay "
-                "CPU-second = {:.2f} of the crypto ceiling",
+                "CPU-second = {:.2f} of the crypto ceiling; bare syscalls {:.0f} per CPU-second = "
+                "{:.2f}",
                 built.forward.size(), shards, size, forward ? "forward" : "backward",
                 gso ? "GSO generator" : "plain generator", flow.arrived / options.seconds, per_cpu,
-                per_cpu / ceiling[size]);
+                per_cpu / ceiling[size], bare_per_cpu, bare_per_cpu / ceiling[size]);
             runs.push_back(std::move(run));
           }
         }

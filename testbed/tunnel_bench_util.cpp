@@ -29,6 +29,24 @@ double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+void SettleCpu(const std::function<double()>& cpu) {
+  constexpr auto kStep = std::chrono::milliseconds(100);
+  double last = cpu();
+  for (int i = 0; i < 50; ++i) {
+    std::this_thread::sleep_for(kStep);
+    const double now = cpu();
+    if (now - last < 0.02 * std::chrono::duration<double>(kStep).count()) return;
+    last = now;
+  }
+}
+
+nlohmann::json BareFigures(uint64_t sent, uint64_t arrived, double cpu_seconds) {
+  return {{"sent", sent},
+          {"arrived", arrived},
+          {"cpu_seconds", cpu_seconds},
+          {"per_cpu_second", cpu_seconds > 0 ? arrived / cpu_seconds : 0}};
+}
+
 // One layer per operation, the key set once and only the nonce changing: the most a core can do.
 double OpensslLayersPerSecond(size_t size, double seconds) {
   std::vector<uint8_t> in(size, 0x5a), out(size + 16);

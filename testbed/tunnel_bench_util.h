@@ -1,7 +1,8 @@
 // Pieces the tunnel benchmarks share (testbed/relay_bench, testbed/exit_bench): the one-core
 // ChaCha20-Poly1305 ceiling (OpenSSL EVP and libsodium, one layer per operation, key set once),
 // settings under which nothing expires during a run, cell headers, and a TunnelCommunity on its
-// own thread, loop and loopback endpoint (pinned to CPU 1) with its CPU time.
+// own thread, loop and loopback endpoint (pinned to CPU 1) with its CPU time, and the figures of
+// a flow through a bare-syscall baseline (testbed/bare_relay.h, testbed/bare_exit.h).
 // Thread-compatible unless a class says otherwise.
 #ifndef RINGV8_TESTBED_TUNNEL_BENCH_UTIL_H_
 #define RINGV8_TESTBED_TUNNEL_BENCH_UTIL_H_
@@ -14,6 +15,8 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "overlay/network.h"
 #include "ring/open_endpoint.h"
 #include "testbed/bench_util.h"
@@ -24,6 +27,15 @@ namespace ringv8::testbed {
 
 using BenchClock = std::chrono::steady_clock;
 double SecondsSince(BenchClock::time_point start);
+
+// Waits (5 s at most) until the thread whose CPU time `cpu` reads is idle: a flood leaves a
+// relay's or an exit's sockets full, and what it then works off must not count against the next
+// figure.
+void SettleCpu(const std::function<double()>& cpu);
+
+// A flow through a bare baseline, as runs[].bare reports it: `sent` by the generator, `arrived`
+// at the sink, the baseline thread's `cpu_seconds`, and what arrived per CPU-second.
+nlohmann::json BareFigures(uint64_t sent, uint64_t arrived, double cpu_seconds);
 
 // One layer of `size` bytes per operation, for `seconds`: layers per second on this core.
 double OpensslLayersPerSecond(size_t size, double seconds);

@@ -80,14 +80,16 @@ void PrintTable(const json& r) {
         f["share_of_crypto"].get<double>(), f["create_crypto_per_second"].get<double>());
   }
   std::cout << "shards  circuits  cell  direction  generator    cells/s  per relay CPU-s  "
-               "us CPU per cell  share of ceiling\n";
+               "us CPU per cell  share of ceiling  bare syscalls: share of ceiling  ringv8/bare\n";
   for (const json& run : r["runs"]) {
     std::cout << fmt::format(
-        "{:>6}  {:>8}  {:>4}  {:<9}  {:<9}  {:>9.0f}  {:>15.0f}  {:>15.2f}  {:>16.2f}\n",
+        "{:>6}  {:>8}  {:>4}  {:<9}  {:<9}  {:>9.0f}  {:>15.0f}  {:>15.2f}  {:>16.2f}  {:>31.2f}  "
+        "{:>11.2f}\n",
         run["shards"].get<uint32_t>(), run["circuits"].get<size_t>(), run["cell_size"].get<int>(),
         run["direction"].get<std::string>(), run["generator_gso"].get<bool>() ? "GSO" : "plain",
         run["relayed_per_second"].get<double>(), run["per_cpu_second"].get<double>(),
-        run["relay_cpu_us_per_cell"].get<double>(), run["share_of_ceiling"].get<double>());
+        run["relay_cpu_us_per_cell"].get<double>(), run["share_of_ceiling"].get<double>(),
+        run["bare"]["share_of_ceiling"].get<double>(), run["share_of_bare"].get<double>());
   }
   for (const json& l : r["latency"]) {
     std::cout << fmt::format(
@@ -172,8 +174,9 @@ void AddBenchRelayCommand(CLI::App& bench, RunFunction* run) {
   auto* cmd = bench.add_subcommand(
       "relay",
       "A TunnelCommunity relay on its own thread and loopback socket, loaded with cells of real "
-      "2-hop circuits: cells per relay CPU-second beside the one-core ChaCha20-Poly1305 ceiling, "
-      "handshakes, added latency, memory per circuit");
+      "2-hop circuits: cells per relay CPU-second beside the one-core ChaCha20-Poly1305 ceiling "
+      "and the same flows through a bare-syscall relay (recvmmsg with GRO, the same crypto, GSO "
+      "sends: the floor of the socket design), handshakes, added latency, memory per circuit");
   cmd->add_option("--circuits", options.bench.circuits,
                   "Relayed circuits, one relay per value (e.g. 1 1000 100000)")
       ->check(CLI::Range(size_t{1}, size_t{1000000}))

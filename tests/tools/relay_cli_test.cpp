@@ -51,6 +51,9 @@ TEST(RelayCliTest, BenchRelayReportsEveryFigure) {
     EXPECT_EQ(run["circuits"], 3);
     EXPECT_GT(run["relayed"].get<uint64_t>(), 0u) << run.dump();
     EXPECT_GT(run["per_cpu_second"].get<double>(), 0) << run.dump();
+    // The same flow through the bare-syscall relay, which opens and seals with the same keys.
+    EXPECT_GT(run["bare"]["arrived"].get<uint64_t>(), 0u) << run.dump();
+    EXPECT_GT(run["share_of_bare"].get<double>(), 0) << run.dump();
   }
   ASSERT_EQ(r["latency"].size(), 2u);  // Bursts of 4 and of 64.
   for (const auto& l : r["latency"]) {
