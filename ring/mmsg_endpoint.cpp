@@ -178,6 +178,7 @@ bool MmsgEndpoint::FlushSocket(size_t socket_index) {
   size_t run_length[kBatch];  // Datagrams in each message: > 1 for a GSO send.
   while (!queue.empty()) {
     int count = 0;
+    size_t joined = 0;  // Bytes of joined_ this batch uses.
     for (size_t queued = 0; count < kBatch && queued < queue.size(); ++count) {
       const auto first = queue.begin() + static_cast<long>(queued);
       const size_t n = gso_[socket_index] ? internal::GsoRunLength(first, queue.end()) : 1;
@@ -187,7 +188,14 @@ bool MmsgEndpoint::FlushSocket(size_t socket_index) {
         msghdr& msg = headers[count].msg_hdr;
         msg.msg_iov = send_iov_[count];
         msg.msg_iovlen = n;
-        internal::SetGsoSegment(msg, send_control_[count], static_cast<uint16_t>((*first)->length));
+        const size_t length = (*first)->length;
+        if (length <= internal::kJoinSegmentsUpTo && joined + n * length <= kJoinedBytes) {
+          if (joined_ == nullptr) joined_.reset(new uint8_t[kJoinedBytes]);
+          send_iov_[count][0] = internal::JoinSegments(send_iov_[count], n, joined_.get() + joined);
+          joined += send_iov_[count][0].iov_len;
+          msg.msg_iovlen = 1;
+        }
+        internal::SetGsoSegment(msg, send_control_[count], static_cast<uint16_t>(length));
       }
       run_length[count] = n;
       queued += n;

@@ -74,6 +74,11 @@ class MmsgEndpoint final : public Endpoint, private EventLoop::WaitHook {
   // Send batch: per message, the iovecs of its GSO run and its UDP_SEGMENT control block.
   iovec send_iov_[kBatch][internal::kGsoMaxSegments];
   alignas(cmsghdr) uint8_t send_control_[kBatch][internal::kGsoControlSpace];
+  // Runs of small datagrams copied into one buffer each (internal::kJoinSegmentsUpTo), as many as
+  // fit in one batch; made on first use.
+  static constexpr size_t kJoinedBytes =
+      4 * internal::kGsoMaxSegments * internal::kJoinSegmentsUpTo;
+  std::unique_ptr<uint8_t[]> joined_;
 };
 
 }  // namespace ringv8

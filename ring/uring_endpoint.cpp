@@ -59,6 +59,9 @@ class UringEndpoint::State final : public EventLoop::Orphan, public EventLoop::W
     alignas(cmsghdr) uint8_t control[internal::kGsoControlSpace];
     internal::SendSlot* slots[internal::kGsoMaxSegments];
     size_t count = 0;
+    // A run of small datagrams copied into one buffer (internal::kJoinSegmentsUpTo), made on
+    // first use.
+    std::unique_ptr<uint8_t[]> joined;
     void OnCompletion(const io_uring_cqe& cqe) override { state->OnGsoSent(*this, cqe); }
   };
   // GSO sends in flight at most (each carries up to 64 datagrams): 256, or one per 16 slots of a
@@ -323,6 +326,13 @@ bool UringEndpoint::State::SubmitGso(size_t socket, std::deque<internal::SendSlo
   send.msg = send.slots[0]->msg;
   send.msg.msg_iov = send.iov;
   send.msg.msg_iovlen = count;
+  if (send.slots[0]->length <= internal::kJoinSegmentsUpTo) {
+    if (send.joined == nullptr) {
+      send.joined.reset(new uint8_t[internal::kGsoMaxSegments * internal::kJoinSegmentsUpTo]);
+    }
+    send.iov[0] = internal::JoinSegments(send.iov, count, send.joined.get());
+    send.msg.msg_iovlen = 1;
+  }
   internal::SetGsoSegment(send.msg, send.control, static_cast<uint16_t>(send.slots[0]->length));
   send.fault = FaultInjection::TakeSendFailure();
   if (send.fault == 0) send.fault = FaultInjection::TakeGsoRefusal();

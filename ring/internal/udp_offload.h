@@ -36,6 +36,23 @@ inline constexpr size_t kGsoMaxSegments = 64;  // The kernel's UDP_MAX_SEGMENTS.
 inline constexpr size_t kGsoMaxBytes = 64000;
 inline constexpr size_t kGsoControlSpace = CMSG_SPACE(sizeof(uint16_t));
 
+// A GSO run of datagrams this small leaves from one buffer they are copied into, not from one
+// iovec each: the kernel's copy from user memory costs per iovec (a check of the object, the
+// user-access window, the copy's start-up), as much as the copy of a small datagram itself.
+// Measured (`bench relay`, 80 B cells, GSO): the kernel's copy took 17% of the relay's thread
+// with an iovec per cell, 5% in the bare relay with one buffer per run.
+inline constexpr size_t kJoinSegmentsUpTo = 256;
+
+// Copies the `count` buffers of `iov` one after the other to `out`; the iovec of the whole.
+inline iovec JoinSegments(const iovec* iov, size_t count, uint8_t* out) {
+  size_t used = 0;
+  for (size_t k = 0; k < count; ++k) {
+    std::memcpy(out + used, iov[k].iov_base, iov[k].iov_len);
+    used += iov[k].iov_len;
+  }
+  return {out, used};
+}
+
 inline bool SameDestination(const SendSlot& a, const SendSlot& b) {
   if (a.msg.msg_namelen != b.msg.msg_namelen) return false;
   // Constant sizes: the compiler compares in registers.

@@ -123,6 +123,37 @@ TEST_P(Gso, EqualSizeBurstsArriveIntactAndInOrder) {
   EXPECT_EQ(sent().gso_refused.value(), 0u);
 }
 
+TEST_P(Gso, RunsOfSmallDatagramsLeaveFromOneBufferIntact) {
+  // Up to internal::kJoinSegmentsUpTo bytes a run is copied into one buffer before it leaves:
+  // runs of 64, a short last one, the largest size joined, and more runs in one flush than the
+  // mmsg backend's joined buffer holds (the rest leave from their own buffers).
+  std::vector<std::vector<uint8_t>> expected;
+  uint32_t seq = 0;
+  for (const size_t size : {size_t{80}, internal::kJoinSegmentsUpTo}) {
+    for (uint32_t i = 0; i < 600; ++i, ++seq) {
+      const size_t this_size = i == 599 ? size / 2 : size;
+      expected.push_back(Numbered(seq, this_size));
+      Send(0, seq, this_size);
+    }
+    RunUntilReceived(seq);
+  }
+  EXPECT_EQ(receivers_[0].recorder.packets, expected);
+  EXPECT_EQ(sent().packets_out.value(), seq);
+  EXPECT_EQ(sent().gso_segments.value(), seq);  // Every one in a run (600 = 9 x 64 + 24).
+  EXPECT_EQ(sent().send_errors.value(), 0u);
+  // A refused run of small ones is resent one by one from the datagrams' own buffers.
+  FaultInjection::RefuseGso(1, EIO);
+  receivers_[0].recorder.packets.clear();
+  expected.clear();
+  for (uint32_t i = 0; i < 10; ++i, ++seq) {
+    expected.push_back(Numbered(seq, 100));
+    Send(0, seq, 100);
+  }
+  RunUntilReceived(10);
+  EXPECT_EQ(receivers_[0].recorder.packets, expected);
+  EXPECT_EQ(sent().gso_refused.value(), 1u);
+}
+
 TEST_P(Gso, MixedSizesAndDestinationsKeepTheirOrder) {
   // Runs of 3 to receiver 0, 2 to receiver 1, a larger one, a lone one: only runs are segmented.
   std::vector<std::vector<uint8_t>> expected[2];
