@@ -148,16 +148,16 @@ void SetUdpSegment(msghdr& msg, uint8_t* control, size_t control_size, uint16_t 
 }
 
 GsoRun::GsoRun(int fd, const std::vector<Address>& destinations)
-    : fd_(fd), destinations_(destinations.size()), buffer_(kMaxBytes) {
+    : fd_(fd), destinations_(destinations.size()), buffer_(internal::kGsoMaxBytes) {
   for (size_t i = 0; i < destinations.size(); ++i) {
     lengths_.push_back(destinations[i].ToSockaddr(&destinations_[i]));
   }
 }
 
 uint8_t* GsoRun::Room(uint32_t to, size_t size) {
-  if (size > kMaxBytes) return nullptr;
-  if (count_ > 0 &&
-      (to != to_ || size != size_ || used_ + size > buffer_.size() || count_ == kMaxSegments)) {
+  if (size > internal::kGsoMaxBytes) return nullptr;
+  if (count_ > 0 && (to != to_ || size != size_ || used_ + size > buffer_.size() ||
+                     count_ == internal::kGsoMaxSegments)) {
     Flush();
   }
   to_ = to;
@@ -229,17 +229,10 @@ void Sink::Run() {
       continue;
     }
     for (int i = 0; i < n; ++i) {
-      msghdr& msg = batch.headers[i].msg_hdr;
-      const size_t length = batch.headers[i].msg_len;
-      count_.fetch_add(DatagramsIn(msg, length), std::memory_order_relaxed);
-      if (!inspect_) continue;
-      const size_t segment = GroSegmentIn(msg);
-      const size_t step = segment > 0 ? segment : length;
-      const uint8_t* data = static_cast<const uint8_t*>(batch.iov[i].iov_base);
-      for (size_t at = 0; at < length; at += step) {
-        inspect_(std::span<const uint8_t>(data + at, std::min(step, length - at)));
-      }
+      count_.fetch_add(DatagramsIn(batch.headers[i].msg_hdr, batch.headers[i].msg_len),
+                       std::memory_order_relaxed);
     }
+    if (inspect_) ForEachDatagram(batch, n, inspect_);
   }
 }
 

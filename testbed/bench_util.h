@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "ring/address.h"
+#include "ring/internal/udp_offload.h"
 
 namespace ringv8::testbed {
 
@@ -88,9 +89,9 @@ void ForEachDatagram(ReceiveBatch& batch, int n, F&& datagram) {
 }
 
 // Datagrams of one size to one address, written one after the other into one buffer and sent as
-// one UDP_SEGMENT send: at most 64 segments (the kernel's limit before 6.9) and 64,000 bytes, as
-// ringv8's endpoints send them (internal::kGsoMaxBytes: a larger run was cut into datagrams in
-// software before it left, which a baseline must not pay either).
+// one UDP_SEGMENT send, within the bounds ringv8's endpoints keep (internal::kGsoMaxSegments,
+// internal::kGsoMaxBytes: a larger run was cut into datagrams in software before it left, which a
+// baseline must not pay either).
 class GsoRun {
  public:
   // The socket it sends from, and the addresses it sends to (by index).
@@ -109,8 +110,6 @@ class GsoRun {
   uint64_t sent() const { return sent_; }
 
  private:
-  static constexpr size_t kMaxSegments = 64;
-  static constexpr size_t kMaxBytes = 64000;
   int fd_;
   std::vector<sockaddr_storage> destinations_;
   std::vector<socklen_t> lengths_;
