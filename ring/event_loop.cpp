@@ -399,6 +399,13 @@ io_uring_sqe* EventLoop::GetSqe() {
   return io_uring_get_sqe(ring_.get());
 }
 
+void EventLoop::SubmitNow() {
+  // Before the first iteration the ring is not enabled yet: the SQEs wait for it.
+  if (io_uring_sq_ready(ring_.get()) == 0 || (ring_->flags & IORING_SETUP_R_DISABLED)) return;
+  ++kernel_entries_;
+  io_uring_submit(ring_.get());
+}
+
 void EventLoop::SetCompletion(io_uring_sqe* sqe, CompletionHandler* handler) {
   io_uring_sqe_set_data(sqe, handler);
 }

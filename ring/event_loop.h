@@ -152,6 +152,9 @@ class EventLoop {
   // counts as a kernel entry) and returns nullptr only if the kernel refuses.
   io_uring* uring() { return ring_.get(); }
   io_uring_sqe* GetSqe();
+  // kUring: hands the prepared SQEs to the kernel now, without waiting for completions (an
+  // endpoint whose sends should leave before the iteration ends).
+  void SubmitNow();
   // Tags an SQE so that its completion goes to `handler`.
   static void SetCompletion(io_uring_sqe* sqe, CompletionHandler* handler);
 

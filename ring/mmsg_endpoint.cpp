@@ -36,8 +36,11 @@ Result<std::unique_ptr<MmsgEndpoint>> MmsgEndpoint::Open(EventLoop& loop,
 
   // With GRO a read may hold 64 KiB; the buffers are touched only as far as reads fill them.
   if (ReceiveBuffers* shared = options.shared_receive_buffers.get()) {
-    // Reads are synchronous: the batch lives in the shared buffers (one datagram each).
-    if (self->sockets_.gro()) return Unexpected{Errno(EINVAL)};
+    // Reads are synchronous: the batch lives in the shared buffers (one read each; with GRO
+    // they must be as large as a GRO buffer).
+    if (self->sockets_.gro() && shared->size() < options.gro_buffer_size) {
+      return Unexpected{Errno(EINVAL)};
+    }
     self->buffer_size_ = shared->size();
     self->batch_ = static_cast<int>(std::min<uint32_t>(kBatch, shared->count()));
     self->receive_memory_ = shared->Memory();
@@ -79,8 +82,11 @@ std::error_code MmsgEndpoint::SendFilled(const Address& to, size_t max_size, Fil
   int index = sockets_.IndexFor(to);
   if (auto error = internal::CheckSend(is_open(), index, max_size, stats_)) return error;
   loop_.RequestBeforeWait(this);  // Sent before the loop waits.
-  return internal::FillAndQueue(pool_, queues_[static_cast<size_t>(index)], to, max_size, fill,
-                                stats_);
+  auto& queue = queues_[static_cast<size_t>(index)];
+  const size_t queued = queue.size();
+  const std::error_code error = internal::FillAndQueue(pool_, queue, to, max_size, fill, stats_);
+  if (queue.size() > queued) QueuedBytes(queue.back()->length);
+  return error;
 }
 
 std::error_code MmsgEndpoint::Send(const Address& to, std::span<const uint8_t> datagram) {
@@ -93,7 +99,17 @@ std::error_code MmsgEndpoint::Send(const Address& to, std::span<const uint8_t> d
   }
   queues_[static_cast<size_t>(index)].push_back(slot);
   loop_.RequestBeforeWait(this);  // Sent before the loop waits.
+  QueuedBytes(datagram.size());
   return {};
+}
+
+void MmsgEndpoint::QueuedBytes(size_t bytes) {
+  unflushed_bytes_ += bytes;
+  if (unflushed_bytes_ < internal::kEarlyFlushBytes) return;
+  unflushed_bytes_ = 0;
+  for (size_t i = 0; i < queues_.size(); ++i) {
+    if (!waiting_writable_[i]) FlushSocket(i, /*complete_runs=*/true);
+  }
 }
 
 void MmsgEndpoint::OnReady(size_t socket_index, uint32_t events) {
@@ -164,13 +180,14 @@ void MmsgEndpoint::Receive(size_t socket_index) {
 }
 
 void MmsgEndpoint::BeforeWait() {
+  unflushed_bytes_ = 0;
   // A socket waiting to be writable flushes when epoll says so (OnReady).
   for (size_t i = 0; i < queues_.size(); ++i) {
     if (!waiting_writable_[i]) FlushSocket(i);
   }
 }
 
-bool MmsgEndpoint::FlushSocket(size_t socket_index) {
+bool MmsgEndpoint::FlushSocket(size_t socket_index, bool complete_runs) {
   auto& queue = queues_[socket_index];
   if (socket_index >= sockets_.sockets().size()) return true;
   const int fd = sockets_.sockets()[socket_index].udp.fd;
@@ -182,6 +199,10 @@ bool MmsgEndpoint::FlushSocket(size_t socket_index) {
     for (size_t queued = 0; count < kBatch && queued < queue.size(); ++count) {
       const auto first = queue.begin() + static_cast<long>(queued);
       const size_t n = gso_[socket_index] ? internal::GsoRunLength(first, queue.end()) : 1;
+      if (complete_runs && gso_[socket_index] &&
+          !internal::RunIsComplete(n, queue.size() - queued, (*first)->length)) {
+        break;  // It may still grow: it leaves before the wait.
+      }
       headers[count] = {(*first)->msg, 0};
       if (n > 1) {
         for (size_t k = 0; k < n; ++k) send_iov_[count][k] = first[static_cast<long>(k)]->iov;
@@ -200,6 +221,7 @@ bool MmsgEndpoint::FlushSocket(size_t socket_index) {
       run_length[count] = n;
       queued += n;
     }
+    if (count == 0) return true;
     stats_.kernel_entries.Add();
     int sent = -1;
     int error = FaultInjection::TakeSendFailure();

@@ -49,12 +49,16 @@ class MmsgEndpoint final : public Endpoint, private EventLoop::WaitHook {
   // Before the loop's next wait, when a send was queued: flushes the send queues (an endpoint
   // that an iteration did not touch costs nothing).
   void BeforeWait() override;
-  // Sends the queued datagrams of one socket; returns false if the kernel said EAGAIN.
-  bool FlushSocket(size_t socket_index);
+  // Sends the queued datagrams of one socket; returns false if the kernel said EAGAIN. With
+  // `complete_runs`, a GSO run that may still grow (it reaches the queue's end) stays queued.
+  bool FlushSocket(size_t socket_index, bool complete_runs = false);
+  // Counts `bytes` queued; once internal::kEarlyFlushBytes are, sends the complete runs.
+  void QueuedBytes(size_t bytes);
 
   EventLoop& loop_;  // Not owned.
   EndpointOptions options_;
   internal::SocketSet sockets_;
+  size_t unflushed_bytes_ = 0;  // Queued since the sends were last flushed.
   internal::SendPool pool_;
   std::vector<std::deque<internal::SendSlot*>> queues_;  // Per socket; bounded by the pool.
   std::vector<bool> waiting_writable_;

@@ -82,8 +82,11 @@ class UringEndpoint::State final : public EventLoop::Orphan, public EventLoop::W
   void CountReceiveError(int error);
   void OnSent(uint32_t slot, const io_uring_cqe& cqe);
   void OnGsoSent(GsoSend& send, const io_uring_cqe& cqe);
-  // Submits the queued datagrams of `socket`: runs as GSO sends, the rest one by one.
-  void Flush(size_t socket);
+  // Submits the queued datagrams of `socket`: runs as GSO sends, the rest one by one. With
+  // `complete_runs`, a run that may still grow (it reaches the queue's end) stays queued.
+  void Flush(size_t socket, bool complete_runs = false);
+  // Counts `bytes` queued; once internal::kEarlyFlushBytes are, submits the complete runs.
+  void QueuedBytes(size_t bytes);
   // One SENDMSG for one datagram; false (left to the caller) when no SQE is to be had.
   bool SubmitSingle(size_t socket, internal::SendSlot* slot);
   bool SubmitGso(size_t socket, std::deque<internal::SendSlot*>& queue, size_t count);
@@ -112,6 +115,7 @@ class UringEndpoint::State final : public EventLoop::Orphan, public EventLoop::W
   EventLoop::TimerId drop_poll_ = 0;  // Reads the sockets' drop counters once a second.
   int outstanding_ = 0;  // Operations the kernel may still complete (armed receives + sends).
   bool closing_ = false;
+  size_t unflushed_bytes_ = 0;  // Queued since the sends were last submitted.
   uint64_t received_this_iteration_ = 0;
   uint64_t sent_this_iteration_ = 0;
   uint64_t loop_entries_seen_ = 0;
@@ -119,8 +123,10 @@ class UringEndpoint::State final : public EventLoop::Orphan, public EventLoop::W
 
 std::error_code UringEndpoint::State::SetUpBufferRings(size_t count) {
   if (options_.shared_receive_buffers != nullptr) {
-    // One datagram per buffer: a GRO read of up to 64 KiB would not fit.
-    if (sockets_.gro()) return Errno(EINVAL);
+    // With GRO a read may hold 64 KiB: the shared buffers must be as large as a GRO buffer.
+    if (sockets_.gro() && options_.shared_receive_buffers->size() < options_.gro_buffer_size) {
+      return Errno(EINVAL);
+    }
     auto shared = options_.shared_receive_buffers->UringRing(loop_);
     if (!shared) return shared.error();
     buffer_rings_.assign(count, *shared);
@@ -267,8 +273,11 @@ std::error_code UringEndpoint::State::SendFilled(const Address& to, size_t max_s
   int index = sockets_.IndexFor(to);
   if (auto error = internal::CheckSend(!closing_, index, max_size, stats())) return error;
   RequestBeforeWait();  // Submitted before the loop waits.
-  return internal::FillAndQueue(pool_, queues_[static_cast<size_t>(index)], to, max_size, fill,
-                                stats());
+  auto& queue = queues_[static_cast<size_t>(index)];
+  const size_t queued = queue.size();
+  const std::error_code error = internal::FillAndQueue(pool_, queue, to, max_size, fill, stats());
+  if (queue.size() > queued) QueuedBytes(queue.back()->length);
+  return error;
 }
 
 std::error_code UringEndpoint::State::Send(const Address& to, std::span<const uint8_t> datagram) {
@@ -281,7 +290,16 @@ std::error_code UringEndpoint::State::Send(const Address& to, std::span<const ui
   }
   queues_[static_cast<size_t>(index)].push_back(slot);
   RequestBeforeWait();  // Submitted before the loop waits.
+  QueuedBytes(datagram.size());
   return {};
+}
+
+void UringEndpoint::State::QueuedBytes(size_t bytes) {
+  unflushed_bytes_ += bytes;
+  if (unflushed_bytes_ < internal::kEarlyFlushBytes) return;
+  unflushed_bytes_ = 0;
+  for (size_t i = 0; i < queues_.size(); ++i) Flush(i, /*complete_runs=*/true);
+  loop_.SubmitNow();
 }
 
 bool UringEndpoint::State::SubmitSingle(size_t socket, internal::SendSlot* slot) {
@@ -347,10 +365,14 @@ bool UringEndpoint::State::SubmitGso(size_t socket, std::deque<internal::SendSlo
   return true;
 }
 
-void UringEndpoint::State::Flush(size_t socket) {
+void UringEndpoint::State::Flush(size_t socket, bool complete_runs) {
   auto& queue = queues_[socket];
   while (!queue.empty()) {
     const size_t run = gso_[socket] ? internal::GsoRunLength(queue.begin(), queue.end()) : 1;
+    if (complete_runs && gso_[socket] &&
+        !internal::RunIsComplete(run, queue.size(), queue.front()->length)) {
+      return;
+    }
     if (run > 1) {
       if (!SubmitGso(socket, queue, run)) return;  // The rest waits for completions.
       continue;
@@ -419,6 +441,7 @@ void UringEndpoint::State::OnGsoSent(GsoSend& send, const io_uring_cqe& cqe) {
 
 void UringEndpoint::State::BeforeWait() {
   if (owner_ == nullptr || closing_) return;
+  unflushed_bytes_ = 0;
   bool left = false;
   for (size_t i = 0; i < queues_.size(); ++i) {
     Flush(i);

@@ -28,7 +28,7 @@ BareExit::BareExit(Direction direction, const std::vector<uint32_t>& ids,
   setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
   try {
     for (size_t i = 0; i < ids_.size(); ++i) {
-      circuit_fds_.push_back(LoopbackSocket(&circuit_addresses_.emplace_back()));
+      circuit_fds_.push_back(LoopbackSocket(&circuit_addresses_.emplace_back(), /*gro=*/true));
     }
   } catch (...) {
     for (int fd : circuit_fds_) close(fd);
@@ -96,7 +96,7 @@ void BareExit::RunBack() {
   tunnel::LayerCipher cipher;
   std::array<uint8_t, kDataIpv4Overhead> head{};
   head[0] = tunnel::kCellData;
-  ReceiveBatch batch(2048);
+  ReceiveBatch batch(65536);  // A GRO read each.
   // Cells of one wake-up, sent as UDP_SEGMENT runs of equal size.
   GsoRun run(fd_, {destination_});
   epoll_event events[kBatch];
@@ -106,16 +106,14 @@ void BareExit::RunBack() {
       const size_t i = events[e].data.u64;
       batch.Reset();
       const int n = recvmmsg(circuit_fds_[i], batch.headers, kBatch, MSG_DONTWAIT, nullptr);
-      for (int k = 0; k < n; ++k) {
-        const std::span<const uint8_t> payload(static_cast<const uint8_t*>(batch.iov[k].iov_base),
-                                               batch.headers[k].msg_len);
+      ForEachDatagram(batch, n, [&](std::span<const uint8_t> payload) {
         uint8_t* cell = run.Room(
             0, tunnel::kCellHeaderSize + tunnel::kLayerOverhead + head.size() + payload.size());
-        if (cell == nullptr) continue;
+        if (cell == nullptr) return;
         std::memcpy(cell, headers[i].data(), tunnel::kCellHeaderSize);
         cipher.SealNext(keys_[i], head, payload, cell + tunnel::kCellHeaderSize);
         run.Add();
-      }
+      });
     }
     run.Flush();
     sent_.store(run.sent(), std::memory_order_relaxed);

@@ -6,9 +6,9 @@
 //   circuit's key (tunnel::LayerCipher: the exit's own primitive) and sends the payload with one
 //   sendto() on the circuit's own socket, as an exit must (py-ipv8: one socket per circuit, which
 //   the far end sees);
-// - back: waits for the circuits' sockets (epoll), reads each ready one (recvmmsg), seals every
-//   datagram behind a DATA header into a cell and sends the cells of each wake-up to one address
-//   as UDP_SEGMENT sends.
+// - back: waits for the circuits' sockets (epoll), reads each ready one (recvmmsg with UDP_GRO,
+//   as ringv8's exit sockets read), seals every datagram behind a DATA header into a cell and
+//   sends the cells of each wake-up to one address as UDP_SEGMENT sends.
 // No policy, budget or counters, and no batching across sockets: the kernel has none for
 // datagrams on different sockets, so its rate per CPU-second is the floor of that design here.
 //

@@ -13,7 +13,8 @@ EndpointOptions ExitSocket::EndpointOptionsFor(bool ipv6, const SharedBuffers& b
   options.ipv4 = Address();
   if (ipv6) options.ipv6 = Address::Ipv6({}, 0);
   options.raw = true;
-  options.gro = false;
+  options.gro = true;
+  options.gro_buffer_size = kReceiveBufferSize;
   options.gso = true;
   options.shared_receive_buffers = buffers.receive;
   // Deep enough for a GRO read of cells that all leave by this socket; touched only as far as

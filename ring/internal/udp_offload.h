@@ -80,6 +80,21 @@ size_t GsoRunLength(It first, It last) {
   return count;
 }
 
+// Sends queued in one loop iteration are sent before its wait, and also each time this many
+// bytes were queued since: an iteration that relays a whole receive batch queues megabytes, and
+// sent only at its end the kernel would copy the first of them from memory instead of the cache
+// they were just written to. Measured (`bench relay`, 1,000 circuits, 1,400 B, GSO): ~3,000
+// cells queued per iteration; the kernel's copy from user memory took 13-18% of the relay's
+// thread forward, 7-8% with these early sends (the bare relay, which sends each run as it
+// fills: 6-9%). Only complete runs leave early (RunIsComplete): no GSO run is cut short.
+inline constexpr size_t kEarlyFlushBytes = 256 << 10;
+
+// Whether a run of `count` datagrams of `length` bytes (the first's) that starts `left` queued
+// datagrams from the queue's end is complete: one queued after it ended it, or none could join.
+inline bool RunIsComplete(size_t count, size_t left, size_t length) {
+  return count < left || count == kGsoMaxSegments || (count + 1) * length > kGsoMaxBytes;
+}
+
 // Sets `msg`'s control data (`control`, kGsoControlSpace bytes, cmsghdr-aligned) to one
 // UDP_SEGMENT message: the kernel cuts the payload into datagrams of `segment_size` bytes.
 inline void SetGsoSegment(msghdr& msg, uint8_t* control, uint16_t segment_size) {

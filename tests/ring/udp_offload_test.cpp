@@ -13,6 +13,7 @@
 #include "ring/event_loop.h"
 #include "ring/fault_injection.h"
 #include "ring/mmsg_endpoint.h"
+#include "ring/receive_buffers.h"
 #include "ring/uring_endpoint.h"
 
 namespace ringv8 {
@@ -242,6 +243,76 @@ TEST_P(Gso, AGroReadLargerThanItsBufferKeepsTheDatagramsThatFit) {
   EXPECT_TRUE(std::equal(recorder.packets.begin(), recorder.packets.end(), expected.begin()));
   EXPECT_EQ(recorder.packets.size() + receiver->stats().truncated.value(), 10u);
   EXPECT_EQ(receiver->stats().gro_reads.value(), 1u);
+}
+
+TEST_P(Gso, SendsOfALongIterationLeaveEarlyInWholeRuns) {
+  // 600 x 1,400 bytes queued in one go: each internal::kEarlyFlushBytes of them leave at once,
+  // before the loop's next iteration, but only in complete runs (45 x 1,400 bytes each).
+  loop_->RunOnce(std::chrono::milliseconds(0));  // The io_uring ring is enabled on the first.
+  const uint64_t loop_entries = loop_->kernel_entries();
+  const uint64_t endpoint_entries = sent().kernel_entries.value();
+  std::vector<std::vector<uint8_t>> expected;
+  for (uint32_t i = 0; i < 600; ++i) {
+    expected.push_back(Numbered(i, 1400));
+    Send(0, i, 1400);
+  }
+  const size_t early = 600 * 1400 / internal::kEarlyFlushBytes;  // 3.
+  if (GetParam() == Kind::kUring) {
+    EXPECT_EQ(loop_->kernel_entries() - loop_entries, early);  // One submission each.
+  } else {
+    EXPECT_GE(sent().kernel_entries.value() - endpoint_entries, early);  // A sendmmsg at least.
+  }
+  RunUntilReceived(600);
+  EXPECT_EQ(receivers_[0].recorder.packets, expected);
+  EXPECT_EQ(sent().gso_sends.value(), 14u);  // 13 x 45 + 15: no run was cut short.
+  EXPECT_EQ(sent().gso_segments.value(), 600u);
+  EXPECT_EQ(sent().send_errors.value(), 0u);
+}
+
+TEST_P(Gso, GroReadsIntoSharedReceiveBuffersLargeEnoughForThem) {
+  // An exit's sockets share their receive buffers and read with GRO: the buffers must hold a
+  // GRO read; smaller ones are refused.
+  EndpointOptions options;
+  options.ipv4 = Address::Parse("127.0.0.1:0");
+  options.shared_receive_buffers = std::make_shared<ReceiveBuffers>(8, 2048, 8);
+  auto open = [&]() -> Result<std::unique_ptr<Endpoint>> {
+    if (GetParam() == Kind::kUring) {
+      auto e = UringEndpoint::Open(*loop_, options);
+      if (!e) return Unexpected{e.error()};
+      return std::unique_ptr<Endpoint>(std::move(*e));
+    }
+    auto e = MmsgEndpoint::Open(*loop_, options);
+    if (!e) return Unexpected{e.error()};
+    return std::unique_ptr<Endpoint>(std::move(*e));
+  };
+  auto refused = open();
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error(), std::errc::invalid_argument);
+  options.shared_receive_buffers = std::make_shared<ReceiveBuffers>(8, options.gro_buffer_size, 2);
+  auto first = open();
+  ASSERT_TRUE(first) << first.error().message();
+  auto second = open();
+  ASSERT_TRUE(second) << second.error().message();
+  Recorder recorders[2];
+  std::vector<std::vector<uint8_t>> expected[2];
+  Endpoint* receivers[2] = {first->get(), second->get()};
+  for (int r = 0; r < 2; ++r) receivers[r]->AddCatchAllListener(&recorders[r]);
+  for (uint32_t i = 0; i < 40; ++i) {
+    const int r = i < 20 ? 0 : 1;
+    expected[r].push_back(Numbered(i, 1200));
+    ASSERT_FALSE(sender_->Send(receivers[r]->local_addresses()[0], Numbered(i, 1200)));
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (recorders[0].packets.size() + recorders[1].packets.size() < 40 &&
+         std::chrono::steady_clock::now() < deadline) {
+    loop_->RunOnce(std::chrono::milliseconds(1));
+  }
+  for (int r = 0; r < 2; ++r) {
+    receivers[r]->RemoveCatchAllListener(&recorders[r]);
+    EXPECT_EQ(recorders[r].packets, expected[r]);
+    EXPECT_GE(receivers[r]->stats().gro_reads.value(), 1u);  // Runs arrived whole.
+    EXPECT_EQ(receivers[r]->stats().truncated.value(), 0u);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, Gso, ::testing::Values(Kind::kUring, Kind::kMmsg),
