@@ -37,10 +37,13 @@ class ExitSocket final : public EndpointListener {
   // with UDP GRO, so a receive buffer holds a GRO read (64 KiB): a run of replies from one
   // sender (a bulk download, which a NIC or a GSO sender coalesces) costs one read, not one per
   // datagram (measured, `bench relay --exit`, 1,400 B replies in runs of 16: 0.24-0.36 of the
-  // crypto ceiling back without, 0.35-0.48 with). 16.5 MiB mapped; a buffer is resident as far
-  // as reads filled it (a single reply touches one 4 KiB page).
+  // crypto ceiling back without, 0.35-0.56 with). 2,048 of them, as many as the ring of 2 KiB
+  // buffers before had (measured then, 1,000 circuits' replies: with 256 the ring ran dry each
+  // iteration and the sockets' re-arms cost a third of the rate): 129 MiB mapped, but a buffer
+  // is resident only once it circulated and only as far as reads filled it (a single reply
+  // touches one 4 KiB page: at most 8 MiB for single replies; runs fill more).
   static constexpr uint32_t kSharedSendBuffers = 8192;
-  static constexpr uint32_t kSharedReceiveBuffers = 256;
+  static constexpr uint32_t kSharedReceiveBuffers = 2048;
   static constexpr uint32_t kReceiveBuffersAtFirst = 32;
   static constexpr uint32_t kReceiveBufferSize = 65536 + 512;
   struct SharedBuffers {
