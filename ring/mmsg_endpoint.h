@@ -2,8 +2,9 @@
 //
 // The fallback where io_uring is not allowed, and `--backend mmsg`. Receives drain each ready
 // socket in batches (a bounded number per wake-up, so one busy socket cannot starve the loop);
-// sends are queued in pooled buffers and flushed with sendmmsg once per loop iteration; when the
-// kernel says EAGAIN the rest waits for EPOLLOUT.
+// sends are queued in pooled buffers and flushed with sendmmsg once per loop iteration (and the
+// complete GSO runs each internal::kEarlyFlushBytes queued); when the kernel says EAGAIN the
+// rest waits for EPOLLOUT.
 //
 // Thread-affine: call only on the thread that runs its EventLoop (which must be kEpoll).
 #ifndef RINGV8_RING_MMSG_ENDPOINT_H_

@@ -9,7 +9,8 @@
 // Datagrams larger than a buffer (MSG_TRUNC) are dropped and counted; SO_RXQ_OVFL reports
 // kernel drops. Needs kernel 6.0+ (multishot recvmsg).
 // Send: Send() copies into a pooled slot and prepares a SENDMSG SQE; the loop submits every SQE
-// of an iteration with one io_uring_enter (or earlier, when the submission queue fills).
+// of an iteration with one io_uring_enter (or earlier: when the submission queue fills, and the
+// complete GSO runs each internal::kEarlyFlushBytes queued, ring/internal/udp_offload.h).
 //
 // Thread-affine: call only on the thread that runs its EventLoop (which must be kUring).
 // Destroy it before its loop; destroying it runs the loop briefly until the kernel has released
