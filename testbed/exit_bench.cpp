@@ -9,6 +9,7 @@
 #include <atomic>
 #include <future>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -145,55 +146,27 @@ uint64_t GenerateToMany(const std::vector<Address>& to, const std::vector<uint8_
   return count;
 }
 
-struct Flow {
-  uint64_t sent = 0;
-  uint64_t arrived = 0;
-  double exit_cpu_seconds = 0;
-};
-
-// What `generate` sends through an exit whose thread's CPU time `cpu` reads, arriving at `sink`.
-Flow Measure(const std::function<double()>& cpu,
+// What `generate` sends through an exit whose thread's CPU time `cpu` reads, arriving at `sink`,
+// for `seconds`, once the exit and `other` (the exit not measured) are idle.
+Flow Measure(const std::function<double()>& cpu, const std::function<double()>& other,
              const std::function<uint64_t(const std::atomic<bool>&)>& generate, Sink& sink,
              double seconds) {
+  SettleCpu(other);
   SettleCpu(cpu);
   std::atomic<bool> stop{false};
   const uint64_t before = sink.count();
   const double cpu_start = cpu();
+  const auto start = BenchClock::now();
   auto generator = std::async(std::launch::async, [&] { return generate(stop); });
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
   stop = true;
   Flow flow;
   flow.sent = generator.get();
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // What is queued drains.
-  flow.exit_cpu_seconds = cpu() - cpu_start;
+  flow.cpu_seconds = cpu() - cpu_start;
+  flow.wall_seconds = SecondsSince(start);
   flow.arrived = sink.count() - before;
   return flow;
-}
-
-// The same cells through a BareExit (testbed/bare_exit.h): the floor of one send per datagram
-// and circuit socket, with the exit's crypto, on the exit's core.
-json MeasureBareExit(const Circuits& circuits, int client,
-                     const std::vector<std::vector<uint8_t>>& cells, bool gso, Sink& internet,
-                     double seconds) {
-  BareExit bare(BareExit::Direction::kOut, circuits.ids, circuits.forward, internet.address());
-  const Flow flow = Measure([&] { return bare.CpuSeconds(); },
-                            [&](const std::atomic<bool>& stop) {
-                              return GenerateCells(client, bare.address(), cells, gso, 0, stop);
-                            },
-                            internet, seconds);
-  return BareFigures(flow.sent, flow.arrived, flow.exit_cpu_seconds);
-}
-
-// The same replies through a BareExit's circuit sockets, sealed into cells for `client`.
-json MeasureBareExitBack(const Circuits& circuits, const std::vector<uint8_t>& reply, bool gso,
-                         Sink& client, double seconds) {
-  BareExit bare(BareExit::Direction::kBack, circuits.ids, circuits.forward, client.address());
-  const Flow flow = Measure([&] { return bare.CpuSeconds(); },
-                            [&](const std::atomic<bool>& stop) {
-                              return GenerateToMany(bare.circuit_addresses(), reply, gso, stop);
-                            },
-                            client, seconds);
-  return BareFigures(flow.sent, flow.arrived, flow.exit_cpu_seconds);
 }
 
 }  // namespace
@@ -273,52 +246,52 @@ json RunExitBench(const ExitBenchOptions& options) {
       for (const bool gso : {true, false}) {
         for (const bool out : {true, false}) {
           const auto exit_cpu = [&] { return exit.CpuSeconds(); };
-          Flow flow;
-          json bare;  // The same flow through the bare exit.
-          if (out) {
-            flow = Measure(
-                exit_cpu,
-                [&](const std::atomic<bool>& stop) {
-                  return GenerateCells(client.fd, exit.address(), cells, gso, 0, stop);
-                },
-                internet, options.seconds);
-            SettleCpu(exit_cpu);  // The bare exit gets the core to itself.
-            bare = MeasureBareExit(circuits, client.fd, cells, gso, internet, options.seconds);
-          } else {
-            Sink back(client.fd);
-            flow = Measure(
-                exit_cpu,
-                [&](const std::atomic<bool>& stop) {
-                  return GenerateToMany(sockets, reply, gso, stop);
-                },
-                back, options.seconds);
-            SettleCpu(exit_cpu);
-            bare = MeasureBareExitBack(circuits, reply, gso, back, options.seconds);
-          }
-          const double per_cpu =
-              flow.exit_cpu_seconds > 0 ? flow.arrived / flow.exit_cpu_seconds : 0;
+          // The same flow through a BareExit (testbed/bare_exit.h): the floor of one send per
+          // datagram and circuit socket, with the exit's crypto, on the exit's core. Out: cells
+          // from the client to its address; back: replies to its circuits' sockets, sealed into
+          // cells for the client.
+          BareExit bare(out ? BareExit::Direction::kOut : BareExit::Direction::kBack, circuits.ids,
+                        circuits.forward, out ? internet.address() : circuits.client);
+          const auto bare_cpu = [&] { return bare.CpuSeconds(); };
+          std::optional<Sink> back;
+          if (!out) back.emplace(client.fd);
+          Sink& sink = out ? internet : *back;
+          const AlternatedFlow flow = MeasureAlternating(
+              options.rounds, options.seconds, [&](bool is_bare, double seconds) {
+                const auto generate = [&](const std::atomic<bool>& stop) {
+                  if (out) {
+                    return GenerateCells(client.fd, is_bare ? bare.address() : exit.address(),
+                                         cells, gso, 0, stop);
+                  }
+                  return GenerateToMany(is_bare ? bare.circuit_addresses() : sockets, reply, gso,
+                                        stop);
+                };
+                return is_bare ? Measure(bare_cpu, exit_cpu, generate, sink, seconds)
+                               : Measure(exit_cpu, bare_cpu, generate, sink, seconds);
+              });
+          const double per_cpu = flow.ringv8.per_cpu_second();
+          const double per_second = flow.ringv8.per_second();
           runs.push_back({{"circuits", circuits.ids.size()},
                           {"payload", payload},
                           {"cell_size", ExitCellSize(payload)},
                           {"direction", out ? "out" : "back"},
                           {"generator_gso", gso},
-                          {"sent", flow.sent},
-                          {"arrived", flow.arrived},
-                          {"datagrams_per_second", flow.arrived / options.seconds},
-                          {"bytes_per_second", flow.arrived * payload / options.seconds},
-                          {"exit_cpu_seconds", flow.exit_cpu_seconds},
+                          {"sent", flow.ringv8.sent},
+                          {"arrived", flow.ringv8.arrived},
+                          {"datagrams_per_second", per_second},
+                          {"bytes_per_second", per_second * payload},
+                          {"exit_cpu_seconds", flow.ringv8.cpu_seconds},
                           {"per_cpu_second", per_cpu},
                           {"bytes_per_cpu_second", per_cpu * payload},
-                          {"share_of_ceiling", per_cpu / ceiling[payload]}});
-          const double bare_per_cpu = bare["per_cpu_second"].get<double>();
-          bare["share_of_ceiling"] = bare_per_cpu / ceiling[payload];
-          runs.back()["bare"] = bare;
-          runs.back()["share_of_bare"] = bare_per_cpu > 0 ? per_cpu / bare_per_cpu : 0;
+                          {"share_of_ceiling", per_cpu / ceiling[payload]},
+                          {"bare", BareFigures(flow.bare, ceiling[payload])}});
+          AddShareOfBare(flow, runs.back());
+          const double bare_per_cpu = flow.bare.per_cpu_second();
           spdlog::info(
               "{} circuits, {} B {} ({}): {:.0f} datagrams/s, {:.0f} per exit CPU-second = {:.2f} "
               "of the crypto ceiling; bare syscalls {:.0f} per CPU-second = {:.2f}",
               circuits.ids.size(), payload, out ? "out" : "back",
-              gso ? "GSO generator" : "plain generator", flow.arrived / options.seconds, per_cpu,
+              gso ? "GSO generator" : "plain generator", per_second, per_cpu,
               per_cpu / ceiling[payload], bare_per_cpu, bare_per_cpu / ceiling[payload]);
         }
       }

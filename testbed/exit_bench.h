@@ -27,8 +27,9 @@ namespace ringv8::testbed {
 struct ExitBenchOptions {
   std::vector<size_t> circuits = {1, 1000};     // Circuits with exit sockets, one exit each.
   std::vector<int> payload_sizes = {80, 1400};  // UDP payloads through the exit, 20..1404.
-  double seconds = 2.0;                         // Per measurement.
-  std::string backend = "uring";                // The exit's endpoint: uring or mmsg.
+  double seconds = 2.0;           // Per measurement: ringv8 for this long, and its baseline.
+  int rounds = 4;                 // Alternating slices of each (testbed/tunnel_bench_util.h).
+  std::string backend = "uring";  // The exit's endpoint: uring or mmsg.
 };
 
 // The cell that carries a payload of `payload` bytes to an IPv4 destination: header, layer, DATA.

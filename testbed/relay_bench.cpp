@@ -275,19 +275,18 @@ std::vector<std::vector<uint8_t>> Shuffled(std::vector<std::vector<uint8_t>> cel
   return cells;
 }
 
-struct Flow {
-  uint64_t sent = 0;
-  uint64_t arrived = 0;
-  double relay_cpu_seconds = 0;
-};
-
-// `cells` sent to a relay at `to` whose CPU time `cpu` reads; `from` and `sink_at`: held
-// sockets (HoldAddress).
-Flow Measure(const Address& to, const std::function<double()>& cpu, int from, int sink_at,
+// `cells` sent to a relay at `to` whose CPU time `cpu` reads, for `seconds`, once the relay
+// and `other` (the relay not measured) are idle; `from` and `sink_at`: held sockets
+// (HoldAddress).
+Flow Measure(const Address& to, const std::function<double()>& cpu,
+             const std::function<double()>& other, int from, int sink_at,
              const std::vector<std::vector<uint8_t>>& cells, bool gso, double seconds) {
+  SettleCpu(other);
+  SettleCpu(cpu);
   Sink sink(sink_at);
   std::atomic<bool> stop{false};
   const double cpu_start = cpu();
+  const auto start = BenchClock::now();
   auto generator = std::async(std::launch::async, [&] {
     // GSO: each send a burst of one circuit's cells (a bulk transfer on it), circuits in
     // random order; plain: every datagram another circuit's cell (many small flows mixed).
@@ -298,15 +297,15 @@ Flow Measure(const Address& to, const std::function<double()>& cpu, int from, in
   Flow flow;
   flow.sent = generator.get();
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // What is queued drains.
-  flow.relay_cpu_seconds = cpu() - cpu_start;
+  flow.cpu_seconds = cpu() - cpu_start;
+  flow.wall_seconds = SecondsSince(start);
   flow.arrived = sink.count();
   return flow;
 }
 
-// The same flow through a BareRelay (testbed/bare_relay.h) with the built circuits' ids and keys:
-// the floor of the relay's cell path with raw syscalls, on the relay's core.
-json MeasureBareRelay(const Built& built, bool forward, int from, int sink_at,
-                      const std::vector<std::vector<uint8_t>>& cells, bool gso, double seconds) {
+// The built circuits' ids and keys in one direction, for a BareRelay (testbed/bare_relay.h): the
+// floor of the relay's cell path with raw syscalls, on the relay's core.
+std::vector<BareRelay::Hop> BareHops(const Built& built, bool forward) {
   std::vector<BareRelay::Hop> hops;
   for (size_t i = 0; i < std::min(built.forward.size(), built.backward.size()); ++i) {
     const CircuitKeys& client = built.forward[i];
@@ -317,10 +316,7 @@ json MeasureBareRelay(const Built& built, bool forward, int from, int sink_at,
       hops.push_back({built.backward[i], client.circuit_id, false, client.backward, built.client});
     }
   }
-  BareRelay bare(hops);
-  const Flow flow = Measure(
-      bare.address(), [&] { return bare.CpuSeconds(); }, from, sink_at, cells, gso, seconds);
-  return BareFigures(flow.sent, flow.arrived, flow.relay_cpu_seconds);
+  return hops;
 }
 
 constexpr size_t kProbesPerWindow = 500;
@@ -517,47 +513,53 @@ json RunRelayBench(const RelayBenchOptions& options) {
         const auto backward_cells = Shuffled(BackwardCells(built, size));
         for (const bool gso : {true, false}) {
           for (const bool forward : {true, false}) {
-            const std::vector<double> cpu_before = relay.ShardCpuSeconds();
             const auto relay_cpu = [&] { return relay.CpuSeconds(); };
             const int from = forward ? client.fd : last_hop.fd;
             const int sink_at = forward ? last_hop.fd : client.fd;
             const auto& cells = forward ? forward_cells : backward_cells;
-            const Flow flow =
-                Measure(relay.address(), relay_cpu, from, sink_at, cells, gso, options.seconds);
-            json shard_cpu = json::array();
-            const std::vector<double> cpu_after = relay.ShardCpuSeconds();
-            for (size_t i = 0; i < cpu_after.size(); ++i) {
-              shard_cpu.push_back(cpu_after[i] - cpu_before[i]);
-            }
-            const double per_cpu =
-                flow.relay_cpu_seconds > 0 ? flow.arrived / flow.relay_cpu_seconds : 0;
-            json run = {{"circuits", built.forward.size()},
-                        {"shards", shards},
-                        {"shard_cpu_seconds", shard_cpu},
-                        {"relay_cpu_us_per_cell",
-                         flow.arrived > 0 ? flow.relay_cpu_seconds / flow.arrived * 1e6 : 0},
-                        {"cell_size", size},
-                        {"direction", forward ? "forward" : "backward"},
-                        {"generator_gso", gso},
-                        {"sent", flow.sent},
-                        {"relayed", flow.arrived},
-                        {"relayed_per_second", flow.arrived / options.seconds},
-                        {"relay_cpu_seconds", flow.relay_cpu_seconds},
-                        {"per_cpu_second", per_cpu},
-                        {"share_of_ceiling", per_cpu / ceiling[size]}};
-            SettleCpu(relay_cpu);  // The bare relay gets the core to itself.
-            json bare =
-                MeasureBareRelay(built, forward, from, sink_at, cells, gso, options.seconds);
-            const double bare_per_cpu = bare["per_cpu_second"].get<double>();
-            bare["share_of_ceiling"] = bare_per_cpu / ceiling[size];
-            run["bare"] = bare;
-            run["share_of_bare"] = bare_per_cpu > 0 ? per_cpu / bare_per_cpu : 0;
+            BareRelay bare(BareHops(built, forward));
+            const auto bare_cpu = [&] { return bare.CpuSeconds(); };
+            std::vector<double> shard_cpu(shards, 0.0);
+            const AlternatedFlow flow = MeasureAlternating(
+                options.rounds, options.seconds, [&](bool is_bare, double seconds) {
+                  if (is_bare) {
+                    return Measure(bare.address(), bare_cpu, relay_cpu, from, sink_at, cells, gso,
+                                   seconds);
+                  }
+                  const std::vector<double> before = relay.ShardCpuSeconds();
+                  const Flow slice = Measure(relay.address(), relay_cpu, bare_cpu, from, sink_at,
+                                             cells, gso, seconds);
+                  const std::vector<double> after = relay.ShardCpuSeconds();
+                  for (size_t i = 0; i < shard_cpu.size(); ++i)
+                    shard_cpu[i] += after[i] - before[i];
+                  return slice;
+                });
+            const double per_cpu = flow.ringv8.per_cpu_second();
+            const double relayed_per_second = flow.ringv8.per_second();
+            json run = {
+                {"circuits", built.forward.size()},
+                {"shards", shards},
+                {"shard_cpu_seconds", shard_cpu},
+                {"relay_cpu_us_per_cell",
+                 flow.ringv8.arrived > 0 ? flow.ringv8.cpu_seconds / flow.ringv8.arrived * 1e6 : 0},
+                {"cell_size", size},
+                {"direction", forward ? "forward" : "backward"},
+                {"generator_gso", gso},
+                {"sent", flow.ringv8.sent},
+                {"relayed", flow.ringv8.arrived},
+                {"relayed_per_second", relayed_per_second},
+                {"relay_cpu_seconds", flow.ringv8.cpu_seconds},
+                {"per_cpu_second", per_cpu},
+                {"share_of_ceiling", per_cpu / ceiling[size]},
+                {"bare", BareFigures(flow.bare, ceiling[size])}};
+            AddShareOfBare(flow, run);
+            const double bare_per_cpu = flow.bare.per_cpu_second();
             spdlog::info(
                 "{} circuits, {} shard(s), {} B {} ({}): {:.0f} cells/s, {:.0f} per relay "
                 "CPU-second = {:.2f} of the crypto ceiling; bare syscalls {:.0f} per CPU-second = "
                 "{:.2f}",
                 built.forward.size(), shards, size, forward ? "forward" : "backward",
-                gso ? "GSO generator" : "plain generator", flow.arrived / options.seconds, per_cpu,
+                gso ? "GSO generator" : "plain generator", relayed_per_second, per_cpu,
                 per_cpu / ceiling[size], bare_per_cpu, bare_per_cpu / ceiling[size]);
             runs.push_back(std::move(run));
           }

@@ -31,8 +31,9 @@ struct RelayBenchOptions {
   std::vector<size_t> circuits = {1, 1000};     // Relayed circuits, one relay each.
   std::vector<uint32_t> shards = {1};           // Shards per relay, one relay each (1..2).
   std::vector<int> payload_sizes = {80, 1400};  // Cell (datagram) sizes, 53..1472.
-  double seconds = 2.0;                         // Per measurement.
-  std::string backend = "uring";                // The relay's endpoint: uring or mmsg.
+  double seconds = 2.0;           // Per measurement: ringv8 for this long, and its baseline.
+  int rounds = 4;                 // Alternating slices of each (testbed/tunnel_bench_util.h).
+  std::string backend = "uring";  // The relay's endpoint: uring or mmsg.
   bool latency = true;
 };
 

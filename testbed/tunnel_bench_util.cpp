@@ -40,11 +40,42 @@ void SettleCpu(const std::function<double()>& cpu) {
   }
 }
 
-nlohmann::json BareFigures(uint64_t sent, uint64_t arrived, double cpu_seconds) {
-  return {{"sent", sent},
-          {"arrived", arrived},
-          {"cpu_seconds", cpu_seconds},
-          {"per_cpu_second", cpu_seconds > 0 ? arrived / cpu_seconds : 0}};
+void Flow::Add(const Flow& slice) {
+  sent += slice.sent;
+  arrived += slice.arrived;
+  cpu_seconds += slice.cpu_seconds;
+  wall_seconds += slice.wall_seconds;
+}
+
+AlternatedFlow MeasureAlternating(int rounds, double seconds,
+                                  const std::function<Flow(bool bare, double seconds)>& measure) {
+  AlternatedFlow flow;
+  const double slice = seconds / std::max(1, rounds);
+  for (int round = 0; round < std::max(1, rounds); ++round) {
+    Flow ringv8, bare;
+    for (const bool is_bare : {round % 2 == 1, round % 2 == 0}) {
+      (is_bare ? bare : ringv8) = measure(is_bare, slice);
+    }
+    flow.ringv8.Add(ringv8);
+    flow.bare.Add(bare);
+    flow.share_of_bare_by_round.push_back(
+        bare.per_cpu_second() > 0 ? ringv8.per_cpu_second() / bare.per_cpu_second() : 0);
+  }
+  return flow;
+}
+
+nlohmann::json BareFigures(const Flow& bare, double ceiling) {
+  return {{"sent", bare.sent},
+          {"arrived", bare.arrived},
+          {"cpu_seconds", bare.cpu_seconds},
+          {"per_cpu_second", bare.per_cpu_second()},
+          {"share_of_ceiling", bare.per_cpu_second() / ceiling}};
+}
+
+void AddShareOfBare(const AlternatedFlow& flow, nlohmann::json& run) {
+  run["share_of_bare"] = flow.share_of_bare();
+  run["share_of_bare_by_round"] = flow.share_of_bare_by_round;
+  run["rounds"] = flow.share_of_bare_by_round.size();
 }
 
 // One layer per operation, the key set once and only the nonce changing: the most a core can do.

@@ -33,9 +33,42 @@ double SecondsSince(BenchClock::time_point start);
 // figure.
 void SettleCpu(const std::function<double()>& cpu);
 
-// A flow through a bare baseline, as runs[].bare reports it: `sent` by the generator, `arrived`
-// at the sink, the baseline thread's `cpu_seconds`, and what arrived per CPU-second.
-nlohmann::json BareFigures(uint64_t sent, uint64_t arrived, double cpu_seconds);
+// A flow through a relay or an exit, over one slice or the sum of several: what the generator
+// `sent`, what `arrived` at the sink, the measured thread's CPU seconds meanwhile, and the wall
+// seconds from the generator's start until both were read (with what was queued draining).
+struct Flow {
+  uint64_t sent = 0;
+  uint64_t arrived = 0;
+  double cpu_seconds = 0;
+  double wall_seconds = 0;
+  double per_cpu_second() const { return cpu_seconds > 0 ? arrived / cpu_seconds : 0; }
+  double per_second() const { return wall_seconds > 0 ? arrived / wall_seconds : 0; }
+  void Add(const Flow& slice);
+};
+
+// One flow through ringv8 and through its bare baseline, measured in alternating slices of
+// `seconds / rounds` each, ringv8 first in odd rounds and bare first in even ones (A B B A A B
+// ...): this VM's slow phases (its neighbours, the host) last seconds and fall on both alike,
+// where two back-to-back measurements of `seconds` each differed by up to 30% from run to run.
+// `measure(bare, seconds)` measures one slice of ringv8 (false) or of the baseline (true).
+struct AlternatedFlow {
+  Flow ringv8;
+  Flow bare;
+  // ringv8's per-CPU-second rate over the baseline's, in each round.
+  std::vector<double> share_of_bare_by_round;
+  double share_of_bare() const {
+    return bare.per_cpu_second() > 0 ? ringv8.per_cpu_second() / bare.per_cpu_second() : 0;
+  }
+};
+AlternatedFlow MeasureAlternating(int rounds, double seconds,
+                                  const std::function<Flow(bool bare, double seconds)>& measure);
+
+// The baseline's part of a flow, as runs[].bare reports it: `sent`, `arrived`, `cpu_seconds`,
+// what arrived per CPU-second, and its share of `ceiling` (layers per second).
+nlohmann::json BareFigures(const Flow& bare, double ceiling);
+// What runs[] reports beside the baseline: share_of_bare (pooled over the rounds),
+// share_of_bare_by_round, and rounds.
+void AddShareOfBare(const AlternatedFlow& flow, nlohmann::json& run);
 
 // One layer of `size` bytes per operation, for `seconds`: layers per second on this core.
 double OpensslLayersPerSecond(size_t size, double seconds);

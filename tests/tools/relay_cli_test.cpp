@@ -40,7 +40,7 @@ TEST(RelayCliTest, ConfigsRelayJsonIsWhatTheRelayRuns) {
 }
 
 TEST(RelayCliTest, BenchRelayReportsEveryFigure) {
-  Output out = Ringv8("bench relay --circuits 3 --payload 200 --seconds 0.2 --json");
+  Output out = Ringv8("bench relay --circuits 3 --payload 200 --seconds 0.2 --rounds 2 --json");
   ASSERT_EQ(out.exit_code, 0);
   const json r = json::parse(out.stdout_text);
   EXPECT_GT(r["crypto"]["200"]["ceiling"].get<double>(), 0);
@@ -54,6 +54,9 @@ TEST(RelayCliTest, BenchRelayReportsEveryFigure) {
     // The same flow through the bare-syscall relay, which opens and seals with the same keys.
     EXPECT_GT(run["bare"]["arrived"].get<uint64_t>(), 0u) << run.dump();
     EXPECT_GT(run["share_of_bare"].get<double>(), 0) << run.dump();
+    // Measured in two alternating slices of each (A B, then B A), both of which relayed.
+    ASSERT_EQ(run["share_of_bare_by_round"].size(), 2u) << run.dump();
+    for (const json& share : run["share_of_bare_by_round"]) EXPECT_GT(share.get<double>(), 0);
   }
   ASSERT_EQ(r["latency"].size(), 2u);  // Bursts of 4 and of 64.
   for (const auto& l : r["latency"]) {
@@ -69,7 +72,8 @@ TEST(RelayCliTest, BenchRelayReportsEveryFigure) {
 
 TEST(RelayCliTest, BenchRelayWithTwoShardsRelaysOnBoth) {
   Output out = Ringv8(
-      "bench relay --shards 2 --circuits 24 --payload 200 --seconds 0.2 --no-latency --json");
+      "bench relay --shards 2 --circuits 24 --payload 200 --seconds 0.2 --rounds 1 --no-latency "
+      "--json");
   ASSERT_EQ(out.exit_code, 0);
   const json r = json::parse(out.stdout_text);
   ASSERT_EQ(r["handshakes"].size(), 1u);
@@ -95,7 +99,8 @@ TEST(RelayCliTest, BenchRelayWithTwoShardsRelaysOnBoth) {
 }
 
 TEST(RelayCliTest, BenchRelayExitReportsEveryFigure) {
-  Output out = Ringv8("bench relay --exit --circuits 2 --payload 100 --seconds 0.2 --json");
+  Output out =
+      Ringv8("bench relay --exit --circuits 2 --payload 100 --seconds 0.2 --rounds 2 --json");
   ASSERT_EQ(out.exit_code, 0);
   const json r = json::parse(out.stdout_text);
   EXPECT_GT(r["crypto"]["100"]["ceiling"].get<double>(), 0);
@@ -108,6 +113,8 @@ TEST(RelayCliTest, BenchRelayExitReportsEveryFigure) {
     EXPECT_GT(run["bare"]["arrived"].get<uint64_t>(), 0u) << run.dump();
     EXPECT_GT(run["bare"]["per_cpu_second"].get<double>(), 0) << run.dump();
     EXPECT_GT(run["share_of_bare"].get<double>(), 0) << run.dump();
+    ASSERT_EQ(run["share_of_bare_by_round"].size(), 2u) << run.dump();
+    for (const json& share : run["share_of_bare_by_round"]) EXPECT_GT(share.get<double>(), 0);
   }
   ASSERT_EQ(r["memory"].size(), 1u);
   EXPECT_EQ(r["memory"][0]["exit_sockets"], 2);
@@ -120,8 +127,9 @@ TEST(RelayCliTest, BenchRelayExitReportsEveryFigure) {
 // bare exit one more. ringv8 raises its soft limit to the hard one before any command runs: here
 // 150 circuits under a soft limit of 256.
 TEST(RelayCliTest, BenchRelayExitRaisesTheOpenFilesLimit) {
-  Output out = Ringv8("bench relay --exit --circuits 150 --payload 100 --seconds 0.1 --json", false,
-                      "ulimit -Sn 256;");
+  Output out =
+      Ringv8("bench relay --exit --circuits 150 --payload 100 --seconds 0.1 --rounds 1 --json",
+             false, "ulimit -Sn 256;");
   ASSERT_EQ(out.exit_code, 0);
   const json r = json::parse(out.stdout_text);
   EXPECT_EQ(r["memory"][0]["exit_sockets"], 150);
