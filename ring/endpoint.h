@@ -61,9 +61,18 @@ struct EndpointOptions {
   uint32_t receive_buffers = 2048;
   uint32_t receive_buffer_size = 4096;
   // Set: the sockets receive into these, shared with the other endpoints of the loop given the
-  // same (ring/receive_buffers.h), instead of receive_buffers of their own; needs gro off
-  // (opening fails with EINVAL otherwise). MemoryEndpoint ignores it.
+  // same (ring/receive_buffers.h), instead of receive_buffers of their own; with gro they must
+  // be at least gro_buffer_size (opening fails with EINVAL otherwise). MemoryEndpoint ignores
+  // it.
   std::shared_ptr<ReceiveBuffers> shared_receive_buffers;
+  // io_uring: read each socket when it is ready (a multishot poll, then recvmmsg into the first
+  // buffers of shared_receive_buffers, or 64 of its own, as MmsgEndpoint always does) instead of
+  // a multishot receive on a provided-buffer ring. For many sockets that each receive little at
+  // a time (an exit's, one per circuit): the ring has the kernel fill a buffer for every read
+  // waiting in any of them before the loop handles the first, and hands buffers out in ring
+  // order, so at 1,000 sockets each read was handled out of memory; these reads land in the
+  // buffers the last read used, still in cache, at the cost of a recvmmsg per ready socket.
+  bool receive_when_ready = false;
   // Datagrams queued or in flight at most; Send() fails with ENOBUFS beyond.
   uint32_t send_queue_capacity = 4096;
   // Set: the queue's buffers for datagrams up to 2 KiB come from these, shared with the other

@@ -9,11 +9,6 @@
 
 namespace ringv8 {
 
-namespace {
-// Batches drained per wake-up and socket before the loop gets a turn.
-constexpr int kMaxBatchesPerWakeup = 16;
-}  // namespace
-
 MmsgEndpoint::MmsgEndpoint(EventLoop& loop, const EndpointOptions& options)
     : loop_(loop), options_(options), pool_(options.send_queue_capacity, options.send_buffers) {
   raw_ = options.raw;
@@ -41,14 +36,13 @@ Result<std::unique_ptr<MmsgEndpoint>> MmsgEndpoint::Open(EventLoop& loop,
     if (self->sockets_.gro() && shared->size() < options.gro_buffer_size) {
       return Unexpected{Errno(EINVAL)};
     }
-    self->buffer_size_ = shared->size();
-    self->batch_ = static_cast<int>(std::min<uint32_t>(kBatch, shared->count()));
-    self->receive_memory_ = shared->Memory();
+    self->reader_.SetBuffers(shared->Memory(), shared->size(),
+                             static_cast<int>(std::min<uint32_t>(kBatch, shared->count())));
   } else {
-    self->buffer_size_ =
+    const size_t size =
         self->sockets_.gro() ? options.gro_buffer_size : options.receive_buffer_size;
-    self->own_receive_memory_.reset(new uint8_t[self->buffer_size_ * kBatch]);
-    self->receive_memory_ = self->own_receive_memory_.get();
+    self->own_receive_memory_.reset(new uint8_t[size * kBatch]);
+    self->reader_.SetBuffers(self->own_receive_memory_.get(), size, kBatch);
   }
   self->queues_.resize(self->sockets_.sockets().size());
   self->waiting_writable_.assign(self->sockets_.sockets().size(), false);
@@ -122,61 +116,13 @@ void MmsgEndpoint::OnReady(size_t socket_index, uint32_t events) {
 }
 
 void MmsgEndpoint::Receive(size_t socket_index) {
-  const size_t buffer_size = buffer_size_;
-  for (int round = 0; round < kMaxBatchesPerWakeup && socket_index < sockets_.sockets().size();
-       ++round) {
-    auto& socket = sockets_.sockets()[socket_index];
-    for (int i = 0; i < batch_; ++i) {
-      receive_iov_[i] = {receive_memory_ + i * buffer_size, buffer_size};
-      msghdr& msg = receive_headers_[i].msg_hdr;
-      msg = msghdr{};
-      msg.msg_name = &receive_addrs_[i];
-      msg.msg_namelen = sizeof(receive_addrs_[i]);
-      msg.msg_iov = &receive_iov_[i];
-      msg.msg_iovlen = 1;
-      msg.msg_control = receive_control_[i];
-      msg.msg_controllen = internal::kControlSpace;
-    }
-    stats_.kernel_entries.Add();
-    // MSG_TRUNC: msg_len is the datagram's real length, also when it did not fit.
-    int n = recvmmsg(socket.udp.fd, receive_headers_, static_cast<unsigned>(batch_),
-                     MSG_DONTWAIT | MSG_TRUNC, nullptr);
-    if (n < 0) {
-      // EAGAIN: drained. ECONNREFUSED and friends: an ICMP error for an earlier send; go on.
-      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) stats_.receive_errors.Add();
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-      continue;
-    }
-    stats_.CountReceiveBatch(static_cast<uint64_t>(n));
-    for (int i = 0; i < n && socket_index < sockets_.sockets().size(); ++i) {
-      const msghdr& msg = receive_headers_[i].msg_hdr;
-      const internal::ReceiveControl parsed = internal::ReadControl(msg);
-      if (parsed.drops) stats_.kernel_drops.Add(socket.overflow.Update(*parsed.drops));
-      if (const int fault = FaultInjection::TakeReceiveFailure()) {
-        // A test made the kernel lose this one.
-        stats_.CountReceiveError(fault);
-        continue;
-      }
-      if (FaultInjection::TakeShortCompletion()) receive_headers_[i].msg_len /= 2;
-      auto source = Address::FromSockaddr(reinterpret_cast<const sockaddr*>(&receive_addrs_[i]),
-                                          msg.msg_namelen);
-      if (!source) {
-        stats_.receive_errors.Add();
-        continue;
-      }
-      const std::span<const uint8_t> read(
-          receive_memory_ + i * buffer_size,
-          std::min<size_t>(receive_headers_[i].msg_len, buffer_size));
-      internal::DispatchRead(read, parsed.gro_segment, msg.msg_flags & MSG_TRUNC,
-                             receive_headers_[i].msg_len, stats_,
-                             [&](std::span<const uint8_t> datagram) {
-                               if (socket_index < sockets_.sockets().size()) {
-                                 Dispatch(*source, datagram);
-                               }
-                             });
-    }
-    if (n < batch_) return;
-  }
+  // Epoll reports the socket again if the reader left datagrams in it.
+  (void)reader_.Read(
+      sockets_.sockets()[socket_index], stats_,
+      [this](const Address& source, std::span<const uint8_t> datagram) {
+        Dispatch(source, datagram);
+      },
+      [this, socket_index] { return socket_index < sockets_.sockets().size(); });
 }
 
 void MmsgEndpoint::BeforeWait() {

@@ -17,6 +17,7 @@
 
 #include "ring/endpoint.h"
 #include "ring/event_loop.h"
+#include "ring/internal/mmsg_reader.h"
 #include "ring/internal/send_pool.h"
 #include "ring/internal/udp_offload.h"
 #include "ring/internal/udp_socket.h"
@@ -26,7 +27,7 @@ namespace ringv8 {
 
 class MmsgEndpoint final : public Endpoint, private EventLoop::WaitHook {
  public:
-  static constexpr int kBatch = 64;
+  static constexpr int kBatch = internal::MmsgReader::kBatch;
 
   // Opens the sockets of `options` on `loop` (an epoll loop). Fails with the kernel's error
   // (EADDRINUSE, EACCES, ...) or EINVAL for an io_uring loop.
@@ -66,16 +67,9 @@ class MmsgEndpoint final : public Endpoint, private EventLoop::WaitHook {
   std::vector<bool> gso_;             // Per socket: GSO sends on (off once the kernel refused one).
   EventLoop::TimerId drop_poll_ = 0;  // Reads the sockets' drop counters once a second.
 
-  // Receive batch: one buffer, address and control block per message.
-  size_t buffer_size_ = 0;  // receive_buffer_size, or gro_buffer_size with GRO.
-  int batch_ = kBatch;      // Fewer when shared_receive_buffers has fewer.
-  // Its own, or the shared_receive_buffers' (options_ keeps them).
-  uint8_t* receive_memory_ = nullptr;
+  // Reads into its own buffers, or the shared_receive_buffers' (options_ keeps them).
+  internal::MmsgReader reader_;
   std::unique_ptr<uint8_t[]> own_receive_memory_;
-  mmsghdr receive_headers_[kBatch];
-  iovec receive_iov_[kBatch];
-  sockaddr_storage receive_addrs_[kBatch];
-  alignas(cmsghdr) uint8_t receive_control_[kBatch][internal::kControlSpace];
   // Send batch: per message, the iovecs of its GSO run and its UDP_SEGMENT control block.
   iovec send_iov_[kBatch][internal::kGsoMaxSegments];
   alignas(cmsghdr) uint8_t send_control_[kBatch][internal::kGsoControlSpace];

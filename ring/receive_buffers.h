@@ -7,8 +7,10 @@
 // every reply landed in a cold one. UringEndpoint registers the buffers once as a provided-buffer
 // ring that all its sockets' receives draw from; when it runs dry a socket's receive ends
 // (counted: buffer_exhausted), its datagrams wait in the socket, and it is re-armed before the
-// loop's next wait, after the iteration gave its buffers back. MmsgEndpoint reads its batches
-// into them (its reads are synchronous, so sharing is free). MemoryEndpoint ignores them.
+// loop's next wait, after the iteration gave its buffers back. MmsgEndpoint, and UringEndpoint
+// with EndpointOptions::receive_when_ready, read their batches into the first of them (the
+// reads are synchronous, so sharing is free, and every read lands where the last one did).
+// MemoryEndpoint ignores them.
 //
 // Thread-affine: only endpoints of one loop may share it (another loop's endpoint fails to open
 // with EINVAL); it lives as long as its last user, and all its users must be gone before the

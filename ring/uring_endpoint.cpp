@@ -1,6 +1,7 @@
 #include "ring/uring_endpoint.h"
 
 #include <liburing.h>
+#include <sys/epoll.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -10,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "ring/fault_injection.h"
+#include "ring/internal/mmsg_reader.h"
 #include "ring/internal/provided_buffer_ring.h"
 #include "ring/internal/send_pool.h"
 #include "ring/internal/udp_offload.h"
@@ -78,6 +80,13 @@ class UringEndpoint::State final : public EventLoop::Orphan, public EventLoop::W
   std::error_code SetUpBufferRings(size_t count);
   bool ArmReceive(size_t socket);
   void OnReceive(size_t socket, const io_uring_cqe& cqe);
+  // EndpointOptions::receive_when_ready: the buffers the reader reads into, and a watch on
+  // every socket.
+  std::error_code SetUpReader();
+  // Reads a ready socket; if it may hold more than one turn's reads, it is read again after
+  // the loop's next wait.
+  void ReadReady(size_t socket);
+  void ReadLeftovers();
   void HandleDatagram(size_t socket, uint8_t* buffer, int length);
   void CountReceiveError(int error);
   void OnSent(uint32_t slot, const io_uring_cqe& cqe);
@@ -106,6 +115,12 @@ class UringEndpoint::State final : public EventLoop::Orphan, public EventLoop::W
   std::vector<ReceiveHandler> receive_handlers_;
   std::vector<bool> needs_arm_;
   msghdr receive_template_{};
+  // EndpointOptions::receive_when_ready.
+  internal::MmsgReader reader_;
+  std::unique_ptr<uint8_t[]> own_receive_memory_;
+  std::vector<bool> unread_;                // Per socket: datagrams may be left after a read.
+  EventLoop::TimerId leftovers_timer_ = 0;  // Reads them after the next wait.
+  bool leftovers_armed_ = false;
   internal::SendPool pool_;
   std::vector<SendHandler> send_handlers_;
   std::vector<std::deque<internal::SendSlot*>> queues_;  // Per socket, until BeforeWait.
@@ -144,11 +159,63 @@ std::error_code UringEndpoint::State::SetUpBufferRings(size_t count) {
   return {};
 }
 
+std::error_code UringEndpoint::State::SetUpReader() {
+  if (ReceiveBuffers* shared = options_.shared_receive_buffers.get()) {
+    // With GRO a read may hold 64 KiB: the shared buffers must be as large as a GRO buffer.
+    if (sockets_.gro() && shared->size() < options_.gro_buffer_size) return Errno(EINVAL);
+    reader_.SetBuffers(
+        shared->Memory(), shared->size(),
+        static_cast<int>(std::min<uint32_t>(internal::MmsgReader::kBatch, shared->count())));
+  } else {
+    const size_t size = sockets_.gro() ? options_.gro_buffer_size : options_.receive_buffer_size;
+    own_receive_memory_.reset(new uint8_t[size * internal::MmsgReader::kBatch]);
+    reader_.SetBuffers(own_receive_memory_.get(), size, internal::MmsgReader::kBatch);
+  }
+  unread_.assign(sockets_.sockets().size(), false);
+  leftovers_timer_ = loop_.CreateTimer([this] { ReadLeftovers(); });
+  for (size_t i = 0; i < sockets_.sockets().size(); ++i) {
+    const int error =
+        loop_.WatchFd(sockets_.sockets()[i].udp.fd, EPOLLIN, [this, i](uint32_t) { ReadReady(i); });
+    if (error != 0) return Errno(-error);
+  }
+  return {};
+}
+
+void UringEndpoint::State::ReadReady(size_t socket) {
+  if (owner_ == nullptr || closing_) return;
+  unread_[socket] = false;
+  const bool drained = reader_.Read(
+      sockets_.sockets()[socket], stats(),
+      [this](const Address& source, std::span<const uint8_t> datagram) {
+        owner_->Dispatch(source, datagram);
+      },
+      [this] { return owner_ != nullptr && !closing_; });
+  if (!drained && !closing_) {
+    // The poll reports a socket again only when more arrives: what is left is read next turn.
+    unread_[socket] = true;
+    if (!leftovers_armed_) loop_.ArmTimer(leftovers_timer_, loop_.Now());
+    leftovers_armed_ = true;
+  }
+}
+
+void UringEndpoint::State::ReadLeftovers() {
+  leftovers_armed_ = false;
+  for (size_t i = 0; i < unread_.size() && !closing_; ++i) {
+    if (unread_[i]) ReadReady(i);
+  }
+}
+
 std::error_code UringEndpoint::State::Open() {
   if (std::error_code error = sockets_.Open(options_)) return error;
   local_ = sockets_.local_addresses();
   const size_t count = sockets_.sockets().size();
-  if (std::error_code error = SetUpBufferRings(count)) return error;
+  queues_.resize(count);
+  gso_.assign(count, options_.gso);
+  if (options_.receive_when_ready) {
+    if (std::error_code error = SetUpReader()) return error;
+  } else {
+    if (std::error_code error = SetUpBufferRings(count)) return error;
+  }
   receive_handlers_.resize(count);
   needs_arm_.assign(count, false);
   // One template for every socket: room for an IPv6 source address and SO_RXQ_OVFL. The kernel
@@ -157,13 +224,11 @@ std::error_code UringEndpoint::State::Open() {
   receive_template_.msg_namelen =
       (sizeof(sockaddr_in6) + alignof(cmsghdr) - 1) & ~(alignof(cmsghdr) - 1);
   receive_template_.msg_controllen = internal::kControlSpace;
-  for (size_t i = 0; i < count; ++i) {
+  for (size_t i = 0; i < count && !options_.receive_when_ready; ++i) {
     receive_handlers_[i].state = this;
     receive_handlers_[i].socket = i;
     if (!ArmReceive(i)) return Errno(EBUSY);
   }
-  queues_.resize(count);
-  gso_.assign(count, options_.gso);
   // Handlers and GSO messages are made as the queue first reaches them (the vector is reserved,
   // so they never move): an endpoint with a deep bound and little traffic stays small.
   send_handlers_.reserve(options_.send_queue_capacity + internal::SendPool::kLargeSlots);
@@ -466,7 +531,12 @@ void UringEndpoint::State::Close() {
   loop_.CancelBeforeWait(this);
   if (drop_poll_ != 0) loop_.Cancel(drop_poll_);
   drop_poll_ = 0;
-  for (size_t i = 0; i < receive_handlers_.size(); ++i) {
+  if (leftovers_timer_ != 0) loop_.Cancel(leftovers_timer_);
+  leftovers_timer_ = 0;
+  if (options_.receive_when_ready) {
+    for (auto& socket : sockets_.sockets()) loop_.UnwatchFd(socket.udp.fd);
+  }
+  for (size_t i = 0; i < receive_handlers_.size() && !options_.receive_when_ready; ++i) {
     if (io_uring_sqe* sqe = loop_.GetSqe()) {
       io_uring_prep_cancel(sqe, &receive_handlers_[i], 0);
       EventLoop::SetCompletion(sqe, nullptr);

@@ -6,6 +6,9 @@
 // returned to the ring at once. The multishot is re-armed whenever a completion comes without
 // IORING_CQE_F_MORE; running out of buffers (-ENOBUFS) ends it, is counted, and re-arms before
 // the loop's next wait (the datagrams wait in the socket meanwhile).
+// With EndpointOptions::receive_when_ready, a multishot poll per socket instead, and a ready
+// socket is read with recvmmsg (internal::MmsgReader) into the first of its buffers: at most 16
+// batches per turn, what is left after the loop's next wait.
 // Datagrams larger than a buffer (MSG_TRUNC) are dropped and counted; SO_RXQ_OVFL reports
 // kernel drops. Needs kernel 6.0+ (multishot recvmsg).
 // Send: Send() copies into a pooled slot and prepares a SENDMSG SQE; the loop submits every SQE

@@ -5,7 +5,7 @@ namespace ringv8::tunnel {
 ExitSocket::SharedBuffers ExitSocket::SharedBuffers::Make() {
   return {std::make_shared<SendBuffers>(kSharedSendBuffers),
           std::make_shared<ReceiveBuffers>(kSharedReceiveBuffers, kReceiveBufferSize,
-                                           kReceiveBuffersAtFirst)};
+                                           kSharedReceiveBuffers)};
 }
 
 EndpointOptions ExitSocket::EndpointOptionsFor(bool ipv6, const SharedBuffers& buffers) {
@@ -17,6 +17,7 @@ EndpointOptions ExitSocket::EndpointOptionsFor(bool ipv6, const SharedBuffers& b
   options.gro_buffer_size = kReceiveBufferSize;
   options.gso = true;
   options.shared_receive_buffers = buffers.receive;
+  options.receive_when_ready = true;
   // Deep enough for a GRO read of cells that all leave by this socket; touched only as far as
   // used (SendPool), like the receive buffers.
   options.send_queue_capacity = 4096;

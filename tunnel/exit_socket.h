@@ -31,20 +31,19 @@ class ExitSocket final : public EndpointListener {
 
   // The buffers all exit sockets of a community share (ring/send_buffers.h,
   // ring/receive_buffers.h): at most kSharedSendBuffers datagrams queued toward the Internet
-  // together, and replies read into one ring of up to kSharedReceiveBuffers, of which
-  // kReceiveBuffersAtFirst circulate until it first runs dry (a burst beyond waits in the
-  // sockets, 256 KiB each). Made once; the ones used last are still in cache. The sockets read
-  // with UDP GRO, so a receive buffer holds a GRO read (64 KiB): a run of replies from one
-  // sender (a bulk download, which a NIC or a GSO sender coalesces) costs one read, not one per
-  // datagram (measured, `bench relay --exit`, 1,400 B replies in runs of 16: 0.24-0.36 of the
-  // crypto ceiling back without, 0.35-0.56 with). 2,048 of them, as many as the ring of 2 KiB
-  // buffers before had (measured then, 1,000 circuits' replies: with 256 the ring ran dry each
-  // iteration and the sockets' re-arms cost a third of the rate): 129 MiB mapped, but a buffer
-  // is resident only once it circulated and only as far as reads filled it (a single reply
-  // touches one 4 KiB page: at most 8 MiB for single replies; runs fill more).
+  // together, and kSharedReceiveBuffers that replies are read into. The sockets read with UDP
+  // GRO, so a receive buffer holds a GRO read (64 KiB): a run of replies from one sender (a bulk
+  // download, which a NIC or a GSO sender coalesces) costs one read, not one per datagram
+  // (measured, `bench relay --exit`, 1,400 B replies in runs of 16: 0.24-0.36 of the crypto
+  // ceiling back without, 0.35-0.56 with). They read when they are ready
+  // (EndpointOptions::receive_when_ready), a recvmmsg into the first of these buffers, the ones
+  // the last read used: on io_uring's provided-buffer ring, which the kernel fills for every
+  // waiting socket before the loop handles the first and hands out in ring order, each of 1,000
+  // circuits' replies was read out of memory (`bench relay --exit --circuits 1000`, replies in
+  // runs of 16: 0.72-0.76 of the bare exit's rate per CPU-second with a ring of 2,048, 0.90-0.98
+  // so). A read takes at most 64 of them (4 MiB mapped; resident as far as reads filled them).
   static constexpr uint32_t kSharedSendBuffers = 8192;
-  static constexpr uint32_t kSharedReceiveBuffers = 2048;
-  static constexpr uint32_t kReceiveBuffersAtFirst = 32;
+  static constexpr uint32_t kSharedReceiveBuffers = 64;
   static constexpr uint32_t kReceiveBufferSize = 65536 + 512;
   struct SharedBuffers {
     std::shared_ptr<SendBuffers> send;

@@ -270,48 +270,55 @@ TEST_P(Gso, SendsOfALongIterationLeaveEarlyInWholeRuns) {
 }
 
 TEST_P(Gso, GroReadsIntoSharedReceiveBuffersLargeEnoughForThem) {
-  // An exit's sockets share their receive buffers and read with GRO: the buffers must hold a
-  // GRO read; smaller ones are refused.
-  EndpointOptions options;
-  options.ipv4 = Address::Parse("127.0.0.1:0");
-  options.shared_receive_buffers = std::make_shared<ReceiveBuffers>(8, 2048, 8);
-  auto open = [&]() -> Result<std::unique_ptr<Endpoint>> {
-    if (GetParam() == Kind::kUring) {
-      auto e = UringEndpoint::Open(*loop_, options);
+  // An exit's sockets share their receive buffers and read with GRO when they are ready
+  // (receive_when_ready; uring also on its provided-buffer ring): the buffers must hold a GRO
+  // read; smaller ones are refused.
+  for (const bool when_ready : {false, true}) {
+    if (when_ready && GetParam() != Kind::kUring) continue;  // mmsg always reads so.
+    SCOPED_TRACE(when_ready ? "receive_when_ready" : "provided-buffer ring");
+    EndpointOptions options;
+    options.ipv4 = Address::Parse("127.0.0.1:0");
+    options.receive_when_ready = when_ready;
+    options.shared_receive_buffers = std::make_shared<ReceiveBuffers>(8, 2048, 8);
+    auto open = [&]() -> Result<std::unique_ptr<Endpoint>> {
+      if (GetParam() == Kind::kUring) {
+        auto e = UringEndpoint::Open(*loop_, options);
+        if (!e) return Unexpected{e.error()};
+        return std::unique_ptr<Endpoint>(std::move(*e));
+      }
+      auto e = MmsgEndpoint::Open(*loop_, options);
       if (!e) return Unexpected{e.error()};
       return std::unique_ptr<Endpoint>(std::move(*e));
+    };
+    auto refused = open();
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error(), std::errc::invalid_argument);
+    options.shared_receive_buffers =
+        std::make_shared<ReceiveBuffers>(8, options.gro_buffer_size, 2);
+    auto first = open();
+    ASSERT_TRUE(first) << first.error().message();
+    auto second = open();
+    ASSERT_TRUE(second) << second.error().message();
+    Recorder recorders[2];
+    std::vector<std::vector<uint8_t>> expected[2];
+    Endpoint* receivers[2] = {first->get(), second->get()};
+    for (int r = 0; r < 2; ++r) receivers[r]->AddCatchAllListener(&recorders[r]);
+    for (uint32_t i = 0; i < 40; ++i) {
+      const int r = i < 20 ? 0 : 1;
+      expected[r].push_back(Numbered(i, 1200));
+      ASSERT_FALSE(sender_->Send(receivers[r]->local_addresses()[0], Numbered(i, 1200)));
     }
-    auto e = MmsgEndpoint::Open(*loop_, options);
-    if (!e) return Unexpected{e.error()};
-    return std::unique_ptr<Endpoint>(std::move(*e));
-  };
-  auto refused = open();
-  ASSERT_FALSE(refused);
-  EXPECT_EQ(refused.error(), std::errc::invalid_argument);
-  options.shared_receive_buffers = std::make_shared<ReceiveBuffers>(8, options.gro_buffer_size, 2);
-  auto first = open();
-  ASSERT_TRUE(first) << first.error().message();
-  auto second = open();
-  ASSERT_TRUE(second) << second.error().message();
-  Recorder recorders[2];
-  std::vector<std::vector<uint8_t>> expected[2];
-  Endpoint* receivers[2] = {first->get(), second->get()};
-  for (int r = 0; r < 2; ++r) receivers[r]->AddCatchAllListener(&recorders[r]);
-  for (uint32_t i = 0; i < 40; ++i) {
-    const int r = i < 20 ? 0 : 1;
-    expected[r].push_back(Numbered(i, 1200));
-    ASSERT_FALSE(sender_->Send(receivers[r]->local_addresses()[0], Numbered(i, 1200)));
-  }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (recorders[0].packets.size() + recorders[1].packets.size() < 40 &&
-         std::chrono::steady_clock::now() < deadline) {
-    loop_->RunOnce(std::chrono::milliseconds(1));
-  }
-  for (int r = 0; r < 2; ++r) {
-    receivers[r]->RemoveCatchAllListener(&recorders[r]);
-    EXPECT_EQ(recorders[r].packets, expected[r]);
-    EXPECT_GE(receivers[r]->stats().gro_reads.value(), 1u);  // Runs arrived whole.
-    EXPECT_EQ(receivers[r]->stats().truncated.value(), 0u);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (recorders[0].packets.size() + recorders[1].packets.size() < 40 &&
+           std::chrono::steady_clock::now() < deadline) {
+      loop_->RunOnce(std::chrono::milliseconds(1));
+    }
+    for (int r = 0; r < 2; ++r) {
+      receivers[r]->RemoveCatchAllListener(&recorders[r]);
+      EXPECT_EQ(recorders[r].packets, expected[r]);
+      EXPECT_GE(receivers[r]->stats().gro_reads.value(), 1u);  // Runs arrived whole.
+      EXPECT_EQ(receivers[r]->stats().truncated.value(), 0u);
+    }
   }
 }
 
