@@ -30,19 +30,9 @@ Result<std::unique_ptr<MmsgEndpoint>> MmsgEndpoint::Open(EventLoop& loop,
   MmsgEndpoint* self = endpoint.get();
 
   // With GRO a read may hold 64 KiB; the buffers are touched only as far as reads fill them.
-  if (ReceiveBuffers* shared = options.shared_receive_buffers.get()) {
-    // Reads are synchronous: the batch lives in the shared buffers (one read each; with GRO
-    // they must be as large as a GRO buffer).
-    if (self->sockets_.gro() && shared->size() < options.gro_buffer_size) {
-      return Unexpected{Errno(EINVAL)};
-    }
-    self->reader_.SetBuffers(shared->Memory(), shared->size(),
-                             static_cast<int>(std::min<uint32_t>(kBatch, shared->count())));
-  } else {
-    const size_t size =
-        self->sockets_.gro() ? options.gro_buffer_size : options.receive_buffer_size;
-    self->own_receive_memory_.reset(new uint8_t[size * kBatch]);
-    self->reader_.SetBuffers(self->own_receive_memory_.get(), size, kBatch);
+  if (std::error_code error =
+          internal::ReaderFor(options, self->sockets_.gro(), self->reader_, self->own_reader_)) {
+    return Unexpected{error};
   }
   self->queues_.resize(self->sockets_.sockets().size());
   self->waiting_writable_.assign(self->sockets_.sockets().size(), false);
@@ -117,7 +107,7 @@ void MmsgEndpoint::OnReady(size_t socket_index, uint32_t events) {
 
 void MmsgEndpoint::Receive(size_t socket_index) {
   // Epoll reports the socket again if the reader left datagrams in it.
-  (void)reader_.Read(
+  (void)reader_->Read(
       sockets_.sockets()[socket_index], stats_,
       [this](const Address& source, std::span<const uint8_t> datagram) {
         Dispatch(source, datagram);

@@ -67,9 +67,9 @@ class MmsgEndpoint final : public Endpoint, private EventLoop::WaitHook {
   std::vector<bool> gso_;             // Per socket: GSO sends on (off once the kernel refused one).
   EventLoop::TimerId drop_poll_ = 0;  // Reads the sockets' drop counters once a second.
 
-  // Reads into its own buffers, or the shared_receive_buffers' (options_ keeps them).
-  internal::MmsgReader reader_;
-  std::unique_ptr<uint8_t[]> own_receive_memory_;
+  // Reads with the shared_receive_buffers' reader (options_ keeps them), or own_reader_.
+  internal::MmsgReader* reader_ = nullptr;
+  std::unique_ptr<internal::MmsgReader> own_reader_;
   // Send batch: per message, the iovecs of its GSO run and its UDP_SEGMENT control block.
   iovec send_iov_[kBatch][internal::kGsoMaxSegments];
   alignas(cmsghdr) uint8_t send_control_[kBatch][internal::kGsoControlSpace];

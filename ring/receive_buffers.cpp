@@ -1,10 +1,15 @@
 #include "ring/receive_buffers.h"
 
+#include <algorithm>
 #include <cerrno>
 
+#include "ring/internal/mmsg_reader.h"
 #include "ring/internal/provided_buffer_ring.h"
 
 namespace ringv8 {
+
+ReceiveBuffers::ReceiveBuffers(uint32_t count, uint32_t size, uint32_t initial)
+    : count_(count), size_(size), initial_(initial) {}
 
 ReceiveBuffers::~ReceiveBuffers() = default;
 
@@ -24,6 +29,15 @@ uint8_t* ReceiveBuffers::Memory() {
   // new[] without an initialiser: mapped lazily, resident as far as reads wrote.
   if (memory_ == nullptr) memory_.reset(new uint8_t[bytes()]);
   return memory_.get();
+}
+
+internal::MmsgReader& ReceiveBuffers::Reader() {
+  if (reader_ == nullptr) {
+    reader_ = std::make_unique<internal::MmsgReader>();
+    reader_->SetBuffers(Memory(), size_,
+                        static_cast<int>(std::min<uint32_t>(internal::MmsgReader::kBatch, count_)));
+  }
+  return *reader_;
 }
 
 }  // namespace ringv8

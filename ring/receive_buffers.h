@@ -8,8 +8,9 @@
 // ring that all its sockets' receives draw from; when it runs dry a socket's receive ends
 // (counted: buffer_exhausted), its datagrams wait in the socket, and it is re-armed before the
 // loop's next wait, after the iteration gave its buffers back. MmsgEndpoint, and UringEndpoint
-// with EndpointOptions::receive_when_ready, read their batches into the first of them (the
-// reads are synchronous, so sharing is free, and every read lands where the last one did).
+// with EndpointOptions::receive_when_ready, read their batches into the first of them with one
+// reader, its message headers shared too (the reads are synchronous, so sharing is free, and
+// every read lands where the last one did).
 // MemoryEndpoint ignores them.
 //
 // Thread-affine: only endpoints of one loop may share it (another loop's endpoint fails to open
@@ -28,6 +29,7 @@ namespace ringv8 {
 
 class EventLoop;
 namespace internal {
+class MmsgReader;
 class ProvidedBufferRing;
 }  // namespace internal
 
@@ -38,8 +40,7 @@ class ReceiveBuffers {
   // `initial` of them at first and doubles that whenever the ring runs dry: the kernel takes
   // buffers in ring order, so light traffic stays in a few buffers, in cache, and a flood over
   // many sockets gets them all.
-  ReceiveBuffers(uint32_t count, uint32_t size, uint32_t initial)
-      : count_(count), size_(size), initial_(initial) {}
+  ReceiveBuffers(uint32_t count, uint32_t size, uint32_t initial);
   ReceiveBuffers(const ReceiveBuffers&) = delete;
   ReceiveBuffers& operator=(const ReceiveBuffers&) = delete;
   ~ReceiveBuffers();
@@ -52,9 +53,11 @@ class ReceiveBuffers {
 
   // For the backends. UringEndpoint: the ring registered on `loop` (made by the first endpoint;
   // EINVAL for another loop or a count that is not a power of two). MmsgEndpoint: the plain
-  // memory (made by the first endpoint).
+  // memory (made by the first endpoint), and the reader that reads into it, at most
+  // internal::MmsgReader::kBatch buffers at a time.
   Result<std::shared_ptr<internal::ProvidedBufferRing>> UringRing(EventLoop& loop);
   uint8_t* Memory();
+  internal::MmsgReader& Reader();
 
  private:
   uint32_t count_;
@@ -62,6 +65,7 @@ class ReceiveBuffers {
   uint32_t initial_;
   std::shared_ptr<internal::ProvidedBufferRing> ring_;
   std::unique_ptr<uint8_t[]> memory_;
+  std::unique_ptr<internal::MmsgReader> reader_;
 };
 
 }  // namespace ringv8

@@ -115,9 +115,9 @@ class UringEndpoint::State final : public EventLoop::Orphan, public EventLoop::W
   std::vector<ReceiveHandler> receive_handlers_;
   std::vector<bool> needs_arm_;
   msghdr receive_template_{};
-  // EndpointOptions::receive_when_ready.
-  internal::MmsgReader reader_;
-  std::unique_ptr<uint8_t[]> own_receive_memory_;
+  // EndpointOptions::receive_when_ready: the shared_receive_buffers' reader, or own_reader_.
+  internal::MmsgReader* reader_ = nullptr;
+  std::unique_ptr<internal::MmsgReader> own_reader_;
   std::vector<bool> unread_;                // Per socket: datagrams may be left after a read.
   EventLoop::TimerId leftovers_timer_ = 0;  // Reads them after the next wait.
   bool leftovers_armed_ = false;
@@ -160,16 +160,8 @@ std::error_code UringEndpoint::State::SetUpBufferRings(size_t count) {
 }
 
 std::error_code UringEndpoint::State::SetUpReader() {
-  if (ReceiveBuffers* shared = options_.shared_receive_buffers.get()) {
-    // With GRO a read may hold 64 KiB: the shared buffers must be as large as a GRO buffer.
-    if (sockets_.gro() && shared->size() < options_.gro_buffer_size) return Errno(EINVAL);
-    reader_.SetBuffers(
-        shared->Memory(), shared->size(),
-        static_cast<int>(std::min<uint32_t>(internal::MmsgReader::kBatch, shared->count())));
-  } else {
-    const size_t size = sockets_.gro() ? options_.gro_buffer_size : options_.receive_buffer_size;
-    own_receive_memory_.reset(new uint8_t[size * internal::MmsgReader::kBatch]);
-    reader_.SetBuffers(own_receive_memory_.get(), size, internal::MmsgReader::kBatch);
+  if (std::error_code error = internal::ReaderFor(options_, sockets_.gro(), reader_, own_reader_)) {
+    return error;
   }
   unread_.assign(sockets_.sockets().size(), false);
   leftovers_timer_ = loop_.CreateTimer([this] { ReadLeftovers(); });
@@ -184,7 +176,7 @@ std::error_code UringEndpoint::State::SetUpReader() {
 void UringEndpoint::State::ReadReady(size_t socket) {
   if (owner_ == nullptr || closing_) return;
   unread_[socket] = false;
-  const bool drained = reader_.Read(
+  const bool drained = reader_->Read(
       sockets_.sockets()[socket], stats(),
       [this](const Address& source, std::span<const uint8_t> datagram) {
         owner_->Dispatch(source, datagram);

@@ -9,7 +9,8 @@
 // Back: a generator sends payloads to every circuit's exit socket in turn and a sink at the
 // client's address counts the DATA cells the exit sealed and sent back. Figures per CPU-second of
 // the exit's thread beside the one-core ChaCha20-Poly1305 ceiling at the cell's size, measured in
-// the same run; memory per exit socket (receive buffers mapped, and resident growth). Each flow
+// the same run; memory per exit socket (receive buffers mapped, and resident growth when opened
+// and after a short load through the exit alone, before any bare exit runs). Each flow
 // also goes through a BareExit (testbed/bare_exit.h): the same crypto with raw syscalls, one send
 // per datagram on its circuit's socket, the floor of that design at many circuits. Before each
 // flow the exit is left to work off what the last one queued, so it never counts twice.

@@ -1,10 +1,12 @@
 #include "ring/internal/mmsg_reader.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cerrno>
 
 #include "ring/fault_injection.h"
 #include "ring/internal/udp_offload.h"
+#include "ring/receive_buffers.h"
 
 namespace ringv8::internal {
 
@@ -14,10 +16,36 @@ void MmsgReader::SetBuffers(uint8_t* memory, size_t buffer_size, int batch) {
   batch_ = std::clamp(batch, 1, kBatch);
 }
 
+void MmsgReader::OwnBuffers(size_t buffer_size) {
+  // new[] without an initialiser: mapped lazily, resident as far as reads wrote.
+  own_memory_.reset(new uint8_t[buffer_size * kBatch]);
+  SetBuffers(own_memory_.get(), buffer_size, kBatch);
+}
+
+std::error_code ReaderFor(const EndpointOptions& options, bool gro, MmsgReader*& reader,
+                          std::unique_ptr<MmsgReader>& own) {
+  if (ReceiveBuffers* shared = options.shared_receive_buffers.get()) {
+    // With GRO a read may hold 64 KiB: the shared buffers must be as large as a GRO buffer.
+    if (gro && shared->size() < options.gro_buffer_size) return Errno(EINVAL);
+    reader = &shared->Reader();
+    return {};
+  }
+  own = std::make_unique<MmsgReader>();
+  own->OwnBuffers(gro ? options.gro_buffer_size : options.receive_buffer_size);
+  reader = own.get();
+  return {};
+}
+
 bool MmsgReader::Read(SocketSet::Socket& socket, EndpointStats& stats,
                       FunctionRef<void(const Address&, std::span<const uint8_t>)> dispatch,
                       FunctionRef<bool()> open) {
   const int fd = socket.udp.fd;
+  assert(!reading_);
+  reading_ = true;
+  struct Done {
+    bool& reading;
+    ~Done() { reading = false; }
+  } done{reading_};
   for (int round = 0; round < kMaxBatchesPerRead; ++round) {
     for (int i = 0; i < batch_; ++i) {
       iov_[i] = {memory_ + i * buffer_size_, buffer_size_};
