@@ -58,8 +58,8 @@ void PrintExitTable(const json& r) {
   for (const json& m : r["memory"]) {
     std::cout << fmt::format(
         "memory: {} exit sockets, sharing {} bytes of receive buffers (mapped); the process grew "
-        "by {} bytes per socket when they opened, {} after a load through the exit alone (both "
-        "with the circuits' tables at the exit and at the client)\n",
+        "by {} bytes per socket when they opened (counted from after the circuits were built), {} "
+        "after a load through the exit alone\n",
         m["exit_sockets"].get<size_t>(), m["shared_receive_buffer_bytes"].get<size_t>(),
         m["resident_bytes_per_socket"].get<size_t>(),
         m["resident_after_load_bytes_per_socket"].get<size_t>());
