@@ -58,8 +58,7 @@ void BareExit::RunOut() {
   std::vector<uint8_t> message(65536);
   ReceiveBatch batch(65536);
   while (!stop_.load(std::memory_order_relaxed)) {
-    batch.Reset();
-    const int n = recvmmsg(fd_, batch.headers, kBatch, MSG_WAITFORONE, nullptr);
+    const int n = batch.Read(fd_, MSG_WAITFORONE);
     ForEachDatagram(batch, n, [&](std::span<const uint8_t> cell) {
       const auto header = tunnel::ParseCellHeader(cell);
       if (!header) return;
@@ -104,8 +103,7 @@ void BareExit::RunBack() {
     const int ready = epoll_wait(poll, events, kBatch, 50);
     for (int e = 0; e < ready; ++e) {
       const size_t i = events[e].data.u64;
-      batch.Reset();
-      const int n = recvmmsg(circuit_fds_[i], batch.headers, kBatch, MSG_DONTWAIT, nullptr);
+      const int n = batch.Read(circuit_fds_[i], MSG_DONTWAIT);
       ForEachDatagram(batch, n, [&](std::span<const uint8_t> payload) {
         uint8_t* cell = run.Room(
             0, tunnel::kCellHeaderSize + tunnel::kLayerOverhead + head.size() + payload.size());

@@ -45,8 +45,7 @@ void BareRelay::Run() {
   // The cells of one run to one next hop, each written once: by the crypto, behind its header.
   GsoRun run(fd_, next_hops_);
   while (!stop_.load(std::memory_order_relaxed)) {
-    batch.Reset();
-    const int n = recvmmsg(fd_, batch.headers, kBatch, MSG_WAITFORONE, nullptr);
+    const int n = batch.Read(fd_, MSG_WAITFORONE);
     ForEachDatagram(batch, n, [&](std::span<const uint8_t> cell) {
       const auto header = tunnel::ParseCellHeader(cell);
       if (!header) return;

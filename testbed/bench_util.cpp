@@ -111,9 +111,7 @@ uint64_t DatagramsIn(msghdr& msg, size_t length) {
 }
 
 ReceiveBatch::ReceiveBatch(size_t buffer_size)
-    : size(buffer_size), memory(buffer_size * kBatch), names(kBatch) {}
-
-void ReceiveBatch::Reset() {
+    : size(buffer_size), memory(buffer_size * kBatch), names(kBatch) {
   for (int i = 0; i < kBatch; ++i) {
     iov[i] = {memory.data() + i * size, size};
     headers[i].msg_hdr = msghdr{};
@@ -124,6 +122,16 @@ void ReceiveBatch::Reset() {
     headers[i].msg_hdr.msg_control = control[i];
     headers[i].msg_hdr.msg_controllen = sizeof(control[i]);
   }
+}
+
+int ReceiveBatch::Read(int fd, int flags) {
+  for (int i = 0; i < filled; ++i) {
+    headers[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+    headers[i].msg_hdr.msg_controllen = sizeof(control[i]);
+  }
+  const int n = recvmmsg(fd, headers, kBatch, flags, nullptr);
+  filled = std::max(n, 0);
+  return n;
 }
 
 size_t GroSegmentIn(msghdr& msg) {
@@ -221,8 +229,7 @@ void Sink::Run() {
   ReceiveBatch batch(65536);
   const bool poll = !inspect_;
   while (!stop_.load(std::memory_order_relaxed)) {
-    batch.Reset();
-    int n = recvmmsg(fd_, batch.headers, kBatch, poll ? MSG_DONTWAIT : MSG_WAITFORONE, nullptr);
+    int n = batch.Read(fd_, poll ? MSG_DONTWAIT : MSG_WAITFORONE);
     if (poll && n <= 0) {
       const timespec pause{0, 50'000};
       nanosleep(&pause, nullptr);

@@ -61,10 +61,16 @@ void SetUdpSegment(msghdr& msg, uint8_t* control, size_t control_size, uint16_t 
 // Sleeps until `count` sends at `rate` per second from `start` are due (rate 0: no pacing).
 void Pace(std::chrono::steady_clock::time_point start, uint64_t count, double rate);
 
-// A batch of receive buffers for recvmmsg, `buffer_size` bytes each.
+// A batch of receive buffers for recvmmsg, `buffer_size` bytes each. Read() makes ready again
+// only the headers the last read filled (the kernel writes nothing into the others), as
+// internal::MmsgReader does.
 struct ReceiveBatch {
   explicit ReceiveBatch(size_t buffer_size);
-  void Reset();
+  ReceiveBatch(const ReceiveBatch&) = delete;  // The headers point into it.
+  ReceiveBatch& operator=(const ReceiveBatch&) = delete;
+  // recvmmsg of up to kBatch datagrams from `fd` with `flags`: what it returned.
+  int Read(int fd, int flags);
+  int filled = 0;
   size_t size;
   std::vector<uint8_t> memory;
   std::vector<sockaddr_storage> names;

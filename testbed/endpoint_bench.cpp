@@ -99,8 +99,7 @@ Measurement MeasureBaseline(int size, double seconds, double rate) {
   const auto start = Clock::now();
   const auto end = start + std::chrono::duration<double>(seconds);
   while (Clock::now() < end) {
-    batch.Reset();
-    int n = recvmmsg(fd, batch.headers, kBatch, MSG_WAITFORONE, nullptr);
+    int n = batch.Read(fd, MSG_WAITFORONE);
     if (n > 0) {
       m.received += static_cast<uint64_t>(n);
       ++calls;
@@ -386,8 +385,7 @@ class PlainForwarder {
     ReceiveBatch batch(2048);
     uint32_t drops = 0;
     while (!stop_.load(std::memory_order_relaxed)) {
-      batch.Reset();
-      int n = recvmmsg(fd_, batch.headers, kBatch, MSG_WAITFORONE, nullptr);
+      int n = batch.Read(fd_, MSG_WAITFORONE);
       if (n <= 0) continue;
       drops = DropsIn(batch.headers[n - 1].msg_hdr, drops);
       for (int i = 0; i < n; ++i) {

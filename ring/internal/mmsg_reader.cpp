@@ -14,6 +14,22 @@ void MmsgReader::SetBuffers(uint8_t* memory, size_t buffer_size, int batch) {
   memory_ = memory;
   buffer_size_ = buffer_size;
   batch_ = std::clamp(batch, 1, kBatch);
+  PrepareHeaders();
+}
+
+void MmsgReader::PrepareHeaders() {
+  for (int i = 0; i < batch_; ++i) {
+    iov_[i] = {memory_ + i * buffer_size_, buffer_size_};
+    msghdr& msg = headers_[i].msg_hdr;
+    msg = msghdr{};
+    msg.msg_name = &addrs_[i];
+    msg.msg_namelen = sizeof(addrs_[i]);
+    msg.msg_iov = &iov_[i];
+    msg.msg_iovlen = 1;
+    msg.msg_control = control_[i];
+    msg.msg_controllen = kControlSpace;
+  }
+  filled_ = 0;
 }
 
 void MmsgReader::OwnBuffers(size_t buffer_size) {
@@ -40,6 +56,7 @@ bool MmsgReader::Read(SocketSet::Socket& socket, EndpointStats& stats,
                       FunctionRef<void(const Address&, std::span<const uint8_t>)> dispatch,
                       FunctionRef<bool()> open) {
   const int fd = socket.udp.fd;
+  assert(memory_ != nullptr);  // SetBuffers or OwnBuffers came first.
   assert(!reading_);
   reading_ = true;
   struct Done {
@@ -47,21 +64,17 @@ bool MmsgReader::Read(SocketSet::Socket& socket, EndpointStats& stats,
     ~Done() { reading = false; }
   } done{reading_};
   for (int round = 0; round < kMaxBatchesPerRead; ++round) {
-    for (int i = 0; i < batch_; ++i) {
-      iov_[i] = {memory_ + i * buffer_size_, buffer_size_};
-      msghdr& msg = headers_[i].msg_hdr;
-      msg = msghdr{};
-      msg.msg_name = &addrs_[i];
-      msg.msg_namelen = sizeof(addrs_[i]);
-      msg.msg_iov = &iov_[i];
-      msg.msg_iovlen = 1;
-      msg.msg_control = control_[i];
-      msg.msg_controllen = kControlSpace;
+    // The kernel wrote the name and control lengths of the headers it filled (and msg_flags and
+    // msg_len, which it only writes); everything else in a header stays as PrepareHeaders left it.
+    for (int i = 0; i < filled_; ++i) {
+      headers_[i].msg_hdr.msg_namelen = sizeof(addrs_[i]);
+      headers_[i].msg_hdr.msg_controllen = kControlSpace;
     }
     stats.kernel_entries.Add();
     // MSG_TRUNC: msg_len is the datagram's real length, also when it did not fit.
     const int n =
         recvmmsg(fd, headers_, static_cast<unsigned>(batch_), MSG_DONTWAIT | MSG_TRUNC, nullptr);
+    filled_ = std::max(n, 0);
     if (n < 0) {
       // EAGAIN: drained. ECONNREFUSED and friends: an ICMP error for an earlier send; go on.
       if (errno == EAGAIN || errno == EWOULDBLOCK) return true;

@@ -51,6 +51,9 @@ class MmsgReader {
             FunctionRef<bool()> open);
 
  private:
+  // Writes the message headers whole (after the buffers changed).
+  void PrepareHeaders();
+
   std::unique_ptr<uint8_t[]> own_memory_;
   uint8_t* memory_ = nullptr;
   size_t buffer_size_ = 0;
@@ -59,6 +62,9 @@ class MmsgReader {
   iovec iov_[kBatch];
   sockaddr_storage addrs_[kBatch];
   alignas(cmsghdr) uint8_t control_[kBatch][kControlSpace];
+  // Headers the last recvmmsg filled: only their name and control lengths changed (the kernel
+  // writes nothing into a header it did not fill), so only they are made ready again.
+  int filled_ = 0;
   bool reading_ = false;  // Checks that reads do not nest.
 };
 
