@@ -18,6 +18,7 @@
 #include "testbed/bench_util.h"
 #include "tunnel/cell_steering.h"
 #include "tunnel/layer_cipher.h"
+#include "tunnel/openssl_chacha.h"
 
 namespace ringv8::testbed {
 
@@ -100,6 +101,24 @@ double OpensslLayersPerSecond(size_t size, double seconds) {
   return n / SecondsSince(start);
 }
 
+double OpensslProviderLayersPerSecond(size_t size, double seconds) {
+  std::vector<uint8_t> in(size, 0x5a), out(size);
+  uint8_t key[32] = {1}, nonce[12] = {2}, tag[16];
+  tunnel::OpenSslChaCha cipher;
+  cipher.StartEncrypt(key, nonce);
+  uint64_t n = 0;
+  const auto start = Clock::now();
+  do {
+    for (int i = 0; i < 256; ++i, ++n) {
+      std::memcpy(nonce + 4, &n, 8);
+      cipher.StartEncrypt(nullptr, nonce);
+      cipher.Update(out.data(), in.data(), size);
+      cipher.Finish(tag);
+    }
+  } while (SecondsSince(start) < seconds);
+  return n / SecondsSince(start);
+}
+
 double SodiumLayersPerSecond(size_t size, double seconds) {
   std::vector<uint8_t> in(size, 0x5a), out(size);
   uint8_t key[32] = {1}, nonce[12] = {2}, tag[16];
@@ -113,6 +132,21 @@ double SodiumLayersPerSecond(size_t size, double seconds) {
     }
   } while (SecondsSince(start) < seconds);
   return n / SecondsSince(start);
+}
+
+nlohmann::json CryptoCeiling::ToJson() const {
+  return {{"openssl_layers_per_second", openssl_evp},
+          {"openssl_provider_layers_per_second", openssl_provider},
+          {"libsodium_layers_per_second", sodium},
+          {"ceiling", ceiling()}};
+}
+
+CryptoCeiling MeasureCryptoCeiling(size_t size, double seconds) {
+  CryptoCeiling c;
+  c.openssl_evp = OpensslLayersPerSecond(size, seconds);
+  c.openssl_provider = OpensslProviderLayersPerSecond(size, seconds);
+  c.sodium = SodiumLayersPerSecond(size, seconds);
+  return c;
 }
 
 // What the relay's LayerCipher does per cell (the key set with every nonce).

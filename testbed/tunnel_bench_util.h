@@ -7,6 +7,7 @@
 #ifndef RINGV8_TESTBED_TUNNEL_BENCH_UTIL_H_
 #define RINGV8_TESTBED_TUNNEL_BENCH_UTIL_H_
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -71,8 +72,24 @@ nlohmann::json BareFigures(const Flow& bare, double ceiling);
 void AddShareOfBare(const AlternatedFlow& flow, nlohmann::json& run);
 
 // One layer of `size` bytes per operation, for `seconds`: layers per second on this core.
-double OpensslLayersPerSecond(size_t size, double seconds);
+double OpensslLayersPerSecond(size_t size, double seconds);  // Through EVP.
+// OpenSSL's provider called without EVP (tunnel/openssl_chacha.h), as the relay does.
+double OpensslProviderLayersPerSecond(size_t size, double seconds);
 double SodiumLayersPerSecond(size_t size, double seconds);
+
+// The one-core ChaCha20-Poly1305 ceiling for layers of `size` bytes: the fastest of OpenSSL
+// through EVP (the reference), OpenSSL's provider without EVP, and libsodium, each with
+// one context, the key set once and only the nonce changing.
+struct CryptoCeiling {
+  double openssl_evp = 0;
+  double openssl_provider = 0;
+  double sodium = 0;
+  double ceiling() const { return std::max({openssl_evp, openssl_provider, sodium}); }
+  // openssl_layers_per_second, openssl_provider_layers_per_second,
+  // libsodium_layers_per_second, ceiling.
+  nlohmann::json ToJson() const;
+};
+CryptoCeiling MeasureCryptoCeiling(size_t size, double seconds);
 // What the relay's LayerCipher does per cell (the key set with every nonce).
 double LayerCipherPerSecond(tunnel::AeadImpl impl, size_t size, double seconds);
 
