@@ -6,9 +6,9 @@
 // (strcmp) — which cost about a tenth of a 1,400-byte layer (`perf`: __strcmp_evex,
 // EVP_CIPHER_CTX_get_iv_length, OSSL_PARAM_locate, EVP_CIPHER_CTX_ctrl, 5-6% of an exit's
 // thread). The provider's functions do the same work without it: same bytes (the tunnel vectors
-// check them), 1.07-1.30x EVP's layers per second on this machine (`ringv8 bench relay --json`,
-// `crypto`). The implementation is the one EVP_CIPHER_fetch picks, so the process's OpenSSL
-// configuration still chooses the provider.
+// check them), about 1.2x EVP's layers per second with the key set for every layer
+// (docs/architecture.md has the figures). The implementation is the one EVP_CIPHER_fetch picks,
+// so the process's OpenSSL configuration still chooses the provider.
 //
 // Thread-compatible: one per thread (LayerCipher holds one), reused for every layer; allocates
 // only when constructed. Start(), then Update() any number of times, then Finish().
