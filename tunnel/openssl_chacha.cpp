@@ -6,6 +6,7 @@
 #include <openssl/params.h>
 #include <openssl/provider.h>
 
+#include <memory>
 #include <new>
 #include <stdexcept>
 #include <string_view>
@@ -33,9 +34,14 @@ bool Names(const char* names) {
   return false;
 }
 
-// The provider's functions, found once per process. The fetched cipher is kept for the process's
-// life: it holds the provider, whose dispatch table the functions point into.
+struct FreeCipher {
+  void operator()(EVP_CIPHER* cipher) const { EVP_CIPHER_free(cipher); }
+};
+
+// The provider's functions, found once per process. The fetched cipher is held as long as they
+// are (to the process's exit): it holds the provider, whose dispatch table they point into.
 struct Functions {
+  std::unique_ptr<EVP_CIPHER, FreeCipher> cipher;
   void* provider_context = nullptr;
   OSSL_FUNC_cipher_newctx_fn* newctx = nullptr;
   OSSL_FUNC_cipher_freectx_fn* freectx = nullptr;
@@ -52,9 +58,9 @@ struct Functions {
 
 Functions Find() {
   Functions f;
-  EVP_CIPHER* cipher = EVP_CIPHER_fetch(nullptr, kAlgorithm.data(), nullptr);
-  if (cipher == nullptr) return f;
-  const OSSL_PROVIDER* provider = EVP_CIPHER_get0_provider(cipher);
+  f.cipher.reset(EVP_CIPHER_fetch(nullptr, kAlgorithm.data(), nullptr));
+  if (f.cipher == nullptr) return f;
+  const OSSL_PROVIDER* provider = EVP_CIPHER_get0_provider(f.cipher.get());
   int no_cache = 0;
   const OSSL_ALGORITHM* algorithms =
       provider == nullptr ? nullptr
@@ -94,13 +100,7 @@ Functions Find() {
   if (algorithms != nullptr) {
     OSSL_PROVIDER_unquery_operation(provider, OSSL_OP_CIPHER, algorithms);
   }
-  if (!f.complete()) {
-    EVP_CIPHER_free(cipher);
-    return Functions{};
-  }
-  // Kept: the provider stays loaded while the cipher is (process lifetime, on purpose).
-  static EVP_CIPHER* const kept = cipher;
-  (void)kept;
+  if (!f.complete()) return Functions{};
   return f;
 }
 
