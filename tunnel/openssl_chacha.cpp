@@ -14,7 +14,34 @@
 #include <strings.h>
 
 namespace ringv8::tunnel {
+namespace internal {
+
+struct FreeCipher {
+  void operator()(EVP_CIPHER* cipher) const { EVP_CIPHER_free(cipher); }
+};
+
+// The provider's functions, found once per process. The fetched cipher is held as long as they
+// are (to the process's exit): it holds the provider, whose dispatch table they point into.
+struct OpenSslChaChaFunctions {
+  std::unique_ptr<EVP_CIPHER, FreeCipher> cipher;
+  void* provider_context = nullptr;
+  OSSL_FUNC_cipher_newctx_fn* newctx = nullptr;
+  OSSL_FUNC_cipher_freectx_fn* freectx = nullptr;
+  OSSL_FUNC_cipher_encrypt_init_fn* encrypt_init = nullptr;
+  OSSL_FUNC_cipher_decrypt_init_fn* decrypt_init = nullptr;
+  OSSL_FUNC_cipher_update_fn* update = nullptr;
+  OSSL_FUNC_cipher_final_fn* final = nullptr;
+  OSSL_FUNC_cipher_get_ctx_params_fn* get_ctx_params = nullptr;
+
+  bool complete() const {
+    return newctx && freectx && encrypt_init && decrypt_init && update && final && get_ctx_params;
+  }
+};
+
+}  // namespace internal
 namespace {
+
+using Functions = internal::OpenSslChaChaFunctions;
 
 constexpr std::string_view kAlgorithm = "ChaCha20-Poly1305";
 
@@ -33,28 +60,6 @@ bool Names(const char* names) {
   }
   return false;
 }
-
-struct FreeCipher {
-  void operator()(EVP_CIPHER* cipher) const { EVP_CIPHER_free(cipher); }
-};
-
-// The provider's functions, found once per process. The fetched cipher is held as long as they
-// are (to the process's exit): it holds the provider, whose dispatch table they point into.
-struct Functions {
-  std::unique_ptr<EVP_CIPHER, FreeCipher> cipher;
-  void* provider_context = nullptr;
-  OSSL_FUNC_cipher_newctx_fn* newctx = nullptr;
-  OSSL_FUNC_cipher_freectx_fn* freectx = nullptr;
-  OSSL_FUNC_cipher_encrypt_init_fn* encrypt_init = nullptr;
-  OSSL_FUNC_cipher_decrypt_init_fn* decrypt_init = nullptr;
-  OSSL_FUNC_cipher_update_fn* update = nullptr;
-  OSSL_FUNC_cipher_final_fn* final = nullptr;
-  OSSL_FUNC_cipher_get_ctx_params_fn* get_ctx_params = nullptr;
-
-  bool complete() const {
-    return newctx && freectx && encrypt_init && decrypt_init && update && final && get_ctx_params;
-  }
-};
 
 Functions Find() {
   Functions f;
@@ -111,18 +116,17 @@ const Functions& Get() {
 
 }  // namespace
 
-OpenSslChaCha::OpenSslChaCha() {
-  const Functions& f = Get();
-  if (!f.complete()) throw std::runtime_error("OpenSSL offers no ChaCha20-Poly1305 provider");
-  ctx_ = f.newctx(f.provider_context);
+OpenSslChaCha::OpenSslChaCha() : f_(Get()) {
+  if (!f_.complete()) throw std::runtime_error("OpenSSL offers no ChaCha20-Poly1305 provider");
+  ctx_ = f_.newctx(f_.provider_context);
   if (ctx_ == nullptr) throw std::bad_alloc();
 }
 
-OpenSslChaCha::~OpenSslChaCha() { Get().freectx(ctx_); }
+OpenSslChaCha::~OpenSslChaCha() { f_.freectx(ctx_); }
 
 bool OpenSslChaCha::StartEncrypt(const uint8_t* key, const uint8_t* nonce) {
   encrypting_ = true;
-  return Get().encrypt_init(ctx_, key, key ? kKeySize : 0, nonce, kNonceSize, nullptr) == 1;
+  return f_.encrypt_init(ctx_, key, key ? kKeySize : 0, nonce, kNonceSize, nullptr) == 1;
 }
 
 bool OpenSslChaCha::StartDecrypt(const uint8_t* key, const uint8_t* nonce,
@@ -133,24 +137,24 @@ bool OpenSslChaCha::StartDecrypt(const uint8_t* key, const uint8_t* nonce,
       OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG,
                                         const_cast<uint8_t*>(expected_tag), kTagSize),
       OSSL_PARAM_construct_end()};
-  return Get().decrypt_init(ctx_, key, key ? kKeySize : 0, nonce, kNonceSize, params) == 1;
+  return f_.decrypt_init(ctx_, key, key ? kKeySize : 0, nonce, kNonceSize, params) == 1;
 }
 
 bool OpenSslChaCha::Update(uint8_t* out, const uint8_t* in, size_t size) {
   size_t written = 0;
-  return Get().update(ctx_, out, &written, size, in, size) == 1 && written == size;
+  return f_.update(ctx_, out, &written, size, in, size) == 1 && written == size;
 }
 
 bool OpenSslChaCha::Finish(uint8_t* tag) {
   size_t written = 0;
   // ChaCha20-Poly1305 writes nothing at the end; the output pointer is not used.
   uint8_t none[1];
-  if (Get().final(ctx_, none, &written, 0) != 1) return false;  // Decrypting: the tag failed.
+  if (f_.final(ctx_, none, &written, 0) != 1) return false;  // Decrypting: the tag failed.
   if (!encrypting_) return true;
   OSSL_PARAM params[] = {
       OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, kTagSize),
       OSSL_PARAM_construct_end()};
-  return Get().get_ctx_params(ctx_, params) == 1;
+  return f_.get_ctx_params(ctx_, params) == 1;
 }
 
 }  // namespace ringv8::tunnel

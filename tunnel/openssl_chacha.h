@@ -19,6 +19,9 @@
 #include <cstdint>
 
 namespace ringv8::tunnel {
+namespace internal {
+struct OpenSslChaChaFunctions;  // The provider's functions (openssl_chacha.cpp).
+}  // namespace internal
 
 class OpenSslChaCha {
  public:
@@ -43,7 +46,8 @@ class OpenSslChaCha {
   bool Finish(uint8_t* tag);
 
  private:
-  void* ctx_ = nullptr;  // The provider's context.
+  const internal::OpenSslChaChaFunctions& f_;  // Found once per process.
+  void* ctx_ = nullptr;                        // The provider's context.
   bool encrypting_ = true;
 };
 
