@@ -144,11 +144,13 @@ bool MmsgEndpoint::FlushSocket(size_t socket_index, bool complete_runs) {
         for (size_t k = 0; k < n; ++k) send_iov_[count][k] = first[static_cast<long>(k)]->iov;
         msghdr& msg = headers[count].msg_hdr;
         msg.msg_iov = send_iov_[count];
-        msg.msg_iovlen = n;
+        msg.msg_iovlen = internal::CoalesceSegments(send_iov_[count], n);
         const size_t length = (*first)->length;
-        if (length <= internal::kJoinSegmentsUpTo && joined + n * length <= kJoinedBytes) {
+        if (msg.msg_iovlen > 1 && length <= internal::kJoinSegmentsUpTo &&
+            joined + n * length <= kJoinedBytes) {
           if (joined_ == nullptr) joined_.reset(new uint8_t[kJoinedBytes]);
-          send_iov_[count][0] = internal::JoinSegments(send_iov_[count], n, joined_.get() + joined);
+          send_iov_[count][0] =
+              internal::JoinSegments(send_iov_[count], msg.msg_iovlen, joined_.get() + joined);
           joined += send_iov_[count][0].iov_len;
           msg.msg_iovlen = 1;
         }

@@ -400,12 +400,12 @@ bool UringEndpoint::State::SubmitGso(size_t socket, std::deque<internal::SendSlo
   }
   send.msg = send.slots[0]->msg;
   send.msg.msg_iov = send.iov;
-  send.msg.msg_iovlen = count;
-  if (send.slots[0]->length <= internal::kJoinSegmentsUpTo) {
+  send.msg.msg_iovlen = internal::CoalesceSegments(send.iov, count);
+  if (send.msg.msg_iovlen > 1 && send.slots[0]->length <= internal::kJoinSegmentsUpTo) {
     if (send.joined == nullptr) {
       send.joined.reset(new uint8_t[internal::kGsoMaxSegments * internal::kJoinSegmentsUpTo]);
     }
-    send.iov[0] = internal::JoinSegments(send.iov, count, send.joined.get());
+    send.iov[0] = internal::JoinSegments(send.iov, send.msg.msg_iovlen, send.joined.get());
     send.msg.msg_iovlen = 1;
   }
   internal::SetGsoSegment(send.msg, send.control, static_cast<uint16_t>(send.slots[0]->length));

@@ -11,10 +11,12 @@ static_assert(std::is_trivially_copyable_v<SendSlot> && std::is_trivially_destru
 static_assert(SendBuffers::kBufferSize == SendPool::kSlotSize);
 
 SendPool::SendPool(uint32_t capacity, std::shared_ptr<SendBuffers> shared)
-    : shared_(std::move(shared)), regular_count_(capacity) {
+    : shared_(std::move(shared)),
+      arena_(shared_ ? 0 : size_t{capacity} * kSlotSize),
+      regular_count_(capacity) {
   // new[] without an initialiser: the allocator maps large blocks lazily, so untouched slots and
   // buffers cost address space, not memory.
-  memory_.reset(new uint8_t[regular_bytes() + size_t{kLargeSlots} * kLargeSlotSize]);
+  large_memory_.reset(new uint8_t[size_t{kLargeSlots} * kLargeSlotSize]);
   static_assert(alignof(SendSlot) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__);
   slot_memory_.reset(new uint8_t[sizeof(SendSlot) * (capacity + kLargeSlots)]);
   slots_ = reinterpret_cast<SendSlot*>(slot_memory_.get());
@@ -31,19 +33,14 @@ SendSlot* SendPool::AcquireEmpty(const Address& to, size_t size) {
     const uint32_t index = large ? regular_count_ + made : made;
     SendSlot& fresh = *new (&slots_[index]) SendSlot{};
     fresh.index = index;
-    if (large) {
-      fresh.data = memory_.get() + regular_bytes() + size_t{made} * kLargeSlotSize;
-    } else if (!shared_) {
-      fresh.data = memory_.get() + size_t{made} * kSlotSize;
-    }
-    fresh.capacity = large ? kLargeSlotSize : kSlotSize;
+    if (large) fresh.data = large_memory_.get() + size_t{made} * kLargeSlotSize;
     ++made;
     list.push_back(index);
   }
   SendSlot& slot = slots_[list.back()];
-  if (!large && shared_) {
-    slot.data = shared_->Take();
-    if (slot.data == nullptr) return nullptr;  // The shared buffers are all queued.
+  if (!large) {
+    slot.data = shared_ ? shared_->Take() : arena_.Take(size);
+    if (slot.data == nullptr) return nullptr;  // The shared buffers or the arena are all queued.
   }
   list.pop_back();
   slot.ipv6 = to.is_v6();
@@ -67,8 +64,12 @@ SendSlot* SendPool::Acquire(const Address& to, std::span<const uint8_t> datagram
 
 void SendPool::Release(SendSlot* slot) {
   const bool regular = slot->index < regular_count_;
-  if (regular && shared_) {
-    shared_->Give(slot->data);
+  if (regular) {
+    if (shared_) {
+      shared_->Give(slot->data);
+    } else {
+      arena_.Give(slot->data);
+    }
     slot->data = nullptr;
   }
   (regular ? free_ : free_large_).push_back(slot->index);
@@ -87,7 +88,7 @@ std::error_code FillAndQueue(SendPool& pool, std::deque<SendSlot*>& queue, const
     pool.Release(slot);
     return {};
   }
-  SendPool::SetLength(slot, length);
+  pool.SetLength(slot, length);
   queue.push_back(slot);
   return {};
 }

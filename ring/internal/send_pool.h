@@ -1,13 +1,15 @@
 // SendPool: the pre-allocated buffers that queued datagrams are copied into, so that sending
 // allocates nothing per packet and the queue is bounded by construction.
 //
-// `capacity` regular slots of `slot_size` bytes, plus a few slots for datagrams up to 64 KiB.
-// Each slot carries the msghdr, iovec and destination address the kernel reads while the send is
-// in flight. Memory is reserved up front and touched only as far as the queue has ever reached
-// (slots are made on first use and reused lowest first), so an endpoint with a deep queue bound
-// and little traffic stays small. With `shared` (EndpointOptions::send_buffers) the regular slots
-// take their buffers from it when acquired and give them back when released, and reserve none
-// of their own. Thread-affine.
+// `capacity` regular slots for datagrams up to kSlotSize bytes, plus a few slots for datagrams up
+// to 64 KiB. Each slot carries the msghdr, iovec and destination address the kernel reads while
+// the send is in flight. A regular slot's bytes come from a SendArena of capacity x kSlotSize
+// bytes, back to back: datagrams acquired one after the other lie one after the other, so a GSO
+// run leaves from one buffer (CoalesceSegments). Memory is reserved up front and touched only
+// as far as the queue has ever reached (slots are made on first use and reused lowest first),
+// so an endpoint with a deep queue bound and little traffic stays small. With `shared`
+// (EndpointOptions::send_buffers) the regular slots take a buffer of kSlotSize from it when
+// acquired and give it back when released, and reserve none of their own. Thread-affine.
 #ifndef RINGV8_RING_INTERNAL_SEND_POOL_H_
 #define RINGV8_RING_INTERNAL_SEND_POOL_H_
 
@@ -24,6 +26,7 @@
 #include "ring/address.h"
 #include "ring/endpoint_stats.h"
 #include "ring/function_ref.h"
+#include "ring/internal/send_arena.h"
 #include "ring/send_buffers.h"
 
 namespace ringv8::internal {
@@ -33,7 +36,6 @@ struct SendSlot {
   iovec iov{};
   sockaddr_storage addr{};
   uint8_t* data = nullptr;
-  uint32_t capacity = 0;
   uint32_t length = 0;
   bool ipv6 = false;
   uint32_t index = 0;  // Position in the pool.
@@ -53,11 +55,14 @@ class SendPool {
   // A free slot holding a copy of `datagram` addressed to `to`, or nullptr when none is free.
   SendSlot* Acquire(const Address& to, std::span<const uint8_t> datagram);
   // A free slot of at least `size` bytes addressed to `to`, to be written at slot->data and
-  // given its length with SetLength (or released); nullptr when none is free.
+  // given its length with SetLength (or released) before the next is acquired; nullptr when
+  // none is free (no slot, or no arena block).
   SendSlot* AcquireEmpty(const Address& to, size_t size);
-  static void SetLength(SendSlot* slot, size_t length) {
+  // `length` (at most the size acquired) bytes were written: the next slot starts right after.
+  void SetLength(SendSlot* slot, size_t length) {
     slot->length = static_cast<uint32_t>(length);
     slot->iov.iov_len = length;
+    if (slot->index < regular_count_ && !shared_) arena_.Shrink(slot->data, length);
   }
   void Release(SendSlot* slot);
   size_t in_use() const { return regular_made_ + large_made_ - free_.size() - free_large_.size(); }
@@ -65,10 +70,9 @@ class SendPool {
   SendSlot* slot(uint32_t index) { return &slots_[index]; }
 
  private:
-  size_t regular_bytes() const { return shared_ ? 0 : size_t{regular_count_} * kSlotSize; }
-
   std::shared_ptr<SendBuffers> shared_;  // Regular slots' buffers, if shared.
-  std::unique_ptr<uint8_t[]> memory_;
+  SendArena arena_;                      // Regular slots' bytes, if not.
+  std::unique_ptr<uint8_t[]> large_memory_;
   std::unique_ptr<uint8_t[]> slot_memory_;  // Raw: a slot is constructed when first made.
   SendSlot* slots_ = nullptr;
   std::vector<uint32_t> free_;        // Made regular slots not in use.
