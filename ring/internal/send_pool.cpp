@@ -10,6 +10,17 @@ static_assert(std::is_trivially_copyable_v<SendSlot> && std::is_trivially_destru
 
 static_assert(SendBuffers::kBufferSize == SendPool::kSlotSize);
 
+void SendPool::SetLength(SendSlot* slot, size_t length) {
+  slot->length = static_cast<uint32_t>(length);
+  slot->iov.iov_len = length;
+  if (slot->index >= regular_count_) return;
+  if (shared_) {
+    shared_->Shrink(slot->data, length);
+  } else {
+    arena_.Shrink(slot->data, length);
+  }
+}
+
 SendPool::SendPool(uint32_t capacity, std::shared_ptr<SendBuffers> shared)
     : shared_(std::move(shared)),
       arena_(shared_ ? 0 : size_t{capacity} * kSlotSize),
@@ -39,7 +50,7 @@ SendSlot* SendPool::AcquireEmpty(const Address& to, size_t size) {
   }
   SendSlot& slot = slots_[list.back()];
   if (!large) {
-    slot.data = shared_ ? shared_->Take() : arena_.Take(size);
+    slot.data = shared_ ? shared_->Take(size) : arena_.Take(size);
     if (slot.data == nullptr) return nullptr;  // The shared buffers or the arena are all queued.
   }
   list.pop_back();

@@ -8,8 +8,8 @@
 // run leaves from one buffer (CoalesceSegments). Memory is reserved up front and touched only
 // as far as the queue has ever reached (slots are made on first use and reused lowest first),
 // so an endpoint with a deep queue bound and little traffic stays small. With `shared`
-// (EndpointOptions::send_buffers) the regular slots take a buffer of kSlotSize from it when
-// acquired and give it back when released, and reserve none of their own. Thread-affine.
+// (EndpointOptions::send_buffers) the regular slots take their bytes from it, the same way, and
+// reserve none of their own. Thread-affine.
 #ifndef RINGV8_RING_INTERNAL_SEND_POOL_H_
 #define RINGV8_RING_INTERNAL_SEND_POOL_H_
 
@@ -59,11 +59,7 @@ class SendPool {
   // none is free (no slot, or no arena block).
   SendSlot* AcquireEmpty(const Address& to, size_t size);
   // `length` (at most the size acquired) bytes were written: the next slot starts right after.
-  void SetLength(SendSlot* slot, size_t length) {
-    slot->length = static_cast<uint32_t>(length);
-    slot->iov.iov_len = length;
-    if (slot->index < regular_count_ && !shared_) arena_.Shrink(slot->data, length);
-  }
+  void SetLength(SendSlot* slot, size_t length);
   void Release(SendSlot* slot);
   size_t in_use() const { return regular_made_ + large_made_ - free_.size() - free_large_.size(); }
   // An acquired slot by its index.

@@ -390,17 +390,21 @@ TEST_P(EndpointContract, ASocketHoldingMoreThanOneTurnsReadsIsReadToTheEnd) {
   EXPECT_EQ(receiver->stats().kernel_drops.value(), 0u);
 }
 
-TEST(SendBuffers, HandsOutTheBufferFreedLastAndNoMoreThanItsCount) {
+TEST(SendBuffers, HandsOutBackToBackAndNoMoreThanItsCount) {
   SendBuffers buffers(2);
-  uint8_t* first = buffers.Take();
-  uint8_t* second = buffers.Take();
+  uint8_t* first = buffers.Take(SendBuffers::kBufferSize);
+  buffers.Shrink(first, 100);
+  uint8_t* second = buffers.Take(SendBuffers::kBufferSize);
   ASSERT_TRUE(first && second);
-  EXPECT_EQ(second - first, static_cast<ptrdiff_t>(SendBuffers::kBufferSize));
-  EXPECT_EQ(buffers.Take(), nullptr);
+  EXPECT_EQ(second - first, 100);  // Right after the first as written.
+  EXPECT_EQ(buffers.Take(1), nullptr);
+  EXPECT_EQ(buffers.in_use(), 2u);
+  buffers.Give(second);  // The last taken: the next takes its place.
+  EXPECT_EQ(buffers.Take(10), second);
   buffers.Give(first);
   buffers.Give(second);
-  EXPECT_EQ(buffers.Take(), second);  // Still in cache.
-  EXPECT_EQ(buffers.in_use(), 1u);
+  EXPECT_EQ(buffers.in_use(), 0u);
+  EXPECT_EQ(buffers.Take(10), first);  // Its block emptied: from the start again, in cache.
 }
 
 TEST_P(EndpointContract, OversizedDatagramsAreDroppedAndCounted) {
