@@ -73,9 +73,11 @@ struct EndpointOptions {
   // order, so at 1,000 sockets each read was handled out of memory; these reads land in the
   // buffers the last read used, still in cache, at the cost of a recvmmsg per ready socket.
   bool receive_when_ready = false;
-  // Datagrams queued or in flight at most; Send() fails with ENOBUFS beyond.
+  // Datagrams queued or in flight at most; Send() fails with ENOBUFS beyond. Their bytes are
+  // packed back to back in capacity x 2 KiB reserved (internal::SendArena), which datagrams still
+  // queued may hold in 128 KiB blocks before the count is reached: ENOBUFS too.
   uint32_t send_queue_capacity = 4096;
-  // Set: the queue's buffers for datagrams up to 2 KiB come from these, shared with the other
+  // Set: the queue's bytes for datagrams up to 2 KiB come from these, shared with the other
   // endpoints of the loop given the same (ring/send_buffers.h); Send() also fails with ENOBUFS
   // when they are all queued. Unset: the endpoint reserves its own. MemoryEndpoint copies each
   // datagram into the network and ignores it.
