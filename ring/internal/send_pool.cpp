@@ -13,17 +13,11 @@ static_assert(SendBuffers::kBufferSize == SendPool::kSlotSize);
 void SendPool::SetLength(SendSlot* slot, size_t length) {
   slot->length = static_cast<uint32_t>(length);
   slot->iov.iov_len = length;
-  if (slot->index >= regular_count_) return;
-  if (shared_) {
-    shared_->Shrink(slot->data, length);
-  } else {
-    arena_.Shrink(slot->data, length);
-  }
+  if (slot->index < regular_count_) buffers_->Shrink(slot->data, length);
 }
 
 SendPool::SendPool(uint32_t capacity, std::shared_ptr<SendBuffers> shared)
-    : shared_(std::move(shared)),
-      arena_(shared_ ? 0 : size_t{capacity} * kSlotSize),
+    : buffers_(shared ? std::move(shared) : std::make_shared<SendBuffers>(capacity)),
       regular_count_(capacity) {
   // new[] without an initialiser: the allocator maps large blocks lazily, so untouched slots and
   // buffers cost address space, not memory.
@@ -50,8 +44,8 @@ SendSlot* SendPool::AcquireEmpty(const Address& to, size_t size) {
   }
   SendSlot& slot = slots_[list.back()];
   if (!large) {
-    slot.data = shared_ ? shared_->Take(size) : arena_.Take(size);
-    if (slot.data == nullptr) return nullptr;  // The shared buffers or the arena are all queued.
+    slot.data = buffers_->Take(size);
+    if (slot.data == nullptr) return nullptr;  // The buffers' bytes are all queued.
   }
   list.pop_back();
   slot.ipv6 = to.is_v6();
@@ -76,11 +70,7 @@ SendSlot* SendPool::Acquire(const Address& to, std::span<const uint8_t> datagram
 void SendPool::Release(SendSlot* slot) {
   const bool regular = slot->index < regular_count_;
   if (regular) {
-    if (shared_) {
-      shared_->Give(slot->data);
-    } else {
-      arena_.Give(slot->data);
-    }
+    buffers_->Give(slot->data);
     slot->data = nullptr;
   }
   (regular ? free_ : free_large_).push_back(slot->index);

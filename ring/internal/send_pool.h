@@ -3,13 +3,13 @@
 //
 // `capacity` regular slots for datagrams up to kSlotSize bytes, plus a few slots for datagrams up
 // to 64 KiB. Each slot carries the msghdr, iovec and destination address the kernel reads while
-// the send is in flight. A regular slot's bytes come from a SendArena of capacity x kSlotSize
-// bytes, back to back: datagrams acquired one after the other lie one after the other, so a GSO
-// run leaves from one buffer (CoalesceSegments). Memory is reserved up front and touched only
-// as far as the queue has ever reached (slots are made on first use and reused lowest first),
-// so an endpoint with a deep queue bound and little traffic stays small. With `shared`
-// (EndpointOptions::send_buffers) the regular slots take their bytes from it, the same way, and
-// reserve none of their own. Thread-affine.
+// the send is in flight. A regular slot's bytes come from SendBuffers (a SendArena of
+// capacity x kSlotSize bytes), back to back: datagrams acquired one after the other lie one after
+// the other, so a GSO run leaves from one buffer (CoalesceSegments). Memory is reserved up front
+// and touched only as far as the queue has ever reached (slots are made on first use and reused
+// lowest first), so an endpoint with a deep queue bound and little traffic stays small. With
+// `shared` (EndpointOptions::send_buffers) the regular slots take their bytes from it instead
+// and reserve none of their own. Thread-affine.
 #ifndef RINGV8_RING_INTERNAL_SEND_POOL_H_
 #define RINGV8_RING_INTERNAL_SEND_POOL_H_
 
@@ -26,7 +26,6 @@
 #include "ring/address.h"
 #include "ring/endpoint_stats.h"
 #include "ring/function_ref.h"
-#include "ring/internal/send_arena.h"
 #include "ring/send_buffers.h"
 
 namespace ringv8::internal {
@@ -66,8 +65,8 @@ class SendPool {
   SendSlot* slot(uint32_t index) { return &slots_[index]; }
 
  private:
-  std::shared_ptr<SendBuffers> shared_;  // Regular slots' buffers, if shared.
-  SendArena arena_;                      // Regular slots' bytes, if not.
+  // Regular slots' bytes: the shared buffers, or buffers of its own for `capacity` datagrams.
+  std::shared_ptr<SendBuffers> buffers_;
   std::unique_ptr<uint8_t[]> large_memory_;
   std::unique_ptr<uint8_t[]> slot_memory_;  // Raw: a slot is constructed when first made.
   SendSlot* slots_ = nullptr;
