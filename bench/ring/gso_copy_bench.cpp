@@ -1,31 +1,26 @@
 // What the kernel's copy of a GSO run from user memory costs by the run's layout: 45 cells of
-// 1,400 B per UDP_SEGMENT send from 127.0.0.1 to a GRO receiver on 127.0.0.1 (port 0, drained
-// by a thread of its own), each cell written (memset, as the crypto writes it) before the send.
-// Cells per CPU-second of the sending thread (items_per_second; the CPU column is per run of 45):
+// 1,400 B per UDP_SEGMENT send from 127.0.0.1 to a GRO receiver on 127.0.0.1 (port 0, testbed::Sink
+// on CPU 0, the sender on CPU 1), each cell written (memset, as the crypto writes it) before the
+// send. Cells per CPU-second of the sending thread (items_per_second; the CPU column is per run of
+// 45):
 //   BM_GsoRun_SlotPerCell: an iovec per cell, each in a 2 KiB slot of its own (ringv8's send
 //     queue before internal::SendArena);
 //   BM_GsoRun_JoinedCopy: the same slots copied into one buffer first (internal::JoinSegments);
 //   BM_GsoRun_OneBuffer: the cells written back to back into one buffer, one iovec (the arena;
 //     the bare relay's GsoRun). The baseline.
 // On the 2026-12 VM: 2.1M / 3.0M / 4.0M cells per CPU-second (0.47 / 0.33 / 0.25 us per cell).
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cstring>
-#include <thread>
 #include <vector>
 
 #include <benchmark/benchmark.h>
 
-#ifndef UDP_GRO
-#define UDP_GRO 104
-#endif
+#include "testbed/bench_util.h"
 
+namespace ringv8::testbed {
 namespace {
 
 constexpr size_t kCells = 45;
@@ -35,57 +30,21 @@ constexpr size_t kSlots = 4096;  // ringv8's default send queue: the slots rotat
 
 enum class Layout { kSlotPerCell, kJoinedCopy, kOneBuffer };
 
-// A loopback receiver with UDP_GRO, drained until destroyed.
-class Receiver {
- public:
-  Receiver() {
-    fd_ = socket(AF_INET, SOCK_DGRAM, 0);
-    int one = 1;
-    setsockopt(fd_, SOL_UDP, UDP_GRO, &one, sizeof(one));
-    timeval timeout{0, 50'000};
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-    address_.sin_family = AF_INET;
-    address_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd_, reinterpret_cast<sockaddr*>(&address_), sizeof(address_));
-    socklen_t length = sizeof(address_);
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&address_), &length);
-    thread_ = std::thread([this] {
-      std::vector<uint8_t> buffer(65536 + 512);
-      while (!stop_) recv(fd_, buffer.data(), buffer.size(), 0);
-    });
-  }
-  ~Receiver() {
-    stop_ = true;
-    thread_.join();
-    close(fd_);
-  }
-  sockaddr_in& address() { return address_; }
-
- private:
-  int fd_;
-  sockaddr_in address_{};
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
-
 void SendRuns(benchmark::State& state, Layout layout) {
-  Receiver receiver;
-  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  Sink sink;  // GRO, on CPU 0; the sender on CPU 1, as in `ringv8 bench relay`.
+  PinToCpu(1);
+  Address bound;
+  const int fd = LoopbackSocket(&bound);
+  sockaddr_storage to{};
+  const socklen_t to_length = sink.address().ToSockaddr(&to);
   std::vector<uint8_t> slots(kSlots * kSlot, 1), run(kCells * kCell, 1), joined(kCells * kCell);
   iovec iov[kCells];
   alignas(cmsghdr) uint8_t control[CMSG_SPACE(sizeof(uint16_t))] = {};
   msghdr msg{};
-  msg.msg_name = &receiver.address();
-  msg.msg_namelen = sizeof(sockaddr_in);
+  msg.msg_name = &to;
+  msg.msg_namelen = to_length;
   msg.msg_iov = iov;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof(control);
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_UDP;
-  c->cmsg_type = UDP_SEGMENT;
-  c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-  const uint16_t segment = kCell;
-  std::memcpy(CMSG_DATA(c), &segment, sizeof(segment));
+  SetUdpSegment(msg, control, sizeof(control), kCell);
   size_t next = 0;
   for (auto _ : state) {
     for (size_t k = 0; k < kCells; ++k) {
@@ -122,5 +81,6 @@ BENCHMARK(BM_GsoRun_JoinedCopy)->MinTime(1.0);
 BENCHMARK(BM_GsoRun_OneBuffer)->MinTime(1.0);
 
 }  // namespace
+}  // namespace ringv8::testbed
 
 BENCHMARK_MAIN();

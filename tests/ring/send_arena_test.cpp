@@ -6,7 +6,6 @@
 
 #include <cstring>
 #include <deque>
-#include <set>
 #include <vector>
 
 #include <gtest/gtest.h>
