@@ -2,7 +2,7 @@
 
 #include <sodium.h>
 
-#include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "wire/keys.h"
@@ -67,20 +67,11 @@ void LayerCipher::Seal(const DirectionKey& key, uint64_t counter,
 
 void LayerCipher::SealNext(DirectionKey& key, std::span<const uint8_t> head,
                            std::span<const uint8_t> body, uint8_t* out) {
-  const size_t size = head.size() + body.size();
-  if (UseSodium(size)) {  // libsodium seals one buffer (small ones under kAuto: a cheap copy).
-    joined_.resize(std::max(joined_.size(), size));
-    if (!head.empty()) std::memcpy(joined_.data(), head.data(), head.size());
-    if (!body.empty()) std::memcpy(joined_.data() + head.size(), body.data(), body.size());
-    return SealNext(key, std::span(joined_).first(size), out);
-  }
-  StoreBigEndian64(key.NextCounter(), out);
-  const Nonce nonce = MakeNonce(key, out);
-  uint8_t* ciphertext = out + kLayerCounterSize;
-  openssl_->StartEncrypt(key.key.data(), nonce.data());
-  openssl_->Update(ciphertext, head.data(), head.size());
-  openssl_->Update(ciphertext + head.size(), body.data(), body.size());
-  openssl_->Finish(ciphertext + size);
+  // Joined where the ciphertext goes, then sealed in place in one pass (the header says why).
+  uint8_t* plaintext = out + kLayerCounterSize;
+  if (!head.empty()) std::memcpy(plaintext, head.data(), head.size());
+  if (!body.empty()) std::memcpy(plaintext + head.size(), body.data(), body.size());
+  SealNext(key, std::span<const uint8_t>(plaintext, head.size() + body.size()), out);
 }
 
 std::optional<size_t> LayerCipher::Open(const DirectionKey& key, std::span<const uint8_t> layer,

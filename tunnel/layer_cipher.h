@@ -22,7 +22,6 @@
 #include <optional>
 #include <span>
 #include <string_view>
-#include <vector>
 
 #include "tunnel/openssl_chacha.h"
 #include "tunnel/session_keys.h"
@@ -55,7 +54,10 @@ class LayerCipher {
     Seal(key, key.NextCounter(), plaintext, out);
   }
   // Seals head || body, the layer written at `out` (neither may overlap it): what an exit's reply
-  // needs (a DATA header before the datagram it received) without copying the two together.
+  // needs (a DATA header before the datagram it received). The two are copied together at
+  // out + 8 and sealed in place: fed to OpenSSL in two parts, a 1,400-byte layer cost 1.2-1.3x
+  // the copy and one pass (an extra keystream block, the split block XORed byte by byte;
+  // measured 0.85-0.88M two-part seals/s against 1.02-1.03M copied and sealed in place).
   void SealNext(DirectionKey& key, std::span<const uint8_t> head, std::span<const uint8_t> body,
                 uint8_t* out);
   // Opens `layer` into `out` (layer.size() - 24 bytes); returns that size, or nullopt if the
@@ -70,7 +72,6 @@ class LayerCipher {
 
   AeadImpl impl_;
   std::unique_ptr<OpenSslChaCha> openssl_;  // kOpenSsl, kAuto: the reused context.
-  std::vector<uint8_t> joined_;             // Two-part seals with libsodium (grows to the largest).
 };
 
 }  // namespace ringv8::tunnel
