@@ -141,8 +141,8 @@ TEST_P(LayerTest, DamagedLayersDoNotOpen) {
 // sealing the two joined, at sizes on both sides of kAuto's switch between the libraries.
 TEST_P(LayerTest, TwoPartSealIsTheSealOfBothJoined) {
   LayerCipher cipher(GetParam());
-  for (const auto& [head_size, body_size] :
-       std::vector<std::pair<size_t, size_t>>{{15, 0}, {15, 40}, {15, 300}, {200, 1400}}) {
+  for (const auto& [head_size, body_size] : std::vector<std::pair<size_t, size_t>>{
+           {15, 0}, {0, 40}, {15, 40}, {15, 300}, {0, 1400}, {31, 1404}, {200, 1400}}) {
     SCOPED_TRACE(::testing::Message() << head_size << " + " << body_size);
     std::vector<uint8_t> head(head_size), body(body_size);
     for (size_t i = 0; i < head.size(); ++i) head[i] = static_cast<uint8_t>(i);
